@@ -1,0 +1,95 @@
+# rabulk — plain GNU make.  `make`, `make test`, `make demo`, `make V=1`,
+# `make SANITIZER=address,undefined test`, `make valgrind`, `make WERROR=1`.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+SANITIZER ?=
+comma := ,
+
+WARN    = -Wall -Wextra -Wstrict-prototypes -Wvla -Wwrite-strings -Wformat-security \
+          -Wshadow -Wno-unused-parameter -Wno-format-truncation  # report cells truncate on purpose
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) -MMD -MP -I.
+ifneq ($(CI),)
+WERROR  ?= 1
+endif
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
+ifneq ($(SANITIZER),)
+BUILD   := $(BUILD)/san-$(subst $(comma),-,$(SANITIZER))
+CFLAGS  += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZER)
+endif
+PKGS    = libcurl libcjson libmicrohttpd
+CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lpthread
+
+ifeq ($(V),1)
+Q =
+say =
+else
+Q = @
+say = @printf '  %-7s %s\n' $(1) $(2);
+endif
+
+LIB_SRCS = $(filter-out cli/main.c emulator/main.c,$(wildcard engine/*.c input/*.c output/*.c cli/*.c emulator/*.c))
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+RABULK   = $(BUILD)/rabulk
+EMULATOR = $(BUILD)/rabulk-emulator
+
+all: $(RABULK) $(EMULATOR)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/librabulk.a: $(LIB_OBJS)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(RABULK): $(BUILD)/cli/main.o $(BUILD)/librabulk.a
+	$(call say,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(EMULATOR): $(BUILD)/emulator/main.o $(BUILD)/librabulk.a
+	$(call say,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/librabulk.a
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+
+# One line at the end: "N passed, N failed".
+test: all unit
+	$(Q)RABULK=$(RABULK) EMULATOR=$(EMULATOR) UNIT_BINS="$(UNIT_BINS)" tests/run.sh
+
+test-unit: unit
+	$(Q)RABULK=$(RABULK) EMULATOR=$(EMULATOR) UNIT_BINS="$(UNIT_BINS)" tests/run.sh unit
+
+valgrind: all unit
+	$(Q)RABULK=$(RABULK) EMULATOR=$(EMULATOR) UNIT_BINS="$(UNIT_BINS)" \
+	  VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full" tests/run.sh unit
+
+deps:
+	$(Q)scripts/deps.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh $(RABULK)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(RABULK) $(EMULATOR) $(DESTDIR)$(PREFIX)/bin/
+
+.PHONY: all unit test test-unit valgrind deps demo format clean install
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

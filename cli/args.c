@@ -1,0 +1,242 @@
+/* args.c — getopt_long over the DESIGN section 3 options.
+ *
+ * Every option is parsed and range-checked here, so the rest of the program
+ * sees only sane values; durations take units (wrk's habit). Secrets are
+ * never options: the token comes from --token-file or RABULK_ACCESS_TOKEN. */
+#include "cli/args.h"
+#include "engine/err.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: rabulk disconnect [options] [INPUT...]\n"
+	"       rabulk logoff     [options] [--yes] [INPUT...]\n"
+	"       rabulk message    --text TEXT [options] [INPUT...]\n"
+	"\n"
+	"INPUT is a CSV, NDJSON or plain-UPN file, or - for standard input (the default\n"
+	"when standard input is not a terminal).\n"
+	"\n"
+	"options:\n"
+	"  --endpoint URL         service endpoint [https://management.core.windows.net]\n"
+	"  --subscription ID      subscription id\n"
+	"  --namespace NS         service namespace [$RABULK_NAMESPACE or remoteapp]\n"
+	"  --token-file FILE      bearer token file, mode 0600 [$RABULK_ACCESS_TOKEN]\n"
+	"  --cacert FILE          extra CA certificates (PEM)\n"
+	"  --insecure             skip TLS verification (loopback endpoints only)\n"
+	"  --collection NAME      collection for rows without one\n"
+	"  --format FMT           csv, ndjson or lines [sniffed]\n"
+	"  --concurrency N        requests in flight [64]\n"
+	"  --threads N            worker threads [CPUs, at most 8]\n"
+	"  --retries N            retries per row [6]\n"
+	"  --retry-max-time D     give up retrying a row after D [0: no limit]\n"
+	"  --timeout D            one request's time limit [30s]\n"
+	"  --no-wait              do not poll operation results (status submitted)\n"
+	"  --poll-interval D      time between polls of an operation [1s]\n"
+	"  --poll-timeout D       give up polling after D [5m]\n"
+	"  --report FILE          report CSV, - for stdout [rabulk-OP-TIMESTAMP.csv]\n"
+	"  --emulator             run against an embedded emulator (sessions for every row)\n"
+	"  --emulator-seed FILE   seed the embedded emulator from a CSV instead\n"
+	"  --yes                  logoff without asking\n"
+	"  --text TEXT            the message, for rabulk message\n"
+	"  --quiet                no summary on stderr\n"
+	"  -h, --help             this text\n"
+	"  --version              print the version\n"
+	"\n"
+	"Durations take a unit: 250ms, 30s, 10m, 1h (plain numbers are seconds).\n"
+	"exit: 0 all ok, 1 some rows failed or invalid, 2 usage error (nothing sent),\n"
+	"      3 run stopped early (report complete, resumable), 4 internal error\n";
+
+const char *args_usage(void)
+{
+	return usage;
+}
+
+int args_duration(const char *s, long *ms)
+{
+	char *end;
+	double v = strtod(s, &end);
+	double scale = 1000;
+	if (end == s || v < 0)
+		return ERR_INVAL;
+	if (strcmp(end, "ms") == 0)
+		scale = 1;
+	else if (strcmp(end, "s") == 0 || *end == '\0')
+		scale = 1000;
+	else if (strcmp(end, "m") == 0)
+		scale = 60000;
+	else if (strcmp(end, "h") == 0)
+		scale = 3600000;
+	else
+		return ERR_INVAL;
+	if (v * scale > 1e12)
+		return ERR_INVAL;
+	*ms = (long)(v * scale);
+	return 0;
+}
+
+static int whole(const char *opt, const char *s, int lo, int hi, int *out, char *err, size_t n)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end || v < lo || v > hi) {
+		snprintf(err, n, "bad %s '%s': want a whole number from %d to %d", opt, s, lo, hi);
+		return ERR_INVAL;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+static int duration(const char *opt, const char *s, long *out, char *err, size_t n)
+{
+	if (args_duration(s, out) == 0)
+		return 0;
+	snprintf(err, n, "bad %s '%s': want a duration such as 500ms, 30s or 5m", opt, s);
+	return ERR_INVAL;
+}
+
+static void defaults(struct options *o)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *ns = getenv("RABULK_NAMESPACE");
+	memset(o, 0, sizeof(*o));
+	o->endpoint = "https://management.core.windows.net";
+	o->ns = ns && *ns ? ns : "remoteapp";
+	o->concurrency = 64;
+	o->threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
+	o->retries = 6;
+	o->timeout_ms = 30000;
+	o->poll_interval_ms = 1000;
+	o->poll_timeout_ms = 300000;
+}
+
+enum {
+	O_ENDPOINT = 256, O_SUBSCRIPTION, O_NAMESPACE, O_TOKEN_FILE, O_CACERT, O_INSECURE,
+	O_COLLECTION, O_FORMAT, O_CONCURRENCY, O_THREADS, O_RETRIES, O_RETRY_MAX_TIME,
+	O_TIMEOUT, O_NO_WAIT, O_POLL_INTERVAL, O_POLL_TIMEOUT, O_REPORT, O_EMULATOR,
+	O_EMULATOR_SEED, O_YES, O_TEXT, O_QUIET, O_VERBOSE, O_VERSION
+};
+
+static const struct option longopts[] = {
+	{"endpoint", required_argument, 0, O_ENDPOINT},
+	{"subscription", required_argument, 0, O_SUBSCRIPTION},
+	{"namespace", required_argument, 0, O_NAMESPACE},
+	{"token-file", required_argument, 0, O_TOKEN_FILE},
+	{"cacert", required_argument, 0, O_CACERT},
+	{"insecure", no_argument, 0, O_INSECURE},
+	{"collection", required_argument, 0, O_COLLECTION},
+	{"format", required_argument, 0, O_FORMAT},
+	{"concurrency", required_argument, 0, O_CONCURRENCY},
+	{"threads", required_argument, 0, O_THREADS},
+	{"retries", required_argument, 0, O_RETRIES},
+	{"retry-max-time", required_argument, 0, O_RETRY_MAX_TIME},
+	{"timeout", required_argument, 0, O_TIMEOUT},
+	{"no-wait", no_argument, 0, O_NO_WAIT},
+	{"poll-interval", required_argument, 0, O_POLL_INTERVAL},
+	{"poll-timeout", required_argument, 0, O_POLL_TIMEOUT},
+	{"report", required_argument, 0, O_REPORT},
+	{"emulator", no_argument, 0, O_EMULATOR},
+	{"emulator-seed", required_argument, 0, O_EMULATOR_SEED},
+	{"yes", no_argument, 0, O_YES},
+	{"text", required_argument, 0, O_TEXT},
+	{"quiet", no_argument, 0, O_QUIET},
+	{"verbose", no_argument, 0, O_VERBOSE},
+	{"help", no_argument, 0, 'h'},
+	{"version", no_argument, 0, O_VERSION},
+	{0, 0, 0, 0}};
+
+static int option(struct options *o, int c, const char *arg, char *err, size_t n)
+{
+	switch (c) {
+	case O_ENDPOINT: o->endpoint = arg; return 0;
+	case O_SUBSCRIPTION: o->subscription = arg; return 0;
+	case O_NAMESPACE: o->ns = arg; return 0;
+	case O_TOKEN_FILE: o->token_file = arg; return 0;
+	case O_CACERT: o->cacert = arg; return 0;
+	case O_INSECURE: o->insecure = true; return 0;
+	case O_COLLECTION: o->input.collection = arg; return 0;
+	case O_FORMAT:
+		if (input_format_parse(arg, &o->input.format) == 0 && o->input.format != INPUT_JSON)
+			return 0;
+		snprintf(err, n, "bad --format '%s': want csv, ndjson or lines", arg);
+		return ERR_INVAL;
+	case O_CONCURRENCY: return whole("--concurrency", arg, 1, 65536, &o->concurrency, err, n);
+	case O_THREADS: return whole("--threads", arg, 1, 64, &o->threads, err, n);
+	case O_RETRIES: return whole("--retries", arg, 0, 100, &o->retries, err, n);
+	case O_RETRY_MAX_TIME: return duration("--retry-max-time", arg, &o->retry_max_time_ms, err, n);
+	case O_TIMEOUT: return duration("--timeout", arg, &o->timeout_ms, err, n);
+	case O_NO_WAIT: o->no_wait = true; return 0;
+	case O_POLL_INTERVAL: return duration("--poll-interval", arg, &o->poll_interval_ms, err, n);
+	case O_POLL_TIMEOUT: return duration("--poll-timeout", arg, &o->poll_timeout_ms, err, n);
+	case O_REPORT: o->report = arg; return 0;
+	case O_EMULATOR: o->emulator = true; return 0;
+	case O_EMULATOR_SEED: o->emulator = true, o->emulator_seed = arg; return 0;
+	case O_YES: o->yes = true; return 0;
+	case O_TEXT: o->text = arg; return 0;
+	case O_QUIET: o->quiet = true; return 0;
+	case O_VERBOSE: o->verbose = true; return 0;
+	case O_VERSION: o->version = true; return 0;
+	case 'h': o->help = true; return 0;
+	}
+	snprintf(err, n, "unknown option (see rabulk --help)");
+	return ERR_INVAL;
+}
+
+static int check(struct options *o, char *err, size_t n)
+{
+	if (o->timeout_ms < 1) {
+		snprintf(err, n, "bad --timeout: must be more than 0");
+		return ERR_INVAL;
+	}
+	if (o->op == API_MESSAGE && (!o->text || !*o->text)) {
+		snprintf(err, n, "rabulk message needs --text TEXT");
+		return ERR_INVAL;
+	}
+	if (o->op != API_MESSAGE && o->text) {
+		snprintf(err, n, "--text is only for rabulk message");
+		return ERR_INVAL;
+	}
+	return 0;
+}
+
+int args_parse(int argc, char **argv, struct options *o, char *err, size_t n)
+{
+	int c;
+	defaults(o);
+	if (argc < 2 || argv[1][0] == '-') {
+		o->help = argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0);
+		o->version = argc >= 2 && strcmp(argv[1], "--version") == 0;
+		if (o->help || o->version)
+			return 0;
+		snprintf(err, n, "no command: want disconnect, logoff or message");
+		return ERR_INVAL;
+	}
+	o->command = argv[1];
+	if (api_op_parse(o->command, &o->op) < 0) {
+		snprintf(err, n, "unknown command '%s': want disconnect, logoff or message",
+			 o->command);
+		return ERR_INVAL;
+	}
+	optind = 2;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == '?') {
+			snprintf(err, n, "unknown or incomplete option '%s' (see rabulk --help)",
+				 argv[optind - 1]);
+			return ERR_INVAL;
+		}
+		if (option(o, c, optarg, err, n) < 0)
+			return ERR_INVAL;
+	}
+	for (; optind < argc; optind++) {
+		if (o->ninputs == ARGS_MAX_INPUTS) {
+			snprintf(err, n, "too many inputs (at most %d)", ARGS_MAX_INPUTS);
+			return ERR_INVAL;
+		}
+		o->inputs[o->ninputs++] = argv[optind];
+	}
+	return check(o, err, n);
+}

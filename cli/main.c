@@ -1,0 +1,26 @@
+/* main.c — rabulk: bulk RemoteApp session operations. */
+#include "cli/args.h"
+#include "cli/run.h"
+
+#include <stdio.h>
+
+#define RABULK_VERSION "0.1.0"
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	char err[512];
+	if (args_parse(argc, argv, &o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rabulk: %s\n%s", err, args_usage());
+		return EXIT_USAGE;
+	}
+	if (o.help) {
+		fputs(args_usage(), stdout);
+		return 0;
+	}
+	if (o.version) {
+		printf("rabulk %s\n", RABULK_VERSION);
+		return 0;
+	}
+	return run(&o);
+}

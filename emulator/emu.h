@@ -1,0 +1,43 @@
+/* emu.h — an in-process emulator of the RemoteApp management API.
+ *
+ * Serves the DESIGN section 1 endpoints on 127.0.0.1 from libmicrohttpd's
+ * own threads, with the headers and bodies the recordings show, plus an
+ * observability API under /_emulator/. Used by rabulk-emulator and by
+ * `rabulk --emulator`. All functions are thread-safe. */
+#ifndef RABULK_EMU_H
+#define RABULK_EMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct emu_config {
+	int port;		  /* 0: any free port */
+	const char *subscription; /* NULL: accept any */
+	const char *ns;		  /* default "remoteapp" */
+	const char *token;	  /* NULL: no bearer token required */
+	long op_delay_ms;	  /* operations stay Pending this long */
+	bool no_session_404;	  /* no session: 404 now, instead of 202 then Failed */
+	int threads;		  /* server threads, default 2 */
+	size_t log_max;		  /* requests kept for /_emulator/log */
+};
+
+struct emu;
+
+/* Starts serving. Caller owns the result; NULL with err set on failure. */
+struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen);
+/* The port it listens on (useful with port 0). */
+int emu_port(const struct emu *e);
+/* Adds a collection (idempotent). Returns 0 or ERR_NOMEM. */
+int emu_add_collection(struct emu *e, const char *collection);
+/* Adds (or resets) a session, creating its collection; state NULL means
+ * "Connected". Returns 0, ERR_INVAL for an unknown state, or ERR_NOMEM. */
+int emu_add_session(struct emu *e, const char *collection, const char *upn, const char *state);
+/* Seeds from a CSV file (header CollectionName,UserUpn[,State], rabulk's
+ * input aliases). Returns 0 or a negative error with err set. */
+int emu_seed_file(struct emu *e, const char *path, char *err, size_t errlen);
+/* "NAME:N": collection NAME with sessions user1@contoso.com .. userN@contoso.com. */
+int emu_generate(struct emu *e, const char *spec, char *err, size_t errlen);
+/* Stops serving and frees everything. emu_free(NULL) is a no-op. */
+void emu_free(struct emu *e);
+
+#endif

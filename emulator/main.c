@@ -1,0 +1,107 @@
+/* main.c — rabulk-emulator: the emu library as a stand-alone server.
+ *
+ * Binds 127.0.0.1 only. Prints the port (and writes it to --port-file,
+ * atomically, so a test harness can wait for the file) and serves until
+ * SIGINT or SIGTERM. */
+#include "emulator/emu.h"
+#include "engine/err.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: rabulk-emulator [--port N] [--port-file FILE] [--seed FILE]... [--generate NAME:N]...\n"
+	"                       [--subscription ID] [--namespace NS] [--token TOKEN]\n"
+	"                       [--op-delay MS] [--no-session 202|404] [--threads N] [--log-max N]\n";
+
+static int write_port_file(const char *path, int port)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "rabulk-emulator: cannot write '%s': %m\n", path);
+		return ERR_IO;
+	}
+	return 0;
+}
+
+static long number(const char *opt, const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end || v < 0) {
+		fprintf(stderr, "rabulk-emulator: bad %s '%s': want a whole number\n", opt, s);
+		exit(2);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"port", required_argument, 0, 'p'},	 {"port-file", required_argument, 0, 'P'},
+		{"seed", required_argument, 0, 's'},	 {"generate", required_argument, 0, 'g'},
+		{"subscription", required_argument, 0, 'S'}, {"namespace", required_argument, 0, 'n'},
+		{"token", required_argument, 0, 't'},	 {"op-delay", required_argument, 0, 'd'},
+		{"no-session", required_argument, 0, 'N'}, {"threads", required_argument, 0, 'T'},
+		{"log-max", required_argument, 0, 'L'},	 {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}};
+	struct emu_config c = {0};
+	const char *port_file = NULL, *seeds[64], *gens[64];
+	int nseeds = 0, ngens = 0, opt;
+	char err[512];
+
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p': c.port = (int)number("--port", optarg); break;
+		case 'P': port_file = optarg; break;
+		case 's': if (nseeds < 64) seeds[nseeds++] = optarg; break;
+		case 'g': if (ngens < 64) gens[ngens++] = optarg; break;
+		case 'S': c.subscription = optarg; break;
+		case 'n': c.ns = optarg; break;
+		case 't': c.token = optarg; break;
+		case 'd': c.op_delay_ms = number("--op-delay", optarg); break;
+		case 'N': c.no_session_404 = strcmp(optarg, "404") == 0; break;
+		case 'T': c.threads = (int)number("--threads", optarg); break;
+		case 'L': c.log_max = (size_t)number("--log-max", optarg); break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before MHD's threads inherit the mask */
+	signal(SIGPIPE, SIG_IGN);
+
+	struct emu *e = emu_new(&c, err, sizeof(err));
+	if (!e) {
+		fprintf(stderr, "rabulk-emulator: %s\n", err);
+		return 2;
+	}
+	for (int i = 0; i < nseeds; i++)
+		if (emu_seed_file(e, seeds[i], err, sizeof(err)) < 0)
+			goto fail;
+	for (int i = 0; i < ngens; i++)
+		if (emu_generate(e, gens[i], err, sizeof(err)) < 0)
+			goto fail;
+	int port = emu_port(e);
+	if (port_file && write_port_file(port_file, port) < 0) {
+		emu_free(e);
+		return 2;
+	}
+	fprintf(stderr, "rabulk-emulator: listening on http://127.0.0.1:%d\n", port);
+	int sig;
+	sigwait(&set, &sig);
+	emu_free(e);
+	return 0;
+fail:
+	fprintf(stderr, "rabulk-emulator: %s\n", err);
+	emu_free(e);
+	return 2;
+}

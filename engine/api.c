@@ -1,0 +1,378 @@
+/* api.c — the RemoteApp wire protocol as pure functions.
+ *
+ * Paths are built by hand into caller buffers: every segment that can come
+ * from input is percent-encoded here, and the segments "." and ".." are
+ * refused, because libcurl would collapse "/../" and change the path. Bodies
+ * are escaped by hand too (no allocation per row). Responses are parsed with
+ * cJSON; errors come in three shapes, recorded or documented:
+ *
+ *   404 <string xmlns="...">{"Code":"CollectionDoesNotExist","Message":..}</string>
+ *   4xx <Error><Code>..</Code><Message>..</Message></Error>         (classic RDFE)
+ *   4xx {"error":{"code":"..","message":".."}}                      (newer Azure)
+ */
+#include "engine/api.h"
+#include "engine/err.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const op_names[] = {"disconnect", "logoff", "message"};
+static const char *const op_paths[] = {"disconnect", "logoff", "sendMessage"};
+
+const char *api_op_name(enum api_op op)
+{
+	return op_names[op];
+}
+
+int api_op_parse(const char *name, enum api_op *op)
+{
+	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++) {
+		if (strcmp(name, op_names[i]) == 0) {
+			*op = (enum api_op)i;
+			return 0;
+		}
+	}
+	return ERR_INVAL;
+}
+
+static bool unreserved(unsigned char c)
+{
+	return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+int api_escape_segment(char *dst, size_t cap, const char *seg)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	if (!*seg || strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0 || strpbrk(seg, "\r\n"))
+		return ERR_INVAL;
+	for (const unsigned char *p = (const unsigned char *)seg; *p; p++) {
+		if (n + 4 > cap)
+			return ERR_TOOBIG;
+		if (unreserved(*p)) {
+			dst[n++] = (char)*p;
+		} else {
+			dst[n++] = '%';
+			dst[n++] = hex[*p >> 4];
+			dst[n++] = hex[*p & 15];
+		}
+	}
+	dst[n] = '\0';
+	return (int)n;
+}
+
+/* Appends the escaped segment "/seg" at dst + *n. */
+static int put_segment(char *dst, size_t cap, size_t *n, const char *seg)
+{
+	if (*n + 2 > cap)
+		return ERR_TOOBIG;
+	dst[(*n)++] = '/';
+	int r = api_escape_segment(dst + *n, cap - *n, seg);
+	if (r < 0)
+		return r;
+	*n += (size_t)r;
+	return 0;
+}
+
+static int put_text(char *dst, size_t cap, size_t *n, const char *text)
+{
+	size_t len = strlen(text);
+	if (*n + len + 1 > cap)
+		return ERR_TOOBIG;
+	memcpy(dst + *n, text, len + 1);
+	*n += len;
+	return 0;
+}
+
+/* "{endpoint}/{sub}/services/{ns}" */
+static int put_base(char *dst, size_t cap, size_t *n, const struct api_target *t)
+{
+	int r;
+	*n = 0;
+	if ((r = put_text(dst, cap, n, t->endpoint)) < 0 ||
+	    (r = put_segment(dst, cap, n, t->subscription)) < 0 ||
+	    (r = put_text(dst, cap, n, "/services")) < 0 || (r = put_segment(dst, cap, n, t->ns)) < 0)
+		return r;
+	return 0;
+}
+
+static int build_url(char *dst, size_t cap, const struct api_target *t, const char *dir,
+		     const char *name, const char *tail)
+{
+	size_t n;
+	int r;
+	if ((r = put_base(dst, cap, &n, t)) < 0 || (r = put_text(dst, cap, &n, dir)) < 0 ||
+	    (r = put_segment(dst, cap, &n, name)) < 0 || (r = put_text(dst, cap, &n, tail)) < 0 ||
+	    (r = put_text(dst, cap, &n, "?api-version=" API_VERSION)) < 0)
+		return r;
+	return (int)n;
+}
+
+int api_url_op(char *dst, size_t cap, const struct api_target *t, const char *collection,
+	       enum api_op op)
+{
+	char tail[32];
+	snprintf(tail, sizeof(tail), "/sessions/%s", op_paths[op]);
+	return build_url(dst, cap, t, "/collections", collection, tail);
+}
+
+int api_url_sessions(char *dst, size_t cap, const struct api_target *t, const char *collection)
+{
+	return build_url(dst, cap, t, "/collections", collection, "/sessions");
+}
+
+int api_url_result(char *dst, size_t cap, const struct api_target *t, const char *tracking_id)
+{
+	return build_url(dst, cap, t, "/operationResults", tracking_id, "");
+}
+
+/* Appends s as the inside of a JSON string. */
+static int put_json_string(char *dst, size_t cap, size_t *n, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*n + 7 > cap)
+			return ERR_TOOBIG;
+		if (*p == '"' || *p == '\\') {
+			dst[(*n)++] = '\\';
+			dst[(*n)++] = (char)*p;
+		} else if (*p < 0x20) {
+			memcpy(dst + *n, "\\u00", 4);
+			dst[*n + 4] = hex[*p >> 4];
+			dst[*n + 5] = hex[*p & 15];
+			*n += 6;
+		} else {
+			dst[(*n)++] = (char)*p;
+		}
+	}
+	return 0;
+}
+
+int api_body(char *dst, size_t cap, const char *upn, const char *message)
+{
+	size_t n = 0;
+	int r;
+	if ((r = put_text(dst, cap, &n, "{\"UserUpn\":\"")) < 0 ||
+	    (r = put_json_string(dst, cap, &n, upn)) < 0)
+		return r;
+	if (message && ((r = put_text(dst, cap, &n, "\",\"Message\":\"")) < 0 ||
+			(r = put_json_string(dst, cap, &n, message)) < 0))
+		return r;
+	if ((r = put_text(dst, cap, &n, "\"}")) < 0)
+		return r;
+	return (int)n;
+}
+
+/* Copies a cJSON string member (any key case) into dst; "" when absent. */
+static void copy_member(const cJSON *obj, const char *key, char *dst, size_t cap)
+{
+	const cJSON *v = cJSON_GetObjectItem(obj, key);
+	dst[0] = '\0';
+	if (cJSON_IsString(v))
+		snprintf(dst, cap, "%s", v->valuestring);
+}
+
+int api_parse_result(const char *body, size_t len, struct api_opresult *out)
+{
+	static const struct {
+		const char *name;
+		enum api_opstatus status;
+	} names[] = {{"Pending", API_OP_PENDING},
+		     {"InProgress", API_OP_INPROGRESS},
+		     {"Success", API_OP_SUCCESS},
+		     {"Succeeded", API_OP_SUCCESS},
+		     {"Failed", API_OP_FAILED}};
+	char status[32];
+	cJSON *root = cJSON_ParseWithLength(body, len);
+
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return ERR_PARSE;
+	}
+	copy_member(root, "Status", status, sizeof(status));
+	copy_member(root, "Description", out->description, sizeof(out->description));
+	copy_member(root, "ErrorDetails", out->details, sizeof(out->details));
+	cJSON_Delete(root);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(status, names[i].name) == 0)
+			out->status = names[i].status;
+	return out->status == API_OP_UNKNOWN ? ERR_PARSE : 0;
+}
+
+/* Finds needle in the first len bytes of hay (which need not end in NUL). */
+static const char *find(const char *hay, size_t len, const char *needle)
+{
+	size_t m = strlen(needle);
+	for (size_t i = 0; m <= len && i <= len - m; i++)
+		if (memcmp(hay + i, needle, m) == 0)
+			return hay + i;
+	return NULL;
+}
+
+/* Decodes the five XML entities and decimal/hex character references
+ * (ASCII only) from src[0..len) into dst; returns the decoded length. */
+static size_t xml_unescape(char *dst, size_t cap, const char *src, size_t len)
+{
+	static const struct {
+		const char *ent;
+		char c;
+	} ents[] = {{"&quot;", '"'}, {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&apos;", '\''}};
+	size_t n = 0;
+	for (size_t i = 0; i < len && n + 1 < cap;) {
+		size_t used = 0;
+		if (src[i] == '&') {
+			for (size_t e = 0; e < sizeof(ents) / sizeof(ents[0]) && !used; e++) {
+				size_t el = strlen(ents[e].ent);
+				if (i + el <= len && memcmp(src + i, ents[e].ent, el) == 0) {
+					dst[n++] = ents[e].c;
+					used = el;
+				}
+			}
+		}
+		if (!used)
+			dst[n++] = src[i++];
+		else
+			i += used;
+	}
+	dst[n] = '\0';
+	return n;
+}
+
+/* The text between <tag> and </tag>, entity-decoded, into dst. */
+static bool xml_element(const char *body, size_t len, const char *tag, char *dst, size_t cap)
+{
+	char open[32], close[32];
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	const char *a = find(body, len, open);
+	if (!a)
+		return false;
+	a += strlen(open);
+	const char *b = find(a, len - (size_t)(a - body), close);
+	if (!b)
+		return false;
+	xml_unescape(dst, cap, a, (size_t)(b - a));
+	return true;
+}
+
+/* {"Code","Message"} or {"error":{"code","message"}}, keys in any case. */
+static bool json_error(const char *text, size_t len, struct api_error *out)
+{
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	const cJSON *obj = root, *inner = cJSON_GetObjectItem(root, "error");
+	if (cJSON_IsObject(inner))
+		obj = inner;
+	if (cJSON_IsObject(obj)) {
+		copy_member(obj, "Code", out->code, sizeof(out->code));
+		copy_member(obj, "Message", out->message, sizeof(out->message));
+	}
+	cJSON_Delete(root);
+	return out->code[0] || out->message[0];
+}
+
+/* The first 200 bytes, control characters blanked, cut on a UTF-8 boundary. */
+static void raw_excerpt(const char *body, size_t len, struct api_error *out)
+{
+	size_t n = len < 200 ? len : 200;
+	while (n < len && n > 0 && ((unsigned char)body[n] & 0xC0) == 0x80)
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)body[i];
+		out->message[i] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
+	}
+	out->message[n] = '\0';
+}
+
+void api_parse_error(const char *body, size_t len, struct api_error *out)
+{
+	char inner[2048];
+	const char *s;
+
+	memset(out, 0, sizeof(*out));
+	if (!body || len == 0)
+		return;
+	if ((s = find(body, len, "<string")) && (s = memchr(s, '>', len - (size_t)(s - body)))) {
+		s++;
+		const char *e = find(s, len - (size_t)(s - body), "</string>");
+		size_t n = xml_unescape(inner, sizeof(inner), s, e ? (size_t)(e - s) : 0);
+		if (json_error(inner, n, out))
+			return;
+		snprintf(out->message, sizeof(out->message), "%s", inner);
+		if (out->message[0])
+			return;
+	}
+	bool has_code = xml_element(body, len, "Code", out->code, sizeof(out->code));
+	bool has_msg = xml_element(body, len, "Message", out->message, sizeof(out->message));
+	if (has_code || has_msg)
+		return;
+	if (json_error(body, len, out))
+		return;
+	raw_excerpt(body, len, out);
+}
+
+static bool contains_ci(const char *hay, const char *needle)
+{
+	size_t m = strlen(needle);
+	for (; *hay; hay++)
+		if (strncasecmp(hay, needle, m) == 0)
+			return true;
+	return false;
+}
+
+bool api_details_no_session(const char *details)
+{
+	static const char *const phrases[] = {"no session", "session not found",
+					      "session does not exist", "SessionNotFound",
+					      "SessionDoesNotExist", "not logged on"};
+	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
+		if (contains_ci(details, phrases[i]))
+			return true;
+	return false;
+}
+
+enum api_verdict api_classify(int http_status, const struct api_error *e)
+{
+	if (http_status >= 200 && http_status < 300)
+		return API_V_OK;
+	switch (http_status) {
+	case 0:
+	case 408:
+	case 429:
+	case 500:
+	case 502:
+	case 503:
+	case 504:
+		return API_V_RETRY;
+	case 401:
+		return API_V_UNAUTHORIZED;
+	case 403:
+		return API_V_FORBIDDEN;
+	case 404:
+		if (strcasecmp(e->code, API_COLLECTION_MISSING) != 0 &&
+		    (api_details_no_session(e->code) || api_details_no_session(e->message)))
+			return API_V_NO_SESSION;
+		return API_V_FAILED;
+	}
+	return API_V_FAILED;
+}
+
+bool api_header_value(const char *line, size_t len, const char *name, char *dst, size_t cap)
+{
+	size_t m = strlen(name);
+	if (len <= m || line[m] != ':' || strncasecmp(line, name, m) != 0)
+		return false;
+	const char *v = line + m + 1, *end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && isspace((unsigned char)end[-1]))
+		end--;
+	size_t n = (size_t)(end - v) < cap - 1 ? (size_t)(end - v) : cap - 1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	return true;
+}

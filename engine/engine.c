@@ -1,0 +1,138 @@
+/* engine.c — starts, stops and joins the worker threads (worker.c).
+ *
+ * The in-flight budget (--concurrency) is split evenly over the threads;
+ * each thread may also hold up to WAITING_PER_SLOT times as many items
+ * waiting for a poll or a retry, which is what keeps throughput up when
+ * operations take seconds to complete. The curl share object lets the
+ * threads reuse each other's DNS answers and TLS sessions; its lock
+ * callbacks take one mutex per data kind (lock order: any single one). */
+#include "engine/engine.h"
+#include "engine/err.h"
+#include "engine/worker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define WAITING_PER_SLOT 16
+
+struct engine {
+	struct engine_shared sh;
+	struct worker **workers;
+	pthread_t *threads;
+	int nthreads, started;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+};
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a, void *arg)
+{
+	struct engine *e = arg;
+	pthread_mutex_lock(&e->share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+	struct engine *e = arg;
+	pthread_mutex_unlock(&e->share_locks[data]);
+}
+
+static int share_new(struct engine *e)
+{
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&e->share_locks[i], NULL);
+	if (!(e->sh.share = curl_share_init()))
+		return ERR_NOMEM;
+	curl_share_setopt(e->sh.share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(e->sh.share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(e->sh.share, CURLSHOPT_USERDATA, e);
+	curl_share_setopt(e->sh.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(e->sh.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	return 0;
+}
+
+struct engine *engine_new(const struct job *job, struct queue *in, struct queue *out, char *err,
+			  size_t errlen)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	int threads = job->threads < 1 ? 1 : job->threads;
+	if (threads > job->concurrency)
+		threads = job->concurrency;
+	if (!e)
+		goto fail;
+	e->sh.job = job, e->sh.in = in, e->sh.out = out;
+	atomic_init(&e->sh.stop, STOP_NONE);
+	atomic_init(&e->sh.live, 0);
+	e->nthreads = threads;
+	if (share_new(e) < 0 || !(e->workers = calloc(threads, sizeof(*e->workers))) ||
+	    !(e->threads = calloc(threads, sizeof(*e->threads))))
+		goto fail;
+	for (int i = 0; i < threads; i++) {
+		int slots = job->concurrency / threads + (i < job->concurrency % threads);
+		if (!(e->workers[i] = worker_new(&e->sh, i, slots, slots * WAITING_PER_SLOT)))
+			goto fail;
+	}
+	return e;
+fail:
+	snprintf(err, errlen, "cannot start the engine: out of memory or libcurl failed");
+	engine_free(e);
+	return NULL;
+}
+
+int engine_start(struct engine *e)
+{
+	atomic_store(&e->sh.live, e->nthreads);
+	for (; e->started < e->nthreads; e->started++) {
+		if (pthread_create(&e->threads[e->started], NULL, worker_main,
+				   e->workers[e->started]) != 0) {
+			atomic_fetch_sub(&e->sh.live, e->nthreads - e->started);
+			engine_stop(e, STOP_INTERNAL);
+			return ERR_NOMEM;
+		}
+	}
+	return 0;
+}
+
+bool engine_done(struct engine *e)
+{
+	return atomic_load(&e->sh.live) == 0;
+}
+
+void engine_join(struct engine *e)
+{
+	for (int i = 0; i < e->started; i++)
+		pthread_join(e->threads[i], NULL);
+	e->started = 0;
+}
+
+void engine_stop(struct engine *e, enum stop_reason r)
+{
+	int expected = STOP_NONE;
+	atomic_compare_exchange_strong(&e->sh.stop, &expected, (int)r);
+}
+
+enum stop_reason engine_stop_reason(struct engine *e)
+{
+	return (enum stop_reason)atomic_load(&e->sh.stop);
+}
+
+void engine_stats(struct engine *e, struct engine_stats *out)
+{
+	*out = (struct engine_stats){0};
+	for (int i = 0; i < e->nthreads; i++)
+		worker_stats(e->workers[i], out);
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	for (int i = 0; e->workers && i < e->nthreads; i++)
+		worker_free(e->workers[i]);
+	if (e->sh.share)
+		curl_share_cleanup(e->sh.share);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&e->share_locks[i]);
+	free(e->workers);
+	free(e->threads);
+	free(e);
+}

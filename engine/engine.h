@@ -1,0 +1,66 @@
+/* engine.h — the worker pool that turns items into HTTP requests.
+ *
+ * N threads, each with its own curl multi handle, take items from the input
+ * queue, send the operation, poll its result, retry what is worth retrying,
+ * and put every item, finished, on the output queue: exactly once, whatever
+ * happens. DNS and TLS sessions are shared between threads; nothing else is. */
+#ifndef RABULK_ENGINE_H
+#define RABULK_ENGINE_H
+
+#include "engine/api.h"
+#include "engine/queue.h"
+#include "engine/retry.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What to do and how; built by the command line, borrowed by the engine
+ * until engine_free(). */
+struct job {
+	enum api_op op;
+	struct api_target target;
+	const char *message; /* for API_MESSAGE */
+	const char *token;   /* bearer token, or NULL */
+	const char *cacert;
+	bool insecure;
+	bool no_wait;
+	int concurrency; /* requests in flight, all threads together */
+	int threads;
+	long timeout_ms; /* one request */
+	long poll_interval_ms;
+	long poll_timeout_ms;
+	struct retry_policy retry;
+	bool verbose;
+};
+
+enum stop_reason { STOP_NONE, STOP_SIGNAL, STOP_AUTH, STOP_HALT, STOP_DEADLINE, STOP_INTERNAL };
+
+struct engine_stats {
+	uint64_t requests; /* operation requests sent, retries included */
+	uint64_t polls;	   /* operationResults requests */
+	uint64_t retries;  /* operation and poll retries scheduled */
+};
+
+struct engine;
+
+/* Caller owns the result; NULL with err set on failure. Queues are
+ * borrowed until engine_free(): items come from `in`, go to `out`. */
+struct engine *engine_new(const struct job *job, struct queue *in, struct queue *out, char *err,
+			  size_t errlen);
+/* Starts the worker threads. Returns 0 or ERR_NOMEM. */
+int engine_start(struct engine *e);
+/* True once every worker has exited. Thread-safe. */
+bool engine_done(struct engine *e);
+/* Waits for every worker to exit. */
+void engine_join(struct engine *e);
+/* Asks the workers to take no more items: waiting ones are finished as
+ * not_attempted (or accepted, when only their poll was waiting), in-flight
+ * ones complete. The first reason sticks. Thread-safe and async-signal-safe. */
+void engine_stop(struct engine *e, enum stop_reason r);
+enum stop_reason engine_stop_reason(struct engine *e);
+/* Sums the workers' counters; call after engine_join(). */
+void engine_stats(struct engine *e, struct engine_stats *out);
+/* engine_free(NULL) is a no-op. Call after engine_join(). */
+void engine_free(struct engine *e);
+
+#endif

@@ -1,0 +1,54 @@
+/* item.c — the row record that flows from reader to engine to report. */
+#include "engine/item.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	enum status_class cls;
+} statuses[] = {
+#define STATUS_ROW_(name, text, cls) {text, cls},
+	STATUS_MAP(STATUS_ROW_)
+#undef STATUS_ROW_
+};
+
+const char *status_name(enum status s)
+{
+	return statuses[s].name;
+}
+
+enum status_class status_class(enum status s)
+{
+	return statuses[s].cls;
+}
+
+struct item *item_new(long line, enum api_op op, const char *collection, const char *upn)
+{
+	size_t lc = strlen(collection) + 1, lu = strlen(upn) + 1;
+	struct item *it = calloc(1, sizeof(*it) + lc + lu);
+	if (!it)
+		return NULL;
+	it->line = line;
+	it->op = op;
+	it->collection = it->text;
+	it->upn = it->text + lc;
+	memcpy(it->collection, collection, lc);
+	memcpy(it->upn, upn, lu);
+	return it;
+}
+
+void item_free(struct item *it)
+{
+	free(it);
+}
+
+void item_set_error(struct item *it, enum status s, const char *code, const char *message)
+{
+	it->status = s;
+	if (code)
+		snprintf(it->error_code, sizeof(it->error_code), "%s", code);
+	if (message)
+		snprintf(it->error_message, sizeof(it->error_message), "%s", message);
+}

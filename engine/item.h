@@ -1,0 +1,71 @@
+/* item.h — one input row on its way through the engine to the report.
+ *
+ * The reader makes an item per row, the engine fills in what happened, the
+ * report writer writes it and frees it: ownership moves along with the item
+ * through the queues, one owner at a time. */
+#ifndef RABULK_ITEM_H
+#define RABULK_ITEM_H
+
+#include "engine/api.h"
+#include <stdint.h>
+
+/* Adding a status? Add it here; status_name() and status_class() follow. */
+#define STATUS_MAP(X)                                                                              \
+	X(SUCCEEDED, "succeeded", CLASS_OK)                                                        \
+	X(SUBMITTED, "submitted", CLASS_OK)                                                        \
+	X(NO_SESSION, "no_session", CLASS_OK)                                                      \
+	X(FAILED, "failed", CLASS_FAILURE)                                                         \
+	X(INVALID, "invalid", CLASS_FAILURE)                                                       \
+	X(DUPLICATE, "duplicate", CLASS_SKIPPED)                                                   \
+	X(SKIPPED, "skipped", CLASS_SKIPPED)                                                       \
+	X(NOT_ATTEMPTED, "not_attempted", CLASS_PENDING)                                           \
+	X(PLANNED, "planned", CLASS_OK)                                                            \
+	X(ACCEPTED, "accepted", CLASS_PENDING)
+
+enum status {
+#define STATUS_ENUM_(name, text, cls) STATUS_##name,
+	STATUS_MAP(STATUS_ENUM_)
+#undef STATUS_ENUM_
+		STATUS_COUNT
+};
+
+enum status_class { CLASS_OK, CLASS_FAILURE, CLASS_SKIPPED, CLASS_PENDING };
+
+const char *status_name(enum status s);
+enum status_class status_class(enum status s);
+
+struct item {
+	long line;
+	enum api_op op;
+	enum status status;
+	int http_status; /* last HTTP status, 0 if none */
+	int attempts;	 /* requests that carried the operation (not polls) */
+	char tracking_id[48];
+	char request_id[48];
+	char error_code[64];
+	char error_message[256];
+	int64_t started_ms, finished_ms; /* wall clock, Unix ms; 0 = never sent */
+
+	/* engine bookkeeping, not reported */
+	int phase;	       /* ITEM_SEND or ITEM_POLL */
+	int64_t due;	       /* monotonic ms: not before */
+	int64_t first_try;     /* monotonic ms of the first request */
+	int64_t poll_deadline; /* monotonic ms */
+	int poll_errors;
+
+	char *collection; /* point into text[] */
+	char *upn;
+	char text[];
+};
+
+enum { ITEM_SEND, ITEM_POLL };
+
+/* A new item for one row; strings are copied. Caller owns the result;
+ * NULL when out of memory. */
+struct item *item_new(long line, enum api_op op, const char *collection, const char *upn);
+void item_free(struct item *it);
+
+/* Sets the final status with code and message (either may be NULL). */
+void item_set_error(struct item *it, enum status s, const char *code, const char *message);
+
+#endif

@@ -1,0 +1,523 @@
+/* worker.c — one thread, one curl multi handle, many rows at once.
+ *
+ * A worker owns a fixed set of slots (an easy handle and a response buffer
+ * each, reused for every request: connections stay alive in the multi
+ * handle's pool) and a min-heap of items waiting for a time: a retry after
+ * its backoff, or the next poll of an accepted operation. Waiting items
+ * hold no slot, so slow operations do not eat the concurrency budget.
+ *
+ * The loop: start waiting items that are due, fill free slots from the input
+ * queue, then block in curl_multi_poll() until a socket is ready, the
+ * nearest due time, or a wakeup (a push into an empty input queue, or a
+ * stop). Nothing sleeps. Each finished request is classified by api.c and
+ * the item either waits again, or is finished onto the output queue.
+ *
+ * Every item taken from the input queue leaves on the output queue exactly
+ * once: finish() is the only way out, and the stop path goes through it. */
+#include "engine/worker.h"
+#include "engine/clock.h"
+#include "engine/err.h"
+#include "engine/item.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RESP_MAX (64 * 1024) /* response bytes kept; the rest is dropped */
+#define URL_MAX 4096
+#define IDLE_WAIT_MS 100 /* longest block: how soon a stop is noticed */
+
+struct slot {
+	CURL *easy;
+	struct item *it;
+	char *resp;
+	size_t resp_len;
+	char tracking[48];
+	char request_id[48];
+	long retry_after_ms;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct worker {
+	struct engine_shared *sh;
+	const struct job *job;
+	CURLM *multi;
+	struct curl_slist *post_headers, *get_headers;
+	struct slot *slots;
+	int nslots, *free_idx, nfree;
+	struct item **heap; /* waiting items, earliest due first */
+	int heap_len, max_items;
+	bool input_done;
+	uint64_t rng;
+	struct engine_stats stats;
+	char *body;
+	size_t body_cap;
+	char url[URL_MAX];
+};
+
+/* ---- the waiting heap ------------------------------------------------ */
+
+static void heap_swap(struct item **h, int a, int b)
+{
+	struct item *t = h[a];
+	h[a] = h[b], h[b] = t;
+}
+
+static void heap_push(struct worker *w, struct item *it)
+{
+	int i = w->heap_len++;
+	w->heap[i] = it;
+	while (i > 0 && w->heap[(i - 1) / 2]->due > w->heap[i]->due) {
+		heap_swap(w->heap, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static struct item *heap_pop(struct worker *w)
+{
+	struct item *top = w->heap[0];
+	w->heap[0] = w->heap[--w->heap_len];
+	for (int i = 0;;) {
+		int l = 2 * i + 1, r = l + 1, m = i;
+		if (l < w->heap_len && w->heap[l]->due < w->heap[m]->due)
+			m = l;
+		if (r < w->heap_len && w->heap[r]->due < w->heap[m]->due)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(w->heap, i, m);
+		i = m;
+	}
+	return top;
+}
+
+/* ---- libcurl callbacks ----------------------------------------------- */
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct slot *s = arg;
+	size_t len = size * n, room = RESP_MAX - s->resp_len;
+	size_t keep = len < room ? len : room;
+	memcpy(s->resp + s->resp_len, data, keep);
+	s->resp_len += keep;
+	return len;
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *arg)
+{
+	static const char *const throttle[] = {"retry-after", "retry-after-ms",
+					       "x-ms-retry-after-ms"};
+	struct slot *s = arg;
+	size_t len = size * n;
+	char v[64];
+
+	if (api_header_value(line, len, API_TRACKING_HEADER, s->tracking, sizeof(s->tracking)) ||
+	    api_header_value(line, len, "x-ms-request-id", s->request_id, sizeof(s->request_id)))
+		return len;
+	for (size_t i = 0; i < sizeof(throttle) / sizeof(throttle[0]); i++) {
+		if (api_header_value(line, len, throttle[i], v, sizeof(v))) {
+			long ms = retry_after_parse(throttle[i], v, clock_wall_ms());
+			if (ms > s->retry_after_ms)
+				s->retry_after_ms = ms;
+		}
+	}
+	return len;
+}
+
+/* ---- set-up ---------------------------------------------------------- */
+
+static struct curl_slist *headers(const struct job *job, bool post)
+{
+	char auth[8192];
+	struct curl_slist *h = NULL, *t;
+	const char *lines[] = {"x-ms-version: " API_MS_VERSION, "Accept: " API_ACCEPT,
+			       post ? "Content-Type: " API_CONTENT_TYPE : NULL,
+			       post ? "Expect:" : NULL};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		if (lines[i] && !(t = curl_slist_append(h, lines[i])))
+			goto fail;
+		if (lines[i])
+			h = t;
+	}
+	if (job->token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", job->token);
+		if (!(t = curl_slist_append(h, auth)))
+			goto fail;
+		h = t;
+	}
+	return h;
+fail:
+	curl_slist_free_all(h);
+	return NULL;
+}
+
+static int slot_init(struct worker *w, struct slot *s)
+{
+	const struct job *job = w->job;
+	if (!(s->resp = malloc(RESP_MAX)) || !(s->easy = curl_easy_init()))
+		return ERR_NOMEM;
+	CURL *e = s->easy;
+	curl_easy_setopt(e, CURLOPT_PRIVATE, s);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_SHARE, w->sh->share);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "rabulk/0.1");
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, job->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, job->timeout_ms < 10000 ? job->timeout_ms
+									       : 10000L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (job->cacert)
+		curl_easy_setopt(e, CURLOPT_CAINFO, job->cacert);
+	if (job->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	return 0;
+}
+
+static void wake(void *arg)
+{
+	curl_multi_wakeup(arg);
+}
+
+struct worker *worker_new(struct engine_shared *sh, int id, int max_active, int max_items)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	const struct job *job = sh->job;
+	if (!w)
+		return NULL;
+	w->sh = sh, w->job = job;
+	w->nslots = max_active, w->max_items = max_items;
+	w->rng = (uint64_t)clock_wall_ms() * 2654435761u + (uint64_t)id * 0x9E3779B97F4A7C15u + 1;
+	w->body_cap = 64 + 6 * (1024 + (job->message ? strlen(job->message) : 0));
+	if (!(w->multi = curl_multi_init()) || !(w->slots = calloc(w->nslots, sizeof(*w->slots))) ||
+	    !(w->free_idx = calloc(w->nslots, sizeof(int))) ||
+	    !(w->heap = calloc(max_items, sizeof(*w->heap))) || !(w->body = malloc(w->body_cap)) ||
+	    !(w->post_headers = headers(job, true)) || !(w->get_headers = headers(job, false)))
+		goto fail;
+	for (int i = 0; i < w->nslots; i++) {
+		if (slot_init(w, &w->slots[i]) < 0)
+			goto fail;
+		w->free_idx[w->nfree++] = w->nslots - 1 - i;
+	}
+	if (queue_add_waker(sh->in, wake, w->multi) < 0)
+		goto fail;
+	return w;
+fail:
+	worker_free(w);
+	return NULL;
+}
+
+void worker_free(struct worker *w)
+{
+	if (!w)
+		return;
+	for (int i = 0; w->slots && i < w->nslots; i++) {
+		if (w->slots[i].easy)
+			curl_easy_cleanup(w->slots[i].easy);
+		free(w->slots[i].resp);
+	}
+	if (w->multi)
+		curl_multi_cleanup(w->multi);
+	curl_slist_free_all(w->post_headers);
+	curl_slist_free_all(w->get_headers);
+	free(w->slots);
+	free(w->free_idx);
+	free(w->heap);
+	free(w->body);
+	free(w);
+}
+
+void worker_stats(const struct worker *w, struct engine_stats *sum)
+{
+	sum->requests += w->stats.requests;
+	sum->polls += w->stats.polls;
+	sum->retries += w->stats.retries;
+}
+
+/* ---- the life of an item --------------------------------------------- */
+
+static int active(const struct worker *w)
+{
+	return w->nslots - w->nfree;
+}
+
+static bool stopping(const struct worker *w)
+{
+	return atomic_load(&w->sh->stop) != STOP_NONE;
+}
+
+static void finish(struct worker *w, struct item *it)
+{
+	it->finished_ms = clock_wall_ms();
+	if (queue_push(w->sh->out, it) < 0)
+		item_free(it); /* the writer is gone: the process is exiting */
+}
+
+/* Puts an item aside until `due`; when the run is stopping it is finished
+ * instead: an unsent retry as not_attempted, an unpolled operation as
+ * accepted (its tracking id lets a resume poll it). */
+static void park(struct worker *w, struct item *it, int64_t due)
+{
+	if (stopping(w)) {
+		it->status = it->phase == ITEM_POLL ? STATUS_ACCEPTED : STATUS_NOT_ATTEMPTED;
+		finish(w, it);
+		return;
+	}
+	it->due = due;
+	heap_push(w, it);
+}
+
+static double random_unit(struct worker *w)
+{
+	w->rng ^= w->rng >> 12, w->rng ^= w->rng << 25, w->rng ^= w->rng >> 27;
+	return (double)((w->rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
+/* Schedules another try after a backoff; false when retries are spent. */
+static bool retry_later(struct worker *w, struct item *it, int tries, long retry_after_ms,
+			int64_t now)
+{
+	long delay = retry_delay_ms(&w->job->retry, tries, random_unit(w), retry_after_ms);
+	if (!retry_allowed(&w->job->retry, tries, it->first_try, now, delay))
+		return false;
+	w->stats.retries++;
+	park(w, it, now + delay);
+	return true;
+}
+
+static int prepare(struct worker *w, struct slot *s, struct item *it)
+{
+	const struct job *job = w->job;
+	int n;
+	if (it->phase == ITEM_POLL) {
+		if (api_url_result(w->url, sizeof(w->url), &job->target, it->tracking_id) < 0)
+			return ERR_INVAL;
+		curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, w->get_headers);
+		w->stats.polls++;
+	} else {
+		if (api_url_op(w->url, sizeof(w->url), &job->target, it->collection, job->op) < 0 ||
+		    (n = api_body(w->body, w->body_cap, it->upn,
+				  job->op == API_MESSAGE ? job->message : NULL)) < 0)
+			return ERR_INVAL;
+		curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)n);
+		curl_easy_setopt(s->easy, CURLOPT_COPYPOSTFIELDS, w->body);
+		curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, w->post_headers);
+		it->attempts++;
+		w->stats.requests++;
+	}
+	curl_easy_setopt(s->easy, CURLOPT_URL, w->url);
+	return 0;
+}
+
+static void start(struct worker *w, struct item *it, int64_t now)
+{
+	struct slot *s = &w->slots[w->free_idx[--w->nfree]];
+	s->it = it;
+	s->resp_len = 0, s->retry_after_ms = -1;
+	s->tracking[0] = s->request_id[0] = s->errbuf[0] = '\0';
+	if (it->phase == ITEM_SEND && it->attempts == 0) {
+		it->started_ms = clock_wall_ms();
+		it->first_try = now;
+	}
+	if (prepare(w, s, it) < 0 || curl_multi_add_handle(w->multi, s->easy) != CURLM_OK) {
+		w->free_idx[w->nfree++] = (int)(s - w->slots);
+		item_set_error(it, STATUS_FAILED, "InvalidRequest",
+			       "cannot build the request URL or body");
+		finish(w, it);
+	}
+}
+
+static void on_auth_error(struct worker *w, int http, const struct api_error *e)
+{
+	int expected = STOP_NONE;
+	if (atomic_compare_exchange_strong(&w->sh->stop, &expected, STOP_AUTH))
+		fprintf(stderr, "rabulk: authentication rejected (HTTP %d %s): stopping the run\n",
+			http, e->code[0] ? e->code : e->message);
+}
+
+static void sent(struct worker *w, struct slot *s, struct item *it, int http, int64_t now)
+{
+	struct api_error e;
+	memset(&e, 0, sizeof(e));
+	if (http == 0)
+		snprintf(e.message, sizeof(e.message), "%s", s->errbuf);
+	else if (http < 200 || http >= 300)
+		api_parse_error(s->resp, s->resp_len, &e);
+	it->http_status = http;
+	snprintf(it->request_id, sizeof(it->request_id), "%s", s->request_id);
+
+	switch (api_classify(http, &e)) {
+	case API_V_OK:
+		it->error_code[0] = it->error_message[0] = '\0';
+		snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", s->tracking);
+		if (w->job->no_wait || !it->tracking_id[0]) {
+			it->status = w->job->no_wait ? STATUS_SUBMITTED : STATUS_SUCCEEDED;
+			break;
+		}
+		it->phase = ITEM_POLL;
+		it->poll_deadline = now + w->job->poll_timeout_ms;
+		park(w, it, now + w->job->poll_interval_ms);
+		return;
+	case API_V_NO_SESSION:
+		item_set_error(it, STATUS_NO_SESSION, e.code, e.message);
+		break;
+	case API_V_RETRY:
+		item_set_error(it, STATUS_FAILED, e.code[0] ? e.code : NULL, e.message);
+		if (retry_later(w, it, it->attempts, s->retry_after_ms, now))
+			return;
+		break;
+	case API_V_UNAUTHORIZED:
+	case API_V_FORBIDDEN:
+		on_auth_error(w, http, &e);
+		/* fall through */
+	case API_V_FAILED:
+		item_set_error(it, STATUS_FAILED, e.code, e.message);
+		break;
+	}
+	finish(w, it);
+}
+
+static void polled(struct worker *w, struct slot *s, struct item *it, int http, int64_t now)
+{
+	struct api_opresult r;
+	struct api_error e;
+	memset(&e, 0, sizeof(e));
+
+	if (http == 200 && api_parse_result(s->resp, s->resp_len, &r) == 0) {
+		switch (r.status) {
+		case API_OP_SUCCESS:
+			item_set_error(it, STATUS_SUCCEEDED, "", "");
+			break;
+		case API_OP_FAILED:
+			item_set_error(it,
+				       api_details_no_session(r.details) ? STATUS_NO_SESSION
+									 : STATUS_FAILED,
+				       "OperationFailed", r.details);
+			break;
+		default:
+			if (now + w->job->poll_interval_ms <= it->poll_deadline) {
+				park(w, it, now + w->job->poll_interval_ms);
+				return;
+			}
+			item_set_error(it, STATUS_ACCEPTED, "PollTimeout",
+				       "operation still pending after --poll-timeout");
+		}
+		finish(w, it);
+		return;
+	}
+	if (http == 0)
+		snprintf(e.message, sizeof(e.message), "%s", s->errbuf);
+	else if (http == 200)
+		snprintf(e.message, sizeof(e.message), "unreadable operation result");
+	else
+		api_parse_error(s->resp, s->resp_len, &e);
+	enum api_verdict v = http == 200 ? API_V_RETRY : api_classify(http, &e);
+	if (v == API_V_RETRY && retry_later(w, it, ++it->poll_errors, s->retry_after_ms, now))
+		return;
+	if (v == API_V_UNAUTHORIZED || v == API_V_FORBIDDEN)
+		on_auth_error(w, http, &e);
+	/* The operation was accepted; only its outcome is unknown. */
+	item_set_error(it, v == API_V_FAILED ? STATUS_FAILED : STATUS_ACCEPTED,
+		       e.code[0] ? e.code : "PollFailed", e.message);
+	finish(w, it);
+}
+
+static void done(struct worker *w, CURL *easy, CURLcode rc)
+{
+	struct slot *s;
+	long http = 0;
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&s);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http);
+	else if (!s->errbuf[0])
+		snprintf(s->errbuf, sizeof(s->errbuf), "%s", curl_easy_strerror(rc));
+	curl_multi_remove_handle(w->multi, easy);
+	w->free_idx[w->nfree++] = (int)(s - w->slots);
+
+	struct item *it = s->it;
+	s->it = NULL;
+	if (it->phase == ITEM_POLL)
+		polled(w, s, it, (int)http, clock_mono_ms());
+	else
+		sent(w, s, it, (int)http, clock_mono_ms());
+}
+
+/* ---- the loop -------------------------------------------------------- */
+
+/* Moves items from the input queue into free slots; timeout_ms as queue_pop. */
+static void take_input(struct worker *w, int timeout_ms, int64_t now)
+{
+	void *p;
+	while (!w->input_done && w->nfree > 0 && active(w) + w->heap_len < w->max_items) {
+		int rc = queue_pop(w->sh->in, &p, timeout_ms);
+		if (rc == ERR_CLOSED)
+			w->input_done = true;
+		if (rc < 0)
+			return;
+		start(w, p, now);
+		timeout_ms = 0;
+	}
+}
+
+/* The run is stopping: nothing new starts; what waits is finished. */
+static void drain(struct worker *w)
+{
+	void *p;
+	while (w->heap_len > 0)
+		park(w, heap_pop(w), 0);
+	while (queue_pop(w->sh->in, &p, 0) == 0) {
+		((struct item *)p)->status = STATUS_NOT_ATTEMPTED;
+		finish(w, p);
+	}
+}
+
+static long next_wait(const struct worker *w, int64_t now)
+{
+	if (w->heap_len == 0)
+		return IDLE_WAIT_MS;
+	int64_t d = w->heap[0]->due - now;
+	return d < 0 ? 0 : d < IDLE_WAIT_MS ? (long)d : IDLE_WAIT_MS;
+}
+
+static void run(struct worker *w)
+{
+	for (;;) {
+		int64_t now = clock_mono_ms();
+		if (stopping(w))
+			drain(w);
+		while (w->heap_len > 0 && w->nfree > 0 && w->heap[0]->due <= now)
+			start(w, heap_pop(w), now);
+		if (!stopping(w))
+			take_input(w, active(w) + w->heap_len == 0 ? IDLE_WAIT_MS : 0, now);
+		if (active(w) + w->heap_len == 0 && (w->input_done || stopping(w)))
+			return;
+
+		int running, n;
+		curl_multi_poll(w->multi, NULL, 0, (int)next_wait(w, clock_mono_ms()), NULL);
+		curl_multi_perform(w->multi, &running);
+		CURLMsg *m;
+		while ((m = curl_multi_info_read(w->multi, &n)))
+			if (m->msg == CURLMSG_DONE)
+				done(w, m->easy_handle, m->data.result);
+	}
+}
+
+void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	run(w);
+	atomic_fetch_sub(&w->sh->live, 1);
+	/* Only a stopping run ends with input left: from now on the reader
+	 * sends its rows straight to the report as not_attempted. */
+	queue_close(w->sh->in);
+	return NULL;
+}

@@ -1,0 +1,29 @@
+/* worker.h — one engine thread; only engine.c uses it. */
+#ifndef RABULK_WORKER_H
+#define RABULK_WORKER_H
+
+#include "engine/engine.h"
+#include <curl/curl.h>
+#include <stdatomic.h>
+
+/* What every worker borrows from the engine. */
+struct engine_shared {
+	const struct job *job;
+	struct queue *in, *out;
+	CURLSH *share;
+	atomic_int stop; /* enum stop_reason */
+	atomic_int live; /* workers still running */
+};
+
+struct worker;
+
+/* max_active: transfers in flight; max_items: in flight plus waiting.
+ * Caller owns the result; NULL when out of memory or libcurl fails. */
+struct worker *worker_new(struct engine_shared *sh, int id, int max_active, int max_items);
+/* The thread body: runs until the input is done (or the run stops) and
+ * every item it took is on the output queue. arg is the worker. */
+void *worker_main(void *arg);
+void worker_stats(const struct worker *w, struct engine_stats *sum);
+void worker_free(struct worker *w);
+
+#endif

@@ -1,0 +1,40 @@
+/* input.h — streams (collection, UPN) rows from CSV, NDJSON or plain lines.
+ *
+ * One call reads one file to its end and hands every row to a callback,
+ * valid or not: an invalid row carries its reason and is never dropped.
+ * Memory is bounded (one line, one CSV record), whatever the input size. */
+#ifndef RABULK_INPUT_H
+#define RABULK_INPUT_H
+
+#include <stdio.h>
+
+enum input_format { INPUT_AUTO, INPUT_CSV, INPUT_JSON, INPUT_NDJSON, INPUT_LINES };
+
+/* One input row, borrowed until the callback returns. */
+struct row {
+	long line;		/* 1-based line where the row starts */
+	const char *collection; /* never NULL ("" when missing) */
+	const char *upn;	/* never NULL */
+	const char *state;	/* a State column/key when present, else NULL */
+	const char *reason;	/* NULL when valid, else why the row is invalid */
+};
+
+/* Called once per row; a nonzero return stops reading and is returned. */
+typedef int (*input_row_fn)(void *arg, const struct row *row);
+
+struct input_opts {
+	enum input_format format; /* INPUT_AUTO sniffs */
+	const char *collection;	  /* for rows without one; may be NULL */
+};
+
+/* "csv" "json" "ndjson" "lines" (and "auto"); returns 0 or ERR_INVAL. */
+int input_format_parse(const char *name, enum input_format *f);
+
+/* Reads f (named name in messages) to its end. Returns 0, the callback's
+ * nonzero value, or a negative error with msg set to something like
+ * "'users.csv': line 1: no user column (UserUpn, Upn, UserPrincipalName or User)".
+ * Not thread-safe per f; separate calls may run in separate threads. */
+int input_read(FILE *f, const char *name, const struct input_opts *o, input_row_fn fn, void *arg,
+	       char *msg, size_t msglen);
+
+#endif

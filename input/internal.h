@@ -1,0 +1,34 @@
+/* internal.h — what the input readers share; not for use outside input/. */
+#ifndef RABULK_INPUT_INTERNAL_H
+#define RABULK_INPUT_INTERNAL_H
+
+#include "input/input.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#define INPUT_LINE_MAX (64 * 1024) /* longer physical lines are invalid rows */
+
+/* Column aliases, matched case-insensitively (DESIGN section 4). */
+extern const char *const input_collection_keys[];
+extern const char *const input_upn_keys[];
+extern const char *const input_state_keys[];
+bool input_key_is(const char *name, size_t len, const char *const *keys);
+
+/* Validates and hands one row to fn; fields are NUL-terminated but len is
+ * authoritative (an embedded NUL makes the row invalid). reason, when not
+ * NULL, marks the row invalid without further checks. */
+int input_emit(input_row_fn fn, void *arg, long line, const char *coll, size_t coll_len,
+	       const char *upn, size_t upn_len, const char *state, const char *reason);
+
+/* CSV (csvin.c): header row first, then records, fed one physical line at a time. */
+struct csvin;
+struct csvin *csvin_new(const char *name, const struct input_opts *o, input_row_fn fn, void *arg);
+int csvin_line(struct csvin *c, const char *line, size_t len, long lineno, char *msg, size_t msglen);
+int csvin_finish(struct csvin *c, char *msg, size_t msglen);
+void csvin_free(struct csvin *c);
+
+/* NDJSON (jsonin.c): one object per line. */
+int jsonin_line(const char *line, size_t len, long lineno, const struct input_opts *o,
+		input_row_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,32 @@
+/* report.h — the CSV report: one row per input row, as rows complete.
+ *
+ * Written by one thread (the caller's). Rows are flushed to the kernel as
+ * they are written and the file is fsynced at least every second
+ * (report_tick) and at close. Not thread-safe: one writer. */
+#ifndef RABULK_REPORT_H
+#define RABULK_REPORT_H
+
+#include "engine/item.h"
+
+#define REPORT_HEADER                                                                              \
+	"line,collection,upn,operation,status,http_status,error_code,error_message,attempts,"     \
+	"tracking_id,request_id,started_at,finished_at,latency_ms"
+
+struct report;
+
+/* Creates path (mode 0600; "-" is standard output) and writes the header.
+ * Caller owns the result; NULL with err set ("cannot create 'x': ..."). */
+struct report *report_open(const char *path, char *err, size_t errlen);
+/* Appends one row. Returns 0 or ERR_IO (errno says why). */
+int report_write(struct report *r, const struct item *it);
+/* Flushes, and fsyncs when a second has passed since the last fsync. */
+int report_tick(struct report *r, int64_t now_mono_ms);
+/* Flushes, fsyncs and closes. Returns 0 or ERR_IO. report_close(NULL) is 0. */
+int report_close(struct report *r);
+
+/* Formats one CSV row (with "\n") into dst; returns its length or ERR_TOOBIG.
+ * Free-text cells that a spreadsheet would run as a formula get a leading
+ * quote; identity cells are verbatim. Thread-safe. */
+int report_format_csv(char *dst, size_t cap, const struct item *it);
+
+#endif
