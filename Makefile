@@ -91,5 +91,6 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(RABULK) $(EMULATOR) $(DESTDIR)$(PREFIX)/bin/
 
+.SECONDARY:
 .PHONY: all unit test test-unit valgrind deps demo format clean install
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

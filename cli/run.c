@@ -307,12 +307,15 @@ static void print_summary(const struct ctx *c, const struct summary *s, int64_t 
 	engine_stats(c->engine, &st);
 	fprintf(stderr, "rabulk: %s: %llu rows in %.2f s (%.0f rows/s)\n", c->o->command,
 		(unsigned long long)s->rows, secs, secs > 0 ? (double)s->rows / secs : 0.0);
-	fprintf(stderr, "rabulk:");
-	for (int i = 0; i < STATUS_COUNT; i++)
-		if (s->count[i])
-			fprintf(stderr, " %s %llu", status_name((enum status)i),
-				(unsigned long long)s->count[i]);
-	fprintf(stderr, "\nrabulk: %llu requests, %llu polls, %llu retries",
+	if (s->rows) {
+		fprintf(stderr, "rabulk:");
+		for (int i = 0; i < STATUS_COUNT; i++)
+			if (s->count[i])
+				fprintf(stderr, " %s %llu", status_name((enum status)i),
+					(unsigned long long)s->count[i]);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "rabulk: %llu requests, %llu polls, %llu retries",
 		(unsigned long long)st.requests, (unsigned long long)st.polls,
 		(unsigned long long)st.retries);
 	if (s->timed)
@@ -375,9 +378,10 @@ static int execute(struct ctx *c, const char *report_path)
 		pthread_detach(reader); /* blocked on a silent pipe; exit ends it */
 	if (report_close(s.report) < 0 && s.rc == 0)
 		s.rc = ERR_IO;
+	int rc = exit_code(c, &s);
 	if (!c->o->quiet)
 		print_summary(c, &s.sum, clock_mono_ms() - t0, report_path);
-	return exit_code(c, &s);
+	return rc;
 }
 
 static bool confirmed(const struct options *o)

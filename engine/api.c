@@ -204,6 +204,32 @@ int api_parse_result(const char *body, size_t len, struct api_opresult *out)
 	return out->status == API_OP_UNKNOWN ? ERR_PARSE : 0;
 }
 
+static const char *string_member(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(obj, key);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+int api_parse_sessions(const char *body, size_t len, api_session_fn fn, void *arg)
+{
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	const cJSON *el;
+	int rc = 0;
+	if (!cJSON_IsArray(root)) {
+		cJSON_Delete(root);
+		return ERR_PARSE;
+	}
+	cJSON_ArrayForEach(el, root)
+	{
+		struct api_session s = {string_member(el, "UserUpn"), string_member(el, "State"),
+					string_member(el, "LogonTimeUtc")};
+		if (s.upn[0] && (rc = fn(arg, &s)) != 0)
+			break;
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
 /* Finds needle in the first len bytes of hay (which need not end in NUL). */
 static const char *find(const char *hay, size_t len, const char *needle)
 {

@@ -59,6 +59,16 @@ struct api_opresult {
  * Returns 0, or ERR_PARSE when the body is not such an object. */
 int api_parse_result(const char *body, size_t len, struct api_opresult *out);
 
+/* One session of a list-sessions answer; strings borrowed for the callback. */
+struct api_session {
+	const char *upn, *state, *logon_time;
+};
+typedef int (*api_session_fn)(void *arg, const struct api_session *s);
+/* Calls fn for each element of a sessions JSON array (elements without a
+ * string UserUpn are skipped). Returns 0, fn's nonzero value, or ERR_PARSE
+ * when the body is not a JSON array. */
+int api_parse_sessions(const char *body, size_t len, api_session_fn fn, void *arg);
+
 /* Code and message of an error body in any of the three shapes the service
  * uses (XML-wrapped JSON, RDFE <Error>, Azure {"error":{}}); otherwise code
  * is empty and message holds the first 200 bytes of the body, control

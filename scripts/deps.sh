@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the Debian 12 packages rabulk builds and tests with, when missing.
+# As root it runs apt-get; otherwise it prints the exact command and fails.
+set -eu
+pkgs="build-essential pkg-config libcurl4-openssl-dev libcsv-dev libcjson-dev
+libmicrohttpd-dev libcmocka-dev libssl-dev python3 curl"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+cmd="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "rabulk needs:$missing" >&2
+	echo "run: sudo apt-get update && sudo $cmd" >&2
+	exit 1
+fi
+echo "installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+$cmd >/dev/null

@@ -1,0 +1,247 @@
+"""The spine end to end: rabulk against rabulk-emulator over real sockets."""
+import os
+import signal
+import subprocess
+import time
+
+from harness import (RABULK, SUB, Workdir, by_status, check, rabulk, target, users_csv,
+                     users_ndjson)
+
+
+def assert_every_session_disconnected_once(emu, n):
+    state = emu.state()
+    sessions = {s["upn"]: s for s in state["sessions"] if s["collection"] == "Apps"}
+    check(len(sessions) == n, "sessions in emulator", len(sessions))
+    wrong = [s for s in sessions.values()
+             if s["state"] != "Disconnected" or s["operations"]["disconnect"] != 1]
+    check(not wrong, "sessions not disconnected exactly once", wrong[:3])
+
+
+def assert_one_row_per_input(rows, n, first_line):
+    lines = sorted(int(r["line"]) for r in rows)
+    check(lines == list(range(first_line, first_line + n)), "one report row per input row",
+          len(lines), lines[:3], lines[-3:])
+
+
+def test_csv_10000_rows_all_succeed():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:10000", "--log-max", "1")
+        r = rabulk(w, "disconnect", *target(emu), w.file("users.csv", users_csv(10000)))
+        check(r.code == 0, "exit code", r.code, r.stderr)
+        rows = r.rows()
+        check(by_status(rows) == {"succeeded": 10000}, "statuses", by_status(rows))
+        assert_one_row_per_input(rows, 10000, 2)
+        check(all(r["tracking_id"] and r["http_status"] == "202" for r in rows), "tracking ids")
+        assert_every_session_disconnected_once(emu, 10000)
+        check("succeeded 10000" in r.stderr, "summary counts", r.stderr)
+
+
+def test_ndjson_10000_rows_on_stdin():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:10000", "--log-max", "1")
+        r = rabulk(w, "disconnect", *target(emu), "-", stdin=users_ndjson(10000))
+        check(r.code == 0, "exit code", r.code, r.stderr)
+        rows = r.rows()
+        check(by_status(rows) == {"succeeded": 10000}, "statuses", by_status(rows))
+        assert_one_row_per_input(rows, 10000, 1)
+        assert_every_session_disconnected_once(emu, 10000)
+
+
+def test_missing_collection_fails_with_its_code():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:1")
+        r = rabulk(w, "disconnect", *target(emu),
+                   w.file("in.csv", "CollectionName,UserUpn\nNowhere,a@contoso.com\n"))
+        check(r.code == 1, "exit code", r.code, r.stderr)
+        row, = r.rows()
+        check(row["status"] == "failed" and row["http_status"] == "404", "row", row)
+        check(row["error_code"] == "CollectionDoesNotExist", "error code", row)
+        check(row["error_message"] == "Collection 'Nowhere' does not exist", "message", row)
+        check(row["attempts"] == "1", "not retried", row)
+
+
+def no_session(mode):
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:1", "--no-session", mode)
+        r = rabulk(w, "disconnect", *target(emu),
+                   w.file("in.csv", "CollectionName,UserUpn\nApps,ghost@contoso.com\n"
+                                    "Apps,user1@contoso.com\n"))
+        check(r.code == 0, "no_session counts as ok", r.code, r.stderr)
+        rows = {x["upn"]: x for x in r.rows()}
+        check(rows["ghost@contoso.com"]["status"] == "no_session", "ghost", rows)
+        check(rows["user1@contoso.com"]["status"] == "succeeded", "user1", rows)
+        return rows["ghost@contoso.com"]
+
+
+def test_no_session_as_failed_operation():
+    row = no_session("202")
+    check(row["http_status"] == "202" and row["tracking_id"], "went through polling", row)
+
+
+def test_no_session_as_404():
+    row = no_session("404")
+    check(row["http_status"] == "404" and row["error_code"] == "SessionDoesNotExist", "404", row)
+
+
+def test_invalid_rows_are_reported_and_the_run_goes_on():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:2")
+        r = rabulk(w, "disconnect", *target(emu), w.file("in.csv", (
+            "CollectionName,UserUpn\nApps,user1@contoso.com\nApps,not an upn\n"
+            "x,user2@contoso.com\nApps,user2@contoso.com\n")))
+        check(r.code == 1, "exit code", r.code, r.stderr)
+        rows = {int(x["line"]): x for x in r.rows()}
+        check(rows[3]["status"] == "invalid" and "white space" in rows[3]["error_message"], "line 3",
+              rows[3])
+        check(rows[4]["status"] == "invalid" and "3 to 13" in rows[4]["error_message"], "line 4",
+              rows[4])
+        check(rows[2]["status"] == rows[5]["status"] == "succeeded", "valid rows", rows)
+        check(all(e["method"] != "POST" or "not an upn" not in e["body"] for e in emu.requests()),
+              "invalid row never sent")
+
+
+def test_no_wait_submits_without_polling():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:50")
+        r = rabulk(w, "disconnect", *target(emu, "--no-wait"), w.file("in.csv", users_csv(50)))
+        check(r.code == 0, "exit code", r.code, r.stderr)
+        check(by_status(r.rows()) == {"submitted": 50}, "statuses", by_status(r.rows()))
+        check(not [e for e in emu.requests() if e["method"] == "GET"], "no polls")
+
+
+def test_pending_operations_are_polled_until_done():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:20", "--op-delay", "300")
+        r = rabulk(w, "disconnect", *target(emu, "--poll-interval", "100ms"),
+                   w.file("in.csv", users_csv(20)))
+        check(r.code == 0, "exit code", r.code, r.stderr)
+        check(by_status(r.rows()) == {"succeeded": 20}, "statuses", by_status(r.rows()))
+        polls = [e for e in emu.requests() if "/operationResults/" in e["path"]]
+        check(len(polls) >= 40, "each operation polled while Pending", len(polls))
+        check(all(int(x["latency_ms"]) >= 300 for x in r.rows()), "waited for the operation")
+
+
+def test_logoff_and_message():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:3")
+        r = rabulk(w, "logoff", "--yes", *target(emu), w.file("a.csv", users_csv(2)))
+        check(r.code == 0, "logoff exit", r.code, r.stderr)
+        r = rabulk(w, "message", "--text", "Maintenance in 10 minutes", *target(emu),
+                   w.file("b.csv", "CollectionName,UserUpn\nApps,user3@contoso.com\n"),
+                   report="m.csv")
+        check(r.code == 0, "message exit", r.code, r.stderr)
+        check(r.rows()[0]["operation"] == "message", "operation column", r.rows())
+        states = {s["upn"]: s for s in emu.state()["sessions"]}
+        check(states["user1@contoso.com"]["state"] == "None", "logged off", states)
+        check(states["user3@contoso.com"]["state"] == "Connected", "message leaves it", states)
+        check(states["user3@contoso.com"]["operations"]["sendMessage"] == 1, "message sent")
+        body = [e["body"] for e in emu.requests() if e["path"].endswith("/sendMessage")][0]
+        check('"Message":"Maintenance in 10 minutes"' in body, "message body", body)
+
+
+def test_logoff_refuses_without_yes_off_a_terminal():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:1")
+        r = rabulk(w, "logoff", *target(emu), w.file("a.csv", users_csv(1)))
+        check(r.code == 2 and "--yes" in r.stderr, "refused", r.code, r.stderr)
+        check(not emu.requests(), "nothing sent")
+
+
+def test_token_is_sent_and_never_reported():
+    with Workdir() as w:
+        secret = "s3cr3t-token-value"
+        emu = w.emulator("--generate", "Apps:5", "--token", secret)
+        tok = w.file("token", secret + "\n")
+        r = rabulk(w, "disconnect", *target(emu, "--token-file", tok), w.file("in.csv", users_csv(5)))
+        check(r.code == 0, "exit code", r.code, r.stderr)
+        auth = {e["headers"].get("Authorization") for e in emu.requests()}
+        check(auth == {"Bearer " + secret}, "bearer header", auth)
+        check(secret not in open(r.report_path).read() + r.stderr + r.stdout, "token leaked")
+        r = rabulk(w, "disconnect", *target(emu), w.file("in2.csv", users_csv(1)),
+                   env={"RABULK_ACCESS_TOKEN": secret}, report="env.csv")
+        check(r.code == 0, "token from the environment", r.code, r.stderr)
+
+
+def test_rejected_auth_stops_the_run_with_a_complete_report():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:300", "--token", "right")
+        tok = w.file("token", "wrong\n")
+        r = rabulk(w, "disconnect", *target(emu, "--token-file", tok, "--concurrency", "4"),
+                   w.file("in.csv", users_csv(300)))
+        check(r.code == 3, "exit code", r.code, r.stderr)
+        check("authentication rejected" in r.stderr, "says why", r.stderr)
+        rows = r.rows()
+        assert_one_row_per_input(rows, 300, 2)
+        st = by_status(rows)
+        check(set(st) <= {"failed", "not_attempted"} and st.get("not_attempted", 0) > 200,
+              "statuses", st)
+        check(len(emu.requests()) < 20, "stopped sending", len(emu.requests()))
+
+
+def test_token_file_readable_by_others_is_refused():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:1")
+        tok = w.file("token", "t\n", mode=0o644)
+        r = rabulk(w, "disconnect", *target(emu, "--token-file", tok), w.file("a.csv", users_csv(1)))
+        check(r.code == 2 and "chmod 600" in r.stderr, "refused", r.code, r.stderr)
+
+
+def test_usage_errors_exit_2_and_send_nothing():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:1")
+        f = w.file("a.csv", users_csv(1))
+        cases = [
+            (["disconnect", "--endpoint", emu.url, f], "no subscription"),
+            (["disconnect", "--endpoint", "http://example.com", "--subscription", SUB, f], "loopback"),
+            (["disconnect", *target(emu), os.path.join(w.path, "missing.csv")], "cannot open"),
+            (["disconnect", *target(emu), "--concurrency", "0", f], "--concurrency"),
+            (["disconnect", *target(emu), "--timeout", "soon", f], "--timeout"),
+            (["message", *target(emu), f], "--text"),
+            (["frobnicate", f], "unknown command"),
+            (["disconnect", *target(emu), "--format", "csv", w.file("h.csv", "Mail\nx@y.com\n")],
+             "no user column"),
+            (["disconnect", *target(emu), w.file("l.txt", "x@y.com\n")], "needs --collection"),
+        ]
+        for args, why in cases:
+            r = rabulk(w, *args, report="u.csv")
+            check(r.code == 2 and why in r.stderr, "usage error for " + why, r.code, r.stderr)
+        check(not emu.requests(), "nothing sent", emu.requests()[:1])
+
+
+def test_embedded_emulator_seeded_from_input():
+    with Workdir() as w:
+        r = rabulk(w, "disconnect", "--emulator", w.file("in.csv", users_csv(500)))
+        check(r.code == 0, "exit code", r.code, r.stderr)
+        check(by_status(r.rows()) == {"succeeded": 500}, "statuses", by_status(r.rows()))
+
+
+def test_demo_shows_every_outcome():
+    with Workdir() as w:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        r = rabulk(w, "disconnect", "--emulator", "--emulator-seed",
+                   os.path.join(root, "examples/sessions.csv"), os.path.join(root, "examples/users.csv"))
+        check(r.code == 1, "exit code", r.code, r.stderr)
+        st = by_status(r.rows())
+        check({"succeeded", "no_session", "failed", "invalid"} <= set(st), "outcomes", st)
+
+
+def test_sigint_stops_with_every_row_reported():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:3000", "--op-delay", "1500", "--log-max", "1")
+        report = os.path.join(w.path, "report.csv")
+        p = subprocess.Popen([RABULK, "disconnect", *target(emu, "--concurrency", "16",
+                              "--poll-interval", "200ms"), "--report", report,
+                              w.file("in.csv", users_csv(3000))],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+        check(p.returncode == 3, "exit code", p.returncode, err)
+        import csv
+        rows = list(csv.DictReader(open(report)))
+        assert_one_row_per_input(rows, 3000, 2)
+        st = by_status(rows)
+        check(st.get("not_attempted", 0) > 1000, "rest not attempted", st)
+        check(set(st) <= {"succeeded", "accepted", "not_attempted"}, "statuses", st)
+        accepted = [x for x in rows if x["status"] == "accepted"]
+        check(all(x["tracking_id"] for x in accepted), "accepted rows keep their tracking id")

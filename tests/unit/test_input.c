@@ -1,0 +1,159 @@
+/* test_input.c — CSV, NDJSON and plain-line input, through input_read(). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "engine/err.h"
+#include "input/input.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct seen {
+	int n;
+	char text[16][160]; /* "line|collection|upn|reason-or-ok" */
+};
+
+static int collect(void *arg, const struct row *r)
+{
+	struct seen *s = arg;
+	if (s->n < 16)
+		snprintf(s->text[s->n], sizeof(s->text[0]), "%ld|%s|%s|%s", r->line, r->collection,
+			 r->upn, r->reason ? r->reason : "ok");
+	s->n++;
+	return 0;
+}
+
+static int read_str(const char *data, size_t len, enum input_format fmt, const char *coll,
+		    struct seen *s, char *msg)
+{
+	FILE *f = fmemopen((void *)data, len, "r");
+	struct input_opts o = {fmt, coll};
+	memset(s, 0, sizeof(*s));
+	msg[0] = '\0';
+	int rc = input_read(f, "t.csv", &o, collect, s, msg, 256);
+	fclose(f);
+	return rc;
+}
+
+#define READ(data, fmt, coll) read_str(data, sizeof(data) - 1, fmt, coll, &s, msg)
+
+static void csv_aliases_any_order_and_case(void **state)
+{
+	struct seen s;
+	char msg[256];
+	assert_int_equal(READ("upn,Extra,COLLECTION\nuser1@x.com,zz,Apps\n", INPUT_AUTO, NULL), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.text[0], "2|Apps|user1@x.com|ok");
+	assert_int_equal(READ("Name;UserPrincipalName\nApps;a@x.com\n", INPUT_AUTO, NULL), 0);
+	assert_string_equal(s.text[0], "2|Apps|a@x.com|ok");
+	assert_int_equal(READ("User\tCollectionName\na@x.com\tApps\n", INPUT_AUTO, NULL), 0);
+	assert_string_equal(s.text[0], "2|Apps|a@x.com|ok");
+}
+
+static void csv_bom_crlf_quotes_newlines(void **state)
+{
+	struct seen s;
+	char msg[256];
+	assert_int_equal(READ("\xEF\xBB\xBF"
+			      "CollectionName,UserUpn\r\n\"Apps\",\"a@x.com\"\r\n"
+			      "Apps,\"multi\nline@x.com\"\r\nApps,c@x.com\r\n",
+			      INPUT_AUTO, NULL),
+			 0);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.text[0], "2|Apps|a@x.com|ok");
+	assert_string_equal(s.text[1], "3|Apps|multi\nline@x.com|control character");
+	assert_string_equal(s.text[2], "5|Apps|c@x.com|ok");
+}
+
+static void csv_bad_rows_do_not_stop_the_file(void **state)
+{
+	struct seen s;
+	char msg[256];
+	assert_int_equal(READ("CollectionName,UserUpn\nApps\nApps,x\"y@x.com\nApps,ok@x.com\n"
+			      "Apps,b@x.com,extra\n",
+			      INPUT_AUTO, NULL),
+			 0);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.text[0], "2|Apps||expected 2 fields, found 1");
+	assert_string_equal(s.text[1], "3|Apps||malformed CSV (stray or unbalanced quote)");
+	assert_string_equal(s.text[2], "4|Apps|ok@x.com|ok");
+	assert_string_equal(s.text[3], "5|Apps|b@x.com|expected 2 fields, found 3");
+}
+
+static void csv_default_collection_and_header_errors(void **state)
+{
+	struct seen s;
+	char msg[256];
+	assert_int_equal(READ("UserUpn\na@x.com\n", INPUT_AUTO, "Apps"), 0);
+	assert_string_equal(s.text[0], "2|Apps|a@x.com|ok");
+	assert_int_equal(READ("UserUpn\na@x.com\n", INPUT_AUTO, NULL), ERR_PARSE);
+	assert_non_null(strstr(msg, "'t.csv': line 1: no collection column"));
+	assert_int_equal(READ("Collection,Mail\nApps,a@x.com\n", INPUT_CSV, NULL), ERR_PARSE);
+	assert_non_null(strstr(msg, "'t.csv': line 1: no user column"));
+}
+
+static void ndjson_rows(void **state)
+{
+	struct seen s;
+	char msg[256];
+	assert_int_equal(READ("{\"CollectionName\":\"Apps\",\"UserUpn\":\"a@x.com\"}\n\n"
+			      "{\"collection\":\"Apps\",\"upn\":5}\n"
+			      "not json\n"
+			      "{\"UserUpn\":\"b@x.com\",\"State\":\"Connected\"}\n"
+			      "{\"Collection\":\"Apps\",\"UserUpn\":\"c@x.com\\u0000evil\"}\n",
+			      INPUT_AUTO, "Dflt"),
+			 0);
+	assert_int_equal(s.n, 5);
+	assert_string_equal(s.text[0], "1|Apps|a@x.com|ok");
+	assert_string_equal(s.text[1], "3|Apps||UserUpn is not a string");
+	assert_string_equal(s.text[2], "4|||not a JSON object (NDJSON wants one object per line)");
+	assert_string_equal(s.text[3], "5|Dflt|b@x.com|ok");
+	assert_string_equal(s.text[4], "6|Apps|c@x.com|embedded NUL character");
+}
+
+static void plain_lines(void **state)
+{
+	struct seen s;
+	char msg[256];
+	assert_int_equal(READ("# users\na@x.com\n\n  b@x.com  \r\nnot-an-upn\n", INPUT_AUTO, "Apps"),
+			 0);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.text[0], "2|Apps|a@x.com|ok");
+	assert_string_equal(s.text[1], "4|Apps|b@x.com|ok");
+	assert_string_equal(s.text[2], "5|Apps|not-an-upn|UPN must contain '@'");
+	assert_int_equal(READ("a@x.com\n", INPUT_AUTO, NULL), ERR_INVAL);
+	assert_non_null(strstr(msg, "needs --collection"));
+}
+
+static void long_line_is_one_invalid_row(void **state)
+{
+	struct seen s;
+	char msg[256];
+	size_t n = 100000;
+	char *data = malloc(n + 64);
+	strcpy(data, "UserUpn\n");
+	memset(data + 8, 'a', n);
+	strcpy(data + 8 + n, "\nb@x.com\n");
+	assert_int_equal(read_str(data, strlen(data), INPUT_AUTO, "Apps", &s, msg), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.text[0], "2|||line longer than 64 KiB");
+	assert_string_equal(s.text[1], "3|Apps|b@x.com|ok");
+	free(data);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(csv_aliases_any_order_and_case),
+		cmocka_unit_test(csv_bom_crlf_quotes_newlines),
+		cmocka_unit_test(csv_bad_rows_do_not_stop_the_file),
+		cmocka_unit_test(csv_default_collection_and_header_errors),
+		cmocka_unit_test(ndjson_rows),
+		cmocka_unit_test(plain_lines),
+		cmocka_unit_test(long_line_is_one_invalid_row),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,92 @@
+/* test_report.c — CSV report rows: columns, quoting, formula guard, file mode. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "output/report.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct item *sample(void)
+{
+	struct item *it = item_new(7, API_DISCONNECT, "Apps", "a@x.com");
+	it->status = STATUS_SUCCEEDED;
+	it->http_status = 202;
+	it->attempts = 2;
+	snprintf(it->tracking_id, sizeof(it->tracking_id), "91036d3c");
+	snprintf(it->request_id, sizeof(it->request_id), "735ecb04");
+	it->started_ms = 1422788360000;  /* 2015-02-01T10:59:20.000Z */
+	it->finished_ms = 1422788361234;
+	return it;
+}
+
+static void header_has_design_columns(void **state)
+{
+	assert_string_equal(REPORT_HEADER,
+			    "line,collection,upn,operation,status,http_status,error_code,"
+			    "error_message,attempts,tracking_id,request_id,started_at,finished_at,"
+			    "latency_ms");
+}
+
+static void row_columns(void **state)
+{
+	char row[1024];
+	struct item *it = sample();
+	assert_true(report_format_csv(row, sizeof(row), it) > 0);
+	assert_string_equal(row, "7,Apps,a@x.com,disconnect,succeeded,202,,,2,91036d3c,735ecb04,"
+				 "2015-02-01T10:59:20.000Z,2015-02-01T10:59:21.234Z,1234\n");
+	item_free(it);
+}
+
+static void quoting_and_formula_guard(void **state)
+{
+	char row[1024];
+	struct item *it = item_new(3, API_MESSAGE, "Apps", "=cmd@x.com");
+	item_set_error(it, STATUS_FAILED, "-Bad", "=HYPERLINK(\"x\"), said \"no\"");
+	assert_true(report_format_csv(row, sizeof(row), it) > 0);
+	/* identity cells verbatim, free text guarded and quoted */
+	assert_string_equal(row, "3,Apps,=cmd@x.com,message,failed,,'-Bad,"
+				 "\"'=HYPERLINK(\"\"x\"\"), said \"\"no\"\"\",0,,,,,\n");
+	item_free(it);
+}
+
+static void file_is_private(void **state)
+{
+	char path[] = "/tmp/rabulk-test-XXXXXX", err[256], buf[512];
+	int fd = mkstemp(path);
+	close(fd);
+	unlink(path);
+	struct report *r = report_open(path, err, sizeof(err));
+	assert_non_null(r);
+	struct item *it = sample();
+	assert_int_equal(report_write(r, it), 0);
+	assert_int_equal(report_close(r), 0);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	FILE *f = fopen(path, "r");
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(buf, REPORT_HEADER "\n7,Apps,a@x.com,"));
+	unlink(path);
+	item_free(it);
+	assert_null(report_open("/nonexistent/dir/r.csv", err, sizeof(err)));
+	assert_non_null(strstr(err, "cannot create '/nonexistent/dir/r.csv'"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(header_has_design_columns),
+		cmocka_unit_test(row_columns),
+		cmocka_unit_test(quoting_and_formula_guard),
+		cmocka_unit_test(file_is_private),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
