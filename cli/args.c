@@ -16,6 +16,7 @@ static const char usage[] =
 	"usage: rabulk disconnect [options] [INPUT...]\n"
 	"       rabulk logoff     [options] [--yes] [INPUT...]\n"
 	"       rabulk message    --text TEXT [options] [INPUT...]\n"
+	"       rabulk sessions   [--state S] [--format csv|json|ndjson] [options] COLLECTION...\n"
 	"\n"
 	"INPUT is a CSV, NDJSON or plain-UPN file, or - for standard input (the default\n"
 	"when standard input is not a terminal).\n"
@@ -117,7 +118,7 @@ enum {
 	O_ENDPOINT = 256, O_SUBSCRIPTION, O_NAMESPACE, O_TOKEN_FILE, O_CACERT, O_INSECURE,
 	O_COLLECTION, O_FORMAT, O_CONCURRENCY, O_THREADS, O_RETRIES, O_RETRY_MAX_TIME,
 	O_TIMEOUT, O_NO_WAIT, O_POLL_INTERVAL, O_POLL_TIMEOUT, O_REPORT, O_EMULATOR,
-	O_EMULATOR_SEED, O_YES, O_TEXT, O_QUIET, O_VERBOSE, O_VERSION
+	O_EMULATOR_SEED, O_YES, O_TEXT, O_QUIET, O_VERBOSE, O_VERSION, O_STATE
 };
 
 static const struct option longopts[] = {
@@ -144,6 +145,7 @@ static const struct option longopts[] = {
 	{"text", required_argument, 0, O_TEXT},
 	{"quiet", no_argument, 0, O_QUIET},
 	{"verbose", no_argument, 0, O_VERBOSE},
+	{"state", required_argument, 0, O_STATE},
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, O_VERSION},
 	{0, 0, 0, 0}};
@@ -159,9 +161,14 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 	case O_INSECURE: o->insecure = true; return 0;
 	case O_COLLECTION: o->input.collection = arg; return 0;
 	case O_FORMAT:
-		if (input_format_parse(arg, &o->input.format) == 0 && o->input.format != INPUT_JSON)
+		if (o->list && (!strcmp(arg, "csv") || !strcmp(arg, "json") || !strcmp(arg, "ndjson"))) {
+			o->out_format = arg;
 			return 0;
-		snprintf(err, n, "bad --format '%s': want csv, ndjson or lines", arg);
+		}
+		if (!o->list && input_format_parse(arg, &o->input.format) == 0 && o->input.format != INPUT_JSON)
+			return 0;
+		snprintf(err, n, "bad --format '%s': want %s", arg,
+			 o->list ? "csv, json or ndjson" : "csv, ndjson or lines");
 		return ERR_INVAL;
 	case O_CONCURRENCY: return whole("--concurrency", arg, 1, 65536, &o->concurrency, err, n);
 	case O_THREADS: return whole("--threads", arg, 1, 64, &o->threads, err, n);
@@ -179,6 +186,7 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 	case O_QUIET: o->quiet = true; return 0;
 	case O_VERBOSE: o->verbose = true; return 0;
 	case O_VERSION: o->version = true; return 0;
+	case O_STATE: o->state = arg; return 0;
 	case 'h': o->help = true; return 0;
 	}
 	snprintf(err, n, "unknown option (see rabulk --help)");
@@ -193,6 +201,14 @@ static int check(struct options *o, char *err, size_t n)
 	}
 	if (o->op == API_MESSAGE && (!o->text || !*o->text)) {
 		snprintf(err, n, "rabulk message needs --text TEXT");
+		return ERR_INVAL;
+	}
+	if (o->list && o->ninputs == 0) {
+		snprintf(err, n, "rabulk sessions needs at least one COLLECTION");
+		return ERR_INVAL;
+	}
+	if (!o->list && o->state) {
+		snprintf(err, n, "--state is only for rabulk sessions");
 		return ERR_INVAL;
 	}
 	if (o->op != API_MESSAGE && o->text) {
@@ -215,8 +231,10 @@ int args_parse(int argc, char **argv, struct options *o, char *err, size_t n)
 		return ERR_INVAL;
 	}
 	o->command = argv[1];
-	if (api_op_parse(o->command, &o->op) < 0) {
-		snprintf(err, n, "unknown command '%s': want disconnect, logoff or message",
+	o->list = strcmp(o->command, "sessions") == 0;
+	o->out_format = "csv";
+	if (!o->list && api_op_parse(o->command, &o->op) < 0) {
+		snprintf(err, n, "unknown command '%s': want disconnect, logoff, message or sessions",
 			 o->command);
 		return ERR_INVAL;
 	}

@@ -9,8 +9,11 @@
 #define ARGS_MAX_INPUTS 256
 
 struct options {
-	const char *command; /* "disconnect", "logoff", "message" */
+	const char *command; /* "disconnect", "logoff", "message", "sessions" */
 	enum api_op op;
+	bool list;		/* rabulk sessions: inputs[] are collection names */
+	const char *state;	/* sessions --state */
+	const char *out_format; /* sessions --format: csv, json or ndjson */
 	const char *inputs[ARGS_MAX_INPUTS];
 	int ninputs;
 	struct input_opts input;

@@ -1,6 +1,7 @@
 /* main.c — rabulk: bulk RemoteApp session operations. */
 #include "cli/args.h"
 #include "cli/run.h"
+#include "cli/sessions.h"
 
 #include <stdio.h>
 
@@ -22,5 +23,5 @@ int main(int argc, char **argv)
 		printf("rabulk %s\n", RABULK_VERSION);
 		return 0;
 	}
-	return run(&o);
+	return o.list ? sessions_run(&o) : run(&o);
 }

@@ -12,6 +12,7 @@
  * Signals: the first SIGINT/SIGTERM stops taking rows and lets in-flight
  * requests finish (bounded by --timeout); a second one ends the process. */
 #include "cli/run.h"
+#include "cli/setup.h"
 #include "emulator/emu.h"
 #include "engine/clock.h"
 #include "engine/engine.h"
@@ -48,17 +49,13 @@ static void on_signal(int sig)
 
 struct ctx {
 	const struct options *o;
-	struct job job;
+	struct setup set;
 	FILE *files[ARGS_MAX_INPUTS];
 	struct queue *in, *out;
 	struct engine *engine;
-	struct emu *emu;
-	bool seed_from_input;
 	atomic_bool reader_done;
 	int input_rc;
 	char input_err[512];
-	char endpoint[256];
-	char *token;
 };
 
 /* ---- the reader thread ----------------------------------------------- */
@@ -66,13 +63,13 @@ struct ctx {
 static int on_row(void *arg, const struct row *row)
 {
 	struct ctx *c = arg;
-	struct item *it = item_new(row->line, c->job.op, row->collection, row->upn);
+	struct item *it = item_new(row->line, c->set.job.op, row->collection, row->upn);
 	if (!it)
 		return ERR_NOMEM;
 	if (row->reason) {
 		item_set_error(it, STATUS_INVALID, "InvalidInput", row->reason);
 	} else {
-		if (c->seed_from_input && emu_add_session(c->emu, row->collection, row->upn, NULL))
+		if (c->set.seed_from_input && emu_add_session(c->set.emu, row->collection, row->upn, NULL))
 			return ERR_NOMEM;
 		if (queue_push(c->in, it) == 0)
 			return 0;
@@ -101,103 +98,6 @@ static void *reader_main(void *arg)
 
 /* ---- set-up ---------------------------------------------------------- */
 
-static bool loopback_url(const char *url)
-{
-	static const char *const hosts[] = {"http://127.", "http://localhost:", "http://localhost/",
-					    "http://[::1]"};
-	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
-		if (strncasecmp(url, hosts[i], strlen(hosts[i])) == 0)
-			return true;
-	return strcasecmp(url, "http://localhost") == 0;
-}
-
-/* The token from --token-file (owner-only, as ssh insists for keys) or
- * RABULK_ACCESS_TOKEN; caller owns *out. */
-static int read_token(const struct options *o, char **out, char *err, size_t n)
-{
-	const char *env = getenv("RABULK_ACCESS_TOKEN");
-	struct stat st;
-	char buf[16384];
-	*out = NULL;
-	if (!o->token_file) {
-		if (env && *env && !(*out = strdup(env)))
-			return ERR_NOMEM;
-		return 0;
-	}
-	FILE *f = fopen(o->token_file, "r");
-	if (!f || fstat(fileno(f), &st) != 0) {
-		snprintf(err, n, "cannot open '%s': %s", o->token_file, strerror(errno));
-		goto fail;
-	}
-	if ((st.st_mode & 077) || st.st_uid != geteuid()) {
-		snprintf(err, n, "token file '%s' must be yours and not readable by others (chmod 600)",
-			 o->token_file);
-		goto fail;
-	}
-	size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[len] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	fclose(f);
-	if (!buf[0]) {
-		snprintf(err, n, "token file '%s' is empty", o->token_file);
-		return ERR_INVAL;
-	}
-	return (*out = strdup(buf)) ? 0 : ERR_NOMEM;
-fail:
-	if (f)
-		fclose(f);
-	return ERR_INVAL;
-}
-
-static int start_emulator(struct ctx *c, char *err, size_t n)
-{
-	struct emu_config ec = {0};
-	ec.ns = c->o->ns;
-	if (!(c->emu = emu_new(&ec, err, n)))
-		return ERR_IO;
-	if (c->o->emulator_seed) {
-		if (emu_seed_file(c->emu, c->o->emulator_seed, err, n) < 0)
-			return ERR_INVAL;
-	} else {
-		c->seed_from_input = true;
-	}
-	snprintf(c->endpoint, sizeof(c->endpoint), "http://127.0.0.1:%d", emu_port(c->emu));
-	c->job.target.endpoint = c->endpoint;
-	if (!c->job.target.subscription)
-		c->job.target.subscription = "00000000-0000-0000-0000-000000000000";
-	return 0;
-}
-
-static int set_target(struct ctx *c, char *err, size_t n)
-{
-	const struct options *o = c->o;
-	snprintf(c->endpoint, sizeof(c->endpoint), "%s", o->endpoint);
-	size_t len = strlen(c->endpoint);
-	while (len > 0 && c->endpoint[len - 1] == '/')
-		c->endpoint[--len] = '\0';
-	if (strncasecmp(c->endpoint, "https://", 8) != 0 && !loopback_url(c->endpoint)) {
-		snprintf(err, n, "bad --endpoint '%s': want https:// (http:// only for loopback)",
-			 o->endpoint);
-		return ERR_INVAL;
-	}
-	if (o->insecure && !loopback_url(c->endpoint) &&
-	    strncasecmp(c->endpoint, "https://127.", 12) != 0 &&
-	    strncasecmp(c->endpoint, "https://localhost", 17) != 0) {
-		snprintf(err, n, "--insecure is only allowed for loopback endpoints");
-		return ERR_INVAL;
-	}
-	c->job.target.endpoint = c->endpoint;
-	c->job.target.subscription = o->subscription;
-	c->job.target.ns = o->ns;
-	if (o->emulator)
-		return start_emulator(c, err, n);
-	if (!o->subscription) {
-		snprintf(err, n, "no subscription: use --subscription ID (or --emulator to try it out)");
-		return ERR_INVAL;
-	}
-	return 0;
-}
-
 static int open_inputs(struct ctx *c, char *err, size_t n)
 {
 	for (int i = 0; i < c->o->ninputs; i++) {
@@ -217,25 +117,6 @@ static void close_inputs(struct ctx *c)
 	for (int i = 0; i < c->o->ninputs; i++)
 		if (c->files[i] && c->files[i] != stdin)
 			fclose(c->files[i]);
-}
-
-static void build_job(struct ctx *c)
-{
-	const struct options *o = c->o;
-	struct job *j = &c->job;
-	j->op = o->op;
-	j->message = o->text;
-	j->token = c->token;
-	j->cacert = o->cacert;
-	j->insecure = o->insecure;
-	j->no_wait = o->no_wait;
-	j->concurrency = o->concurrency;
-	j->threads = o->threads;
-	j->timeout_ms = o->timeout_ms;
-	j->poll_interval_ms = o->poll_interval_ms;
-	j->poll_timeout_ms = o->poll_timeout_ms;
-	j->retry = (struct retry_policy){o->retries, 500, 60000, o->retry_max_time_ms};
-	j->verbose = o->verbose;
 }
 
 /* ---- the writer loop ------------------------------------------------- */
@@ -422,13 +303,10 @@ int run(const struct options *opts)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	build_job(&c);
-	if (read_token(&o, &c.token, err, sizeof(err)) < 0 || set_target(&c, err, sizeof(err)) < 0 ||
-	    open_inputs(&c, err, sizeof(err)) < 0)
+	if (setup_init(&c.set, &o, err, sizeof(err)) < 0 || open_inputs(&c, err, sizeof(err)) < 0)
 		goto out;
-	c.job.token = c.token;
 	if (!(c.in = queue_new((size_t)o.concurrency * 2)) || !(c.out = queue_new(OUT_QUEUE)) ||
-	    !(c.engine = engine_new(&c.job, c.in, c.out, err, sizeof(err)))) {
+	    !(c.engine = engine_new(&c.set.job, c.in, c.out, err, sizeof(err)))) {
 		rc = EXIT_INTERNAL;
 		goto out;
 	}
@@ -444,8 +322,7 @@ out:
 	queue_free(c.in);
 	queue_free(c.out);
 	close_inputs(&c);
-	emu_free(c.emu);
-	free(c.token);
+	setup_release(&c.set);
 	curl_global_cleanup();
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include "engine/worker.h"
 #include "engine/clock.h"
 #include "engine/err.h"
+#include "engine/http.h"
 #include "engine/item.h"
 
 #include <stdio.h>
@@ -126,31 +127,6 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 
 /* ---- set-up ---------------------------------------------------------- */
 
-static struct curl_slist *headers(const struct job *job, bool post)
-{
-	char auth[8192];
-	struct curl_slist *h = NULL, *t;
-	const char *lines[] = {"x-ms-version: " API_MS_VERSION, "Accept: " API_ACCEPT,
-			       post ? "Content-Type: " API_CONTENT_TYPE : NULL,
-			       post ? "Expect:" : NULL};
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		if (lines[i] && !(t = curl_slist_append(h, lines[i])))
-			goto fail;
-		if (lines[i])
-			h = t;
-	}
-	if (job->token) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", job->token);
-		if (!(t = curl_slist_append(h, auth)))
-			goto fail;
-		h = t;
-	}
-	return h;
-fail:
-	curl_slist_free_all(h);
-	return NULL;
-}
-
 static int slot_init(struct worker *w, struct slot *s)
 {
 	const struct job *job = w->job;
@@ -163,22 +139,8 @@ static int slot_init(struct worker *w, struct slot *s)
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_SHARE, w->sh->share);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "rabulk/0.1");
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, job->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, job->timeout_ms < 10000 ? job->timeout_ms
-									       : 10000L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	if (job->cacert)
-		curl_easy_setopt(e, CURLOPT_CAINFO, job->cacert);
-	if (job->insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
+	http_setup(e, job);
 	return 0;
 }
 
@@ -200,7 +162,8 @@ struct worker *worker_new(struct engine_shared *sh, int id, int max_active, int 
 	if (!(w->multi = curl_multi_init()) || !(w->slots = calloc(w->nslots, sizeof(*w->slots))) ||
 	    !(w->free_idx = calloc(w->nslots, sizeof(int))) ||
 	    !(w->heap = calloc(max_items, sizeof(*w->heap))) || !(w->body = malloc(w->body_cap)) ||
-	    !(w->post_headers = headers(job, true)) || !(w->get_headers = headers(job, false)))
+	    !(w->post_headers = http_headers(job, true)) ||
+	    !(w->get_headers = http_headers(job, false)))
 		goto fail;
 	for (int i = 0; i < w->nslots; i++) {
 		if (slot_init(w, &w->slots[i]) < 0)

@@ -52,8 +52,7 @@ struct report *report_open(const char *path, char *err, size_t errlen)
 	return r;
 }
 
-/* Appends one cell (and a comma unless last). */
-static int cell(char *dst, size_t cap, size_t *n, const char *s, bool guard, bool last)
+int report_csv_cell(char *dst, size_t cap, size_t *n, const char *s, bool guard, bool last)
 {
 	size_t len = strlen(s);
 	bool quote = len && (strpbrk(s, ",\"\r\n") || s[0] == ' ' || s[len - 1] == ' ');
@@ -107,7 +106,7 @@ int report_format_csv(char *dst, size_t cap, const struct item *it)
 		     {latency, false}};
 	const size_t ncells = sizeof(cells) / sizeof(cells[0]);
 	for (size_t i = 0; i < ncells; i++) {
-		int rc = cell(dst, cap, &n, cells[i].s, cells[i].guard, i == ncells - 1);
+		int rc = report_csv_cell(dst, cap, &n, cells[i].s, cells[i].guard, i == ncells - 1);
 		if (rc < 0)
 			return rc;
 	}

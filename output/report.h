@@ -24,6 +24,11 @@ int report_tick(struct report *r, int64_t now_mono_ms);
 /* Flushes, fsyncs and closes. Returns 0 or ERR_IO. report_close(NULL) is 0. */
 int report_close(struct report *r);
 
+/* Appends one CSV cell at dst + *n, then ',' or (last) '\n'; quoted when it
+ * holds , " CR LF or edge spaces; with guard, a leading = + - @ tab CR gets
+ * an apostrophe. Returns 0 or ERR_TOOBIG. Thread-safe. */
+int report_csv_cell(char *dst, size_t cap, size_t *n, const char *s, bool guard, bool last);
+
 /* Formats one CSV row (with "\n") into dst; returns its length or ERR_TOOBIG.
  * Free-text cells that a spreadsheet would run as a formula get a leading
  * quote; identity cells are verbatim. Thread-safe. */

@@ -101,7 +101,7 @@ class Result:
 
 def rabulk(workdir, *args, stdin=None, report="report.csv", env=None, timeout=RUN_TIMEOUT):
     """Runs rabulk to completion; returns its Result."""
-    path = os.path.join(workdir.path, report)
+    path = os.path.join(workdir.path, report) if report else None
     cmd = [RABULK, *args] + (["--report", path] if report else [])
     e = dict(os.environ)
     e.pop("RABULK_ACCESS_TOKEN", None)
