@@ -29,7 +29,9 @@ static const char usage[] =
 	"  --cacert FILE          extra CA certificates (PEM)\n"
 	"  --insecure             skip TLS verification (loopback endpoints only)\n"
 	"  --collection NAME      collection for rows without one\n"
-	"  --format FMT           csv, ndjson or lines [sniffed]\n"
+	"  --format FMT           csv, json, ndjson or lines [sniffed]\n"
+	"  --no-dedup             send repeated (collection, UPN) pairs again\n"
+	"  --dry-run              read, validate and report (status planned); send nothing\n"
 	"  --concurrency N        requests in flight [64]\n"
 	"  --threads N            worker threads [CPUs, at most 8]\n"
 	"  --retries N            retries per row [6]\n"
@@ -118,7 +120,8 @@ enum {
 	O_ENDPOINT = 256, O_SUBSCRIPTION, O_NAMESPACE, O_TOKEN_FILE, O_CACERT, O_INSECURE,
 	O_COLLECTION, O_FORMAT, O_CONCURRENCY, O_THREADS, O_RETRIES, O_RETRY_MAX_TIME,
 	O_TIMEOUT, O_NO_WAIT, O_POLL_INTERVAL, O_POLL_TIMEOUT, O_REPORT, O_EMULATOR,
-	O_EMULATOR_SEED, O_YES, O_TEXT, O_QUIET, O_VERBOSE, O_VERSION, O_STATE
+	O_EMULATOR_SEED, O_YES, O_TEXT, O_QUIET, O_VERBOSE, O_VERSION, O_STATE, O_DRY_RUN,
+	O_NO_DEDUP
 };
 
 static const struct option longopts[] = {
@@ -146,6 +149,8 @@ static const struct option longopts[] = {
 	{"quiet", no_argument, 0, O_QUIET},
 	{"verbose", no_argument, 0, O_VERBOSE},
 	{"state", required_argument, 0, O_STATE},
+	{"dry-run", no_argument, 0, O_DRY_RUN},
+	{"no-dedup", no_argument, 0, O_NO_DEDUP},
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, O_VERSION},
 	{0, 0, 0, 0}};
@@ -165,10 +170,10 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 			o->out_format = arg;
 			return 0;
 		}
-		if (!o->list && input_format_parse(arg, &o->input.format) == 0 && o->input.format != INPUT_JSON)
+		if (!o->list && input_format_parse(arg, &o->input.format) == 0)
 			return 0;
 		snprintf(err, n, "bad --format '%s': want %s", arg,
-			 o->list ? "csv, json or ndjson" : "csv, ndjson or lines");
+			 o->list ? "csv, json or ndjson" : "csv, json, ndjson or lines");
 		return ERR_INVAL;
 	case O_CONCURRENCY: return whole("--concurrency", arg, 1, 65536, &o->concurrency, err, n);
 	case O_THREADS: return whole("--threads", arg, 1, 64, &o->threads, err, n);
@@ -187,6 +192,8 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 	case O_VERBOSE: o->verbose = true; return 0;
 	case O_VERSION: o->version = true; return 0;
 	case O_STATE: o->state = arg; return 0;
+	case O_DRY_RUN: o->dry_run = true; return 0;
+	case O_NO_DEDUP: o->no_dedup = true; return 0;
 	case 'h': o->help = true; return 0;
 	}
 	snprintf(err, n, "unknown option (see rabulk --help)");

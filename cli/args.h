@@ -19,7 +19,7 @@ struct options {
 	struct input_opts input;
 	const char *endpoint, *subscription, *ns, *token_file, *report, *cacert, *text;
 	const char *emulator_seed;
-	bool insecure, no_wait, quiet, verbose, yes, emulator, help, version;
+	bool insecure, no_wait, quiet, verbose, yes, emulator, help, version, dry_run, no_dedup;
 	int concurrency, threads, retries;
 	long timeout_ms, poll_interval_ms, poll_timeout_ms, retry_max_time_ms;
 };

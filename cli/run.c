@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/err.h"
 #include "engine/item.h"
+#include "input/dedup.h"
 #include "output/report.h"
 #include "output/summary.h"
 
@@ -53,6 +54,7 @@ struct ctx {
 	FILE *files[ARGS_MAX_INPUTS];
 	struct queue *in, *out;
 	struct engine *engine;
+	struct dedup *dedup; /* NULL with --no-dedup */
 	atomic_bool reader_done;
 	int input_rc;
 	char input_err[512];
@@ -66,8 +68,17 @@ static int on_row(void *arg, const struct row *row)
 	struct item *it = item_new(row->line, c->set.job.op, row->collection, row->upn);
 	if (!it)
 		return ERR_NOMEM;
+	int seen = c->dedup && !row->reason ? dedup_check(c->dedup, row->collection, row->upn) : 0;
+	if (seen < 0) {
+		item_free(it);
+		return seen;
+	}
 	if (row->reason) {
 		item_set_error(it, STATUS_INVALID, "InvalidInput", row->reason);
+	} else if (seen) {
+		item_set_error(it, STATUS_DUPLICATE, NULL, "same collection and UPN as an earlier row");
+	} else if (c->o->dry_run) {
+		it->status = STATUS_PLANNED;
 	} else {
 		if (c->set.seed_from_input && emu_add_session(c->set.emu, row->collection, row->upn, NULL))
 			return ERR_NOMEM;
@@ -203,7 +214,11 @@ static void print_summary(const struct ctx *c, const struct summary *s, int64_t 
 		fprintf(stderr, "; latency p50 %lld ms, p90 %lld ms, p99 %lld ms, max %lld ms",
 			(long long)summary_percentile(s, 0.50), (long long)summary_percentile(s, 0.90),
 			(long long)summary_percentile(s, 0.99), (long long)s->max_ms);
-	fprintf(stderr, "\nrabulk: report: %s\n", report_path);
+	fputc('\n', stderr);
+	if (c->o->dry_run)
+		fprintf(stderr, "rabulk: dry run: %llu requests would be sent, none was\n",
+			(unsigned long long)s->count[STATUS_PLANNED]);
+	fprintf(stderr, "rabulk: report: %s\n", report_path);
 }
 
 static int exit_code(struct ctx *c, const struct sink *s)
@@ -248,7 +263,8 @@ static int execute(struct ctx *c, const char *report_path)
 		fprintf(stderr, "rabulk: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (engine_start(c->engine) < 0 || pthread_create(&reader, NULL, reader_main, c) != 0) {
+	if ((!c->o->dry_run && engine_start(c->engine) < 0) ||
+	    pthread_create(&reader, NULL, reader_main, c) != 0) {
 		fprintf(stderr, "rabulk: cannot start threads\n");
 		exit(EXIT_INTERNAL);
 	}
@@ -306,6 +322,7 @@ int run(const struct options *opts)
 	if (setup_init(&c.set, &o, err, sizeof(err)) < 0 || open_inputs(&c, err, sizeof(err)) < 0)
 		goto out;
 	if (!(c.in = queue_new((size_t)o.concurrency * 2)) || !(c.out = queue_new(OUT_QUEUE)) ||
+	    (!o.no_dedup && !(c.dedup = dedup_new())) ||
 	    !(c.engine = engine_new(&c.set.job, c.in, c.out, err, sizeof(err)))) {
 		rc = EXIT_INTERNAL;
 		goto out;
@@ -322,6 +339,7 @@ out:
 	queue_free(c.in);
 	queue_free(c.out);
 	close_inputs(&c);
+	dedup_free(c.dedup);
 	setup_release(&c.set);
 	curl_global_cleanup();
 	return rc;

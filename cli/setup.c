@@ -104,7 +104,7 @@ static int set_target(struct setup *c, const struct options *o, char *err, size_
 	c->job.target.ns = o->ns;
 	if (o->emulator)
 		return start_emulator(c, o, err, n);
-	if (!o->subscription) {
+	if (!o->subscription && !o->dry_run) {
 		snprintf(err, n, "no subscription: use --subscription ID (or --emulator to try it out)");
 		return ERR_INVAL;
 	}

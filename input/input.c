@@ -105,88 +105,136 @@ static int lines_line(char *line, size_t len, long lineno, const struct input_op
 	return input_emit(fn, arg, lineno, coll, strlen(coll), line + a, b - a, NULL, NULL);
 }
 
+#define READ_CHUNK (64 * 1024)
+
+/* Buffered raw bytes of one file, read in chunks: lines for the line
+ * formats, chunks for JSON arrays (whose "line" may be 100 MB long). */
 struct reader {
 	FILE *f;
-	char *buf; /* INPUT_LINE_MAX + 2 bytes */
+	char *buf; /* READ_CHUNK bytes */
+	size_t pos, len;
+	bool eof;
+	char *line; /* INPUT_LINE_MAX + 1 bytes */
 	long lineno;
 	bool too_long;
 };
 
-/* Reads the next physical line (with its '\n'); returns its length, 0 at
- * end of file, ERR_IO on a read error. A line over the cap sets too_long and
- * returns what fits after skipping the rest. Bytes after a NUL are kept. */
-static long reader_next(struct reader *r)
+/* Refills the buffer when empty; returns the bytes available, 0 at end of
+ * file, ERR_IO on a read error. */
+static long fill(struct reader *r)
+{
+	if (r->pos < r->len)
+		return (long)(r->len - r->pos);
+	if (r->eof)
+		return 0;
+	r->pos = 0;
+	r->len = fread(r->buf, 1, READ_CHUNK, r->f);
+	if (r->len < READ_CHUNK) {
+		if (ferror(r->f))
+			return ERR_IO;
+		r->eof = true;
+	}
+	return (long)r->len;
+}
+
+/* Reads the next physical line (with its '\n') into r->line; returns its
+ * length, 0 at end of file, ERR_IO on a read error. A line over the cap sets
+ * too_long and keeps what fits. Bytes after a NUL are kept. */
+static long next_line(struct reader *r)
 {
 	size_t n = 0;
-	int c;
+	long avail;
+	bool any = false, nl = false;
 	r->too_long = false;
-	while ((c = getc_unlocked(r->f)) != EOF) {
-		if (n < INPUT_LINE_MAX)
-			r->buf[n++] = (char)c;
-		else
-			r->too_long = true;
-		if (c == '\n')
-			break;
+	while (!nl && (avail = fill(r)) > 0) {
+		const char *p = r->buf + r->pos, *e = memchr(p, '\n', (size_t)avail);
+		size_t take = e ? (size_t)(e - p) + 1 : (size_t)avail;
+		size_t keep = take < INPUT_LINE_MAX - n ? take : INPUT_LINE_MAX - n;
+		memcpy(r->line + n, p, keep);
+		n += keep, r->too_long |= keep < take;
+		r->pos += take, any = true, nl = e != NULL;
 	}
-	if (ferror(r->f))
+	if (avail < 0)
 		return ERR_IO;
-	if (n == 0 && c == EOF)
+	if (!any)
 		return 0;
-	r->buf[n] = '\0';
+	r->line[n] = '\0';
 	r->lineno++;
 	return (long)n;
 }
 
-static int read_lines(struct reader *r, const char *name, const struct input_opts *in,
+/* Skips a UTF-8 BOM and blank leading lines; then sniffs the format from
+ * the first byte and the first line still in the buffer. */
+static int start(struct reader *r, enum input_format *f)
+{
+	long avail = fill(r);
+	if (avail >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0)
+		r->pos += 3;
+	for (;;) {
+		if ((avail = fill(r)) <= 0)
+			return (int)avail;
+		while (r->pos < r->len && isspace((unsigned char)r->buf[r->pos])) {
+			if (r->buf[r->pos] == '\n')
+				r->lineno++;
+			r->pos++;
+		}
+		if (r->pos < r->len)
+			break;
+	}
+	if (*f == INPUT_AUTO) {
+		const char *p = r->buf + r->pos, *e = memchr(p, '\n', r->len - r->pos);
+		*f = sniff(p, e ? (size_t)(e - p) : r->len - r->pos);
+	}
+	return 1;
+}
+
+/* A JSON array (or a stream of objects), fed chunk by chunk. */
+static int read_json(struct reader *r, const char *name, const struct input_opts *o,
+		     input_row_fn fn, void *arg, char *msg, size_t msglen)
+{
+	struct jsonarr *j = jsonarr_new(name, o, fn, arg, r->lineno + 1);
+	long avail;
+	int rc = 0;
+	if (!j)
+		return ERR_NOMEM;
+	while (rc == 0 && (avail = fill(r)) > 0) {
+		rc = jsonarr_feed(j, r->buf + r->pos, (size_t)avail, msg, msglen);
+		r->pos += (size_t)avail;
+	}
+	if (rc == 0 && avail < 0) {
+		snprintf(msg, msglen, "cannot read '%s': %s", name, strerror(errno));
+		rc = ERR_IO;
+	}
+	if (rc == 0)
+		rc = jsonarr_finish(j, msg, msglen);
+	jsonarr_free(j);
+	return rc;
+}
+
+static int read_lines(struct reader *r, const char *name, const struct input_opts *o,
 		      input_row_fn fn, void *arg, char *msg, size_t msglen)
 {
-	struct input_opts o = *in;
 	struct csvin *csv = NULL;
 	long len;
 	int rc = 0;
 
-	while (rc == 0 && (len = reader_next(r)) > 0) {
-		char *line = r->buf;
-		if (r->lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
-			line += 3, len -= 3;
-		if (o.format == INPUT_AUTO) {
-			bool blank = true;
-			for (long i = 0; i < len && blank; i++)
-				blank = isspace((unsigned char)line[i]);
-			if (blank)
-				continue;
-			o.format = sniff(line, (size_t)len);
-		}
-		if (r->too_long) {
+	if (o->format == INPUT_LINES && !o->collection) {
+		snprintf(msg, msglen, "'%s': line %ld: a plain list of UPNs needs --collection",
+			 name, r->lineno + 1);
+		return ERR_INVAL;
+	}
+	if (o->format == INPUT_CSV && !(csv = csvin_new(name, o, fn, arg)))
+		return ERR_NOMEM;
+	while (rc == 0 && (len = next_line(r)) > 0) {
+		if (r->too_long)
 			rc = input_emit(fn, arg, r->lineno, NULL, 0, NULL, 0, NULL,
 					"line longer than 64 KiB");
-			continue;
-		}
-		switch (o.format) {
-		case INPUT_CSV:
-			if (!csv && !(csv = csvin_new(name, &o, fn, arg)))
-				return ERR_NOMEM;
-			rc = csvin_line(csv, line, (size_t)len, r->lineno, msg, msglen);
-			break;
-		case INPUT_NDJSON:
-			rc = jsonin_line(line, (size_t)len, r->lineno, &o, fn, arg);
-			break;
-		case INPUT_LINES:
-			if (!o.collection) {
-				snprintf(msg, msglen,
-					 "'%s': line %ld: a plain list of UPNs needs --collection",
-					 name, r->lineno);
-				return ERR_INVAL;
-			}
-			rc = lines_line(line, (size_t)len, r->lineno, &o, fn, arg);
-			break;
-		default:
-			snprintf(msg, msglen,
-				 "'%s': line %ld: JSON arrays are not supported yet: use NDJSON "
-				 "(one object per line)",
-				 name, r->lineno);
-			return ERR_INVAL;
-		}
+		else if (csv)
+			rc = csvin_line(csv, r->line, (size_t)len, r->lineno, msg, msglen);
+		else if (o->format == INPUT_NDJSON)
+			rc = jsonin_line(r->line, (size_t)len, r->lineno, o, fn, arg);
+		else
+			rc = lines_line(r->line, (size_t)len, r->lineno, o, fn, arg);
 	}
 	if (rc == 0 && len < 0) {
 		snprintf(msg, msglen, "cannot read '%s': %s", name, strerror(errno));
@@ -200,13 +248,24 @@ static int read_lines(struct reader *r, const char *name, const struct input_opt
 	return rc;
 }
 
-int input_read(FILE *f, const char *name, const struct input_opts *o, input_row_fn fn, void *arg,
+int input_read(FILE *f, const char *name, const struct input_opts *in, input_row_fn fn, void *arg,
 	       char *msg, size_t msglen)
 {
-	struct reader r = {f, malloc(INPUT_LINE_MAX + 2), 0, false};
-	if (!r.buf)
-		return ERR_NOMEM;
-	int rc = read_lines(&r, name, o, fn, arg, msg, msglen);
+	struct reader r = {.f = f, .buf = malloc(READ_CHUNK), .line = malloc(INPUT_LINE_MAX + 1)};
+	struct input_opts o = *in;
+	int rc = ERR_NOMEM;
+	if (r.buf && r.line && (rc = start(&r, &o.format)) > 0) {
+		/* A pretty-printed object (ConvertTo-Json of one session) is not NDJSON. */
+		bool pretty = in->format == INPUT_AUTO && o.format == INPUT_NDJSON &&
+			      !jsonin_is_object_line(r.buf + r.pos, r.len - r.pos);
+		if (o.format == INPUT_JSON || pretty)
+			rc = read_json(&r, name, &o, fn, arg, msg, msglen);
+		else
+			rc = read_lines(&r, name, &o, fn, arg, msg, msglen);
+	} else if (rc < 0 && rc != ERR_NOMEM) {
+		snprintf(msg, msglen, "cannot read '%s': %s", name, strerror(errno));
+	}
 	free(r.buf);
+	free(r.line);
 	return rc;
 }

@@ -30,5 +30,17 @@ void csvin_free(struct csvin *c);
 /* NDJSON (jsonin.c): one object per line. */
 int jsonin_line(const char *line, size_t len, long lineno, const struct input_opts *o,
 		input_row_fn fn, void *arg);
+/* Does the text up to the first newline parse as one JSON object? */
+bool jsonin_is_object_line(const char *text, size_t len);
+
+/* A JSON array of objects, or a stream of (pretty-printed) objects, split
+ * into elements as bytes arrive so that memory stays flat; each element is
+ * a row whose line is its 0-based index. first_line: where the text starts. */
+struct jsonarr;
+struct jsonarr *jsonarr_new(const char *name, const struct input_opts *o, input_row_fn fn,
+			    void *arg, long first_line);
+int jsonarr_feed(struct jsonarr *j, const char *p, size_t n, char *msg, size_t msglen);
+int jsonarr_finish(struct jsonarr *j, char *msg, size_t msglen);
+void jsonarr_free(struct jsonarr *j);
 
 #endif

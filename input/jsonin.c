@@ -1,16 +1,29 @@
-/* jsonin.c — NDJSON input: one JSON object per line, parsed with cJSON.
+/* jsonin.c — JSON input: NDJSON lines, and JSON arrays streamed element by
+ * element, each object parsed with cJSON.
  *
  * Keys are the CSV column aliases; cJSON's object lookup is already
  * case-insensitive. cJSON decodes "\u0000" into a NUL inside the string
  * without telling us the decoded length, so a raw "\u0000" escape in the
- * line marks the row invalid before it can hide the rest of a field. */
+ * element marks the row invalid before it can hide the rest of a field.
+ *
+ * Arrays are never parsed whole: a small state machine follows strings,
+ * escapes and bracket depth byte by byte and cuts the text at the commas
+ * between top-level elements, so a 200 MB array costs one element's worth
+ * of memory (capped at JSONIN_ELEMENT_MAX). The same machine splits a
+ * stream of top-level objects, which is what ConvertTo-Json writes for a
+ * single session. */
 #include "input/internal.h"
+#include "engine/err.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* True when the raw line holds an unescaped \u0000 escape. */
+#define JSONIN_ELEMENT_MAX (1024 * 1024)
+
+/* True when the raw text holds an unescaped \u0000 escape. */
 static bool has_nul_escape(const char *s, size_t len)
 {
 	for (size_t i = 0; i + 6 <= len; i++) {
@@ -45,22 +58,16 @@ static const char *text(const cJSON *v, const char **why, const char *what)
 	return v->valuestring;
 }
 
-int jsonin_line(const char *line, size_t len, long lineno, const struct input_opts *o,
-		input_row_fn fn, void *arg)
+/* One JSON object's text -> one row. */
+static int object_row(const char *s, size_t len, long line, const struct input_opts *o,
+		      input_row_fn fn, void *arg, const char *not_object)
 {
 	const char *why = NULL, *coll, *upn, *state;
-	size_t i = 0;
+	cJSON *obj = cJSON_ParseWithLength(s, len);
 	int rc;
-
-	while (i < len && isspace((unsigned char)line[i]))
-		i++;
-	if (i == len)
-		return 0;
-	cJSON *obj = cJSON_ParseWithLength(line, len);
 	if (!cJSON_IsObject(obj)) {
 		cJSON_Delete(obj);
-		return input_emit(fn, arg, lineno, NULL, 0, NULL, 0, NULL,
-				  "not a JSON object (NDJSON wants one object per line)");
+		return input_emit(fn, arg, line, NULL, 0, NULL, 0, NULL, not_object);
 	}
 	coll = text(member(obj, input_collection_keys), &why, "collection is not a string");
 	upn = text(member(obj, input_upn_keys), &why, "UserUpn is not a string");
@@ -69,10 +76,180 @@ int jsonin_line(const char *line, size_t len, long lineno, const struct input_op
 		coll = o->collection;
 	if (!why && !upn)
 		why = "no UserUpn key";
-	if (!why && has_nul_escape(line, len))
+	if (!why && has_nul_escape(s, len))
 		why = "embedded NUL character";
-	rc = input_emit(fn, arg, lineno, coll, coll ? strlen(coll) : 0, upn, upn ? strlen(upn) : 0,
+	rc = input_emit(fn, arg, line, coll, coll ? strlen(coll) : 0, upn, upn ? strlen(upn) : 0,
 			state, why);
 	cJSON_Delete(obj);
 	return rc;
+}
+
+int jsonin_line(const char *line, size_t len, long lineno, const struct input_opts *o,
+		input_row_fn fn, void *arg)
+{
+	size_t i = 0;
+	while (i < len && isspace((unsigned char)line[i]))
+		i++;
+	if (i == len)
+		return 0;
+	return object_row(line, len, lineno, o, fn, arg,
+			  "not a JSON object (NDJSON wants one object per line)");
+}
+
+bool jsonin_is_object_line(const char *s, size_t len)
+{
+	const char *nl = memchr(s, '\n', len);
+	cJSON *obj = cJSON_ParseWithLength(s, nl ? (size_t)(nl - s) : len);
+	bool ok = cJSON_IsObject(obj);
+	cJSON_Delete(obj);
+	return ok;
+}
+
+/* ---- streaming arrays ------------------------------------------------ */
+
+enum { J_START, J_BETWEEN, J_ELEMENT, J_END };
+
+struct jsonarr {
+	const char *name;
+	struct input_opts o;
+	input_row_fn fn;
+	void *arg;
+	int state;
+	bool array; /* '[' seen: elements are separated by commas */
+	int depth;  /* brackets open inside the current element */
+	bool in_str, esc, too_big;
+	char *elem;
+	size_t len;
+	long index, line;
+};
+
+struct jsonarr *jsonarr_new(const char *name, const struct input_opts *o, input_row_fn fn,
+			    void *arg, long first_line)
+{
+	struct jsonarr *j = calloc(1, sizeof(*j));
+	if (!j || !(j->elem = malloc(JSONIN_ELEMENT_MAX))) {
+		free(j);
+		return NULL;
+	}
+	j->name = name, j->o = *o, j->fn = fn, j->arg = arg, j->line = first_line;
+	return j;
+}
+
+void jsonarr_free(struct jsonarr *j)
+{
+	if (!j)
+		return;
+	free(j->elem);
+	free(j);
+}
+
+static int end_element(struct jsonarr *j, const char *reason)
+{
+	int rc;
+	if (j->too_big)
+		reason = "JSON element larger than 1 MiB";
+	if (reason)
+		rc = input_emit(j->fn, j->arg, j->index, NULL, 0, NULL, 0, NULL, reason);
+	else
+		rc = object_row(j->elem, j->len, j->index, &j->o, j->fn, j->arg,
+				"not a JSON object (the array must hold objects)");
+	j->index++;
+	j->len = 0, j->depth = 0, j->too_big = false;
+	j->state = J_BETWEEN;
+	return rc;
+}
+
+static void keep(struct jsonarr *j, char c)
+{
+	if (j->len < JSONIN_ELEMENT_MAX)
+		j->elem[j->len++] = c;
+	else
+		j->too_big = true;
+}
+
+/* One byte inside an element; returns 1 when the element ended before c,
+ * 2 when it ended with c, else 0. */
+static int element_byte(struct jsonarr *j, char c)
+{
+	if (j->in_str) {
+		keep(j, c);
+		if (j->esc)
+			j->esc = false;
+		else if (c == '\\')
+			j->esc = true;
+		else if (c == '"')
+			j->in_str = false;
+		return 0;
+	}
+	if (j->depth == 0 && (c == ',' || c == ']') && j->array)
+		return 1;
+	keep(j, c);
+	if (c == '"')
+		j->in_str = true;
+	else if (c == '{' || c == '[')
+		j->depth++;
+	else if ((c == '}' || c == ']') && --j->depth <= 0 && !j->array)
+		return 2;
+	return 0;
+}
+
+static int between_byte(struct jsonarr *j, char c, char *msg, size_t msglen)
+{
+	if (isspace((unsigned char)c) || (j->array && c == ','))
+		return 0;
+	if (j->array && c == ']') {
+		j->state = J_END;
+		return 0;
+	}
+	j->state = J_ELEMENT;
+	return element_byte(j, c) == 2 ? end_element(j, NULL) : 0;
+}
+
+int jsonarr_feed(struct jsonarr *j, const char *p, size_t n, char *msg, size_t msglen)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char c = p[i];
+		if (c == '\n')
+			j->line++;
+		switch (j->state) {
+		case J_START:
+			if (isspace((unsigned char)c))
+				break;
+			j->array = c == '[';
+			j->state = J_BETWEEN;
+			if (!j->array)
+				rc = between_byte(j, c, msg, msglen);
+			break;
+		case J_BETWEEN:
+			rc = between_byte(j, c, msg, msglen);
+			break;
+		case J_ELEMENT: {
+			int end = element_byte(j, c);
+			if (end)
+				rc = end_element(j, NULL);
+			if (end == 1 && c == ']')
+				j->state = J_END;
+			break;
+		}
+		case J_END:
+			if (!isspace((unsigned char)c)) {
+				rc = input_emit(j->fn, j->arg, j->index, NULL, 0, NULL, 0, NULL,
+						"data after the end of the JSON array");
+				j->state = -1; /* ignore the rest */
+			}
+			break;
+		}
+	}
+	return rc;
+}
+
+int jsonarr_finish(struct jsonarr *j, char *msg, size_t msglen)
+{
+	if (j->state == J_ELEMENT)
+		return end_element(j, "truncated JSON (the file ends inside this element)");
+	if (j->state == J_BETWEEN && j->array)
+		return input_emit(j->fn, j->arg, j->index, NULL, 0, NULL, 0, NULL,
+				  "truncated JSON array (no closing ']')");
+	return 0;
 }

@@ -144,6 +144,70 @@ static void long_line_is_one_invalid_row(void **state)
 	free(data);
 }
 
+static void json_array_streamed(void **state)
+{
+	struct seen s;
+	char msg[256];
+	assert_int_equal(READ("[\r\n    {\r\n        \"LogonTimeUtc\":  \"2015-02-01\",\r\n"
+			      "        \"State\":  \"Connected\",\r\n        \"UserUpn\":  "
+			      "\"a@x.com\"\r\n    },\r\n  {\"UserUpn\":\"b]@x.com\",\"x\":[1,{}]},"
+			      " 42, \"str\" ,{\"UserUpn\":\"c\\\"@x.com\"}]\n",
+			      INPUT_AUTO, "Apps"),
+			 0);
+	assert_int_equal(s.n, 5);
+	assert_string_equal(s.text[0], "0|Apps|a@x.com|ok");
+	assert_string_equal(s.text[1], "1|Apps|b]@x.com|UPN user name has a character not allowed");
+	assert_string_equal(s.text[2], "2|||not a JSON object (the array must hold objects)");
+	assert_string_equal(s.text[3], "3|||not a JSON object (the array must hold objects)");
+	assert_string_equal(s.text[4], "4|Apps|c\"@x.com|UPN user name has a character not allowed");
+}
+
+static void json_array_broken_ends(void **state)
+{
+	struct seen s;
+	char msg[256];
+	assert_int_equal(READ("[{\"UserUpn\":\"a@x.com\"}, {\"UserUpn\":\"b@x", INPUT_AUTO, "Apps"), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.text[1], "1|||truncated JSON (the file ends inside this element)");
+	assert_int_equal(READ("[{\"UserUpn\":\"a@x.com\"}] trailing", INPUT_AUTO, "Apps"), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.text[1], "1|||data after the end of the JSON array");
+	assert_int_equal(READ("[{\"UserUpn\":\"a@x.com\"},", INPUT_AUTO, "Apps"), 0);
+	assert_string_equal(s.text[1], "1|||truncated JSON array (no closing ']')");
+	assert_int_equal(READ("  [ ]  ", INPUT_AUTO, "Apps"), 0);
+	assert_int_equal(s.n, 0);
+}
+
+static void json_pretty_object_stream(void **state)
+{
+	struct seen s;
+	char msg[256];
+	/* ConvertTo-Json of a single session writes one pretty object */
+	assert_int_equal(READ("{\n  \"UserUpn\": \"a@x.com\",\n  \"State\": \"Active\"\n}\n"
+			      "{\"UserUpn\": \"b@x.com\"}",
+			      INPUT_AUTO, "Apps"),
+			 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.text[0], "0|Apps|a@x.com|ok");
+	assert_string_equal(s.text[1], "1|Apps|b@x.com|ok");
+}
+
+static void json_element_cap(void **state)
+{
+	struct seen s;
+	char msg[256];
+	size_t big = 2 * 1024 * 1024;
+	char *data = malloc(big + 100);
+	strcpy(data, "[{\"UserUpn\":\"");
+	memset(data + 13, 'a', big);
+	strcpy(data + 13 + big, "@x.com\"},{\"UserUpn\":\"b@x.com\"}]");
+	assert_int_equal(read_str(data, strlen(data), INPUT_AUTO, "Apps", &s, msg), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.text[0], "0|||JSON element larger than 1 MiB");
+	assert_string_equal(s.text[1], "1|Apps|b@x.com|ok");
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +218,10 @@ int main(void)
 		cmocka_unit_test(ndjson_rows),
 		cmocka_unit_test(plain_lines),
 		cmocka_unit_test(long_line_is_one_invalid_row),
+		cmocka_unit_test(json_array_streamed),
+		cmocka_unit_test(json_array_broken_ends),
+		cmocka_unit_test(json_pretty_object_stream),
+		cmocka_unit_test(json_element_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

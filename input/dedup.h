@@ -1,0 +1,29 @@
+/* dedup.h — remembers which (collection, UPN) pairs a run has seen.
+ *
+ * Stores a 64-bit hash of each pair, not the pair: at most 16 bytes per
+ * distinct pair (the table is at least half full once past its first 1024 slots). Two different pairs
+ * share a hash with probability about n^2 / 2^65 (3e-6 at ten million
+ * pairs); such a pair would be reported `duplicate` without being sent.
+ * Not thread-safe: the reader thread owns it. */
+#ifndef RABULK_DEDUP_H
+#define RABULK_DEDUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct dedup;
+
+/* Caller owns the result; NULL when out of memory. */
+struct dedup *dedup_new(void);
+void dedup_free(struct dedup *d);
+/* Records the pair; returns 1 if it was seen before, 0 if new, ERR_NOMEM.
+ * Case-insensitive (ASCII) on both collection and UPN. */
+int dedup_check(struct dedup *d, const char *collection, const char *upn);
+/* The pair's hash (FNV-1a over the folded bytes, then a 64-bit finaliser);
+ * stable across runs and platforms. */
+uint64_t dedup_hash(const char *collection, const char *upn);
+/* Bytes the table uses. */
+size_t dedup_bytes(const struct dedup *d);
+
+#endif

@@ -1,0 +1,57 @@
+/* test_dedup.c — the seen-pairs set. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "input/dedup.h"
+#include <stdio.h>
+
+static void case_insensitive_pairs(void **state)
+{
+	struct dedup *d = dedup_new();
+	assert_int_equal(dedup_check(d, "Apps", "a@x.com"), 0);
+	assert_int_equal(dedup_check(d, "apps", "A@X.COM"), 1);
+	assert_int_equal(dedup_check(d, "Apps2", "a@x.com"), 0);
+	/* the separator keeps ("ab","c") and ("a","bc") apart */
+	assert_int_equal(dedup_check(d, "abc", "d@x.com"), 0);
+	assert_int_equal(dedup_check(d, "ab", "cd@x.com"), 0);
+	dedup_free(d);
+	dedup_free(NULL);
+}
+
+static void sixteen_bytes_per_pair(void **state)
+{
+	struct dedup *d = dedup_new();
+	char upn[32];
+	for (int i = 0; i < 300000; i++) {
+		snprintf(upn, sizeof(upn), "user%d@x.com", i);
+		assert_int_equal(dedup_check(d, "Apps", upn), 0);
+		if (i >= 1024) /* at every size, not just at the end */
+			assert_true(dedup_bytes(d) <= 16 * (size_t)(i + 1));
+	}
+	for (int i = 0; i < 300000; i += 1000) {
+		snprintf(upn, sizeof(upn), "USER%d@x.com", i);
+		assert_int_equal(dedup_check(d, "Apps", upn), 1);
+	}
+	assert_true(dedup_bytes(d) <= 16 * 300000);
+	dedup_free(d);
+}
+
+static void hash_is_stable(void **state)
+{
+	/* documented for --shard: must never change across versions */
+	assert_true(dedup_hash("Apps", "a@x.com") == dedup_hash("APPS", "a@X.com"));
+	assert_true(dedup_hash("Apps", "a@x.com") != dedup_hash("Apps", "b@x.com"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(case_insensitive_pairs),
+		cmocka_unit_test(sixteen_bytes_per_pair),
+		cmocka_unit_test(hash_is_stable),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
