@@ -147,6 +147,8 @@ static int end_record(struct csvin *c, const char *reason)
 	char why[64];
 	const char *coll = c->coll.set ? c->coll.text : c->o.collection;
 	size_t coll_len = c->coll.set ? c->coll.len : (coll ? strlen(coll) : 0);
+	if (c->coll_col >= 0 && !c->coll.set) /* a short row: the column is there, empty */
+		coll = "", coll_len = 0;
 
 	if (!reason && c->nfields != c->header_fields) {
 		snprintf(why, sizeof(why), "expected %d fields, found %d", c->header_fields,
@@ -212,7 +214,7 @@ int csvin_line(struct csvin *c, const char *line, size_t len, long lineno, char 
 		if ((rc = parser_init(c)) < 0)
 			return rc;
 	}
-	if (c->at_start)
+	if (c->at_start && len > strspn(line, "\r\n")) /* libcsv skips blank lines */
 		c->rec_line = lineno, c->at_start = false;
 	if (csv_parse(&c->p, line, len, on_field, on_record, c) != len && !c->fatal) {
 		if (!c->header_fields) {

@@ -49,9 +49,8 @@ int input_emit(input_row_fn fn, void *arg, long line, const char *coll, size_t c
 {
 	struct row r = {line, coll ? coll : "", upn ? upn : "", state, reason};
 	if (!r.reason)
-		r.reason = coll_len == 0 ? "no collection (add a CollectionName column or use "
-					   "--collection)"
-					 : validate_collection(coll, coll_len);
+		r.reason = !coll ? "no collection (add a CollectionName column or use --collection)"
+				 : validate_collection(coll, coll_len);
 	if (!r.reason)
 		r.reason = validate_upn(upn, upn_len);
 	return fn(arg, &r);
@@ -137,22 +136,40 @@ static long fill(struct reader *r)
 	return (long)r->len;
 }
 
-/* Reads the next physical line (with its '\n') into r->line; returns its
- * length, 0 at end of file, ERR_IO on a read error. A line over the cap sets
- * too_long and keeps what fits. Bytes after a NUL are kept. */
+static void keep_bytes(struct reader *r, size_t *n, const char *p, size_t len)
+{
+	size_t room = INPUT_LINE_MAX - *n, keep = len < room ? len : room;
+	memcpy(r->line + *n, p, keep);
+	*n += keep;
+	r->too_long |= keep < len;
+}
+
+/* Reads the next physical line (with its terminator) into r->line; returns
+ * its length, 0 at end of file, ERR_IO on a read error. Lines end in LF,
+ * CRLF or a lone CR (old Mac files). A line over the cap sets too_long and
+ * keeps what fits. Bytes after a NUL are kept. */
 static long next_line(struct reader *r)
 {
 	size_t n = 0;
 	long avail;
-	bool any = false, nl = false;
+	bool any = false, cr = false;
 	r->too_long = false;
-	while (!nl && (avail = fill(r)) > 0) {
-		const char *p = r->buf + r->pos, *e = memchr(p, '\n', (size_t)avail);
-		size_t take = e ? (size_t)(e - p) + 1 : (size_t)avail;
-		size_t keep = take < INPUT_LINE_MAX - n ? take : INPUT_LINE_MAX - n;
-		memcpy(r->line + n, p, keep);
-		n += keep, r->too_long |= keep < take;
-		r->pos += take, any = true, nl = e != NULL;
+	while ((avail = fill(r)) > 0) {
+		const char *p = r->buf + r->pos;
+		if (cr) { /* a CR ended the line; take a LF right after it too */
+			if (*p == '\n')
+				keep_bytes(r, &n, p, 1), r->pos++;
+			break;
+		}
+		size_t i = 0;
+		while (i < (size_t)avail && p[i] != '\n' && p[i] != '\r')
+			i++;
+		size_t take = i < (size_t)avail ? i + 1 : (size_t)avail;
+		keep_bytes(r, &n, p, take);
+		r->pos += take, any = true;
+		if (i < (size_t)avail && p[i] == '\n')
+			break;
+		cr = i < (size_t)avail;
 	}
 	if (avail < 0)
 		return ERR_IO;
@@ -174,7 +191,9 @@ static int start(struct reader *r, enum input_format *f)
 		if ((avail = fill(r)) <= 0)
 			return (int)avail;
 		while (r->pos < r->len && isspace((unsigned char)r->buf[r->pos])) {
-			if (r->buf[r->pos] == '\n')
+			char ch = r->buf[r->pos];
+			if (ch == '\n' || (ch == '\r' && (r->pos + 1 == r->len ||
+							   r->buf[r->pos + 1] != '\n')))
 				r->lineno++;
 			r->pos++;
 		}
@@ -255,9 +274,10 @@ int input_read(FILE *f, const char *name, const struct input_opts *in, input_row
 	struct input_opts o = *in;
 	int rc = ERR_NOMEM;
 	if (r.buf && r.line && (rc = start(&r, &o.format)) > 0) {
-		/* A pretty-printed object (ConvertTo-Json of one session) is not NDJSON. */
+		/* A pretty-printed object (ConvertTo-Json of one session) opens
+		 * with a line holding only "{"; NDJSON never does. */
 		bool pretty = in->format == INPUT_AUTO && o.format == INPUT_NDJSON &&
-			      !jsonin_is_object_line(r.buf + r.pos, r.len - r.pos);
+			      jsonin_is_open_brace_line(r.buf + r.pos, r.len - r.pos);
 		if (o.format == INPUT_JSON || pretty)
 			rc = read_json(&r, name, &o, fn, arg, msg, msglen);
 		else

@@ -16,7 +16,8 @@ bool input_key_is(const char *name, size_t len, const char *const *keys);
 
 /* Validates and hands one row to fn; fields are NUL-terminated but len is
  * authoritative (an embedded NUL makes the row invalid). reason, when not
- * NULL, marks the row invalid without further checks. */
+ * NULL, marks the row invalid without further checks. coll NULL means the
+ * row has no collection at all ("" is an empty one). */
 int input_emit(input_row_fn fn, void *arg, long line, const char *coll, size_t coll_len,
 	       const char *upn, size_t upn_len, const char *state, const char *reason);
 
@@ -30,8 +31,8 @@ void csvin_free(struct csvin *c);
 /* NDJSON (jsonin.c): one object per line. */
 int jsonin_line(const char *line, size_t len, long lineno, const struct input_opts *o,
 		input_row_fn fn, void *arg);
-/* Does the text up to the first newline parse as one JSON object? */
-bool jsonin_is_object_line(const char *text, size_t len);
+/* Is the first line of text a lone "{" (white space aside)? */
+bool jsonin_is_open_brace_line(const char *text, size_t len);
 
 /* A JSON array of objects, or a stream of (pretty-printed) objects, split
  * into elements as bytes arrive so that memory stays flat; each element is

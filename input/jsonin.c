@@ -96,13 +96,16 @@ int jsonin_line(const char *line, size_t len, long lineno, const struct input_op
 			  "not a JSON object (NDJSON wants one object per line)");
 }
 
-bool jsonin_is_object_line(const char *s, size_t len)
+bool jsonin_is_open_brace_line(const char *s, size_t len)
 {
-	const char *nl = memchr(s, '\n', len);
-	cJSON *obj = cJSON_ParseWithLength(s, nl ? (size_t)(nl - s) : len);
-	bool ok = cJSON_IsObject(obj);
-	cJSON_Delete(obj);
-	return ok;
+	size_t i = 0;
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i == len || s[i++] != '{')
+		return false;
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+		i++;
+	return i == len || s[i] == '\n';
 }
 
 /* ---- streaming arrays ------------------------------------------------ */

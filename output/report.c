@@ -126,7 +126,8 @@ static int sync_file(struct report *r)
 {
 	if (fflush(r->f) != 0)
 		return ERR_IO;
-	if (!r->is_stdout && fsync(fileno(r->f)) != 0)
+	/* EINVAL: a pipe or /dev/null, which have nothing to sync */
+	if (!r->is_stdout && fsync(fileno(r->f)) != 0 && errno != EINVAL)
 		return ERR_IO;
 	return 0;
 }

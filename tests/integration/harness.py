@@ -95,7 +95,7 @@ class Result:
         self.report_path = report_path
 
     def rows(self):
-        with open(self.report_path, newline="") as f:
+        with open(self.report_path, newline="", errors="surrogateescape") as f:
             return list(csv.DictReader(f))
 
 

@@ -1,0 +1,68 @@
+"""The malformed-input corpus (tests/data/malformed, made by gen_malformed.py):
+every case through `rabulk disconnect --dry-run`, its report checked row by
+row against the expectation written beside it. Plus the cases too big to
+commit (a 10 MB field), made here."""
+import glob
+import json
+import os
+
+from harness import ROOT, Workdir, by_status, check, rabulk
+
+CORPUS = os.path.join(ROOT, "tests", "data", "malformed")
+
+
+def run_case(w, path, exp):
+    r = rabulk(w, "disconnect", "--dry-run", "--collection", "Dflt", *exp["args"], path,
+               report="r.csv")
+    name = os.path.basename(path)
+    check(r.code in (0, 1, 2), name + ": crashed", r.code, r.stderr[-500:])
+    check(r.code == exp["exit"], name + ": exit code", r.code, r.stderr[-300:])
+    if r.code == 2:
+        check(name[:3] in r.stderr or os.path.basename(path) in r.stderr, name + ": names the file",
+              r.stderr)
+        return
+    rows = {}
+    for row in r.rows():
+        check(row["line"] not in rows, name + ": line reported twice", row)
+        rows[row["line"]] = row
+    for line, status, why in exp["rows"]:
+        row = rows.get(str(line))
+        check(row is not None, name + ": no row for line %d" % line, sorted(rows))
+        check(row["status"] == status, name + ": line %d status" % line, row["status"],
+              row["error_message"])
+        check(why in row["error_message"], name + ": line %d reason" % line,
+              repr(row["error_message"]), "wanted", repr(why))
+    if exp["complete"]:
+        check(len(rows) == len(exp["rows"]), name + ": row count", len(rows), len(exp["rows"]))
+
+
+def test_malformed_corpus():
+    expects = sorted(glob.glob(os.path.join(CORPUS, "*.expect.json")))
+    check(len(expects) >= 200, "corpus size", len(expects))
+    failures = []
+    with Workdir() as w:
+        for e in expects:
+            exp = json.load(open(e))
+            try:
+                run_case(w, os.path.join(CORPUS, exp["input"]), exp)
+            except AssertionError as err:
+                failures.append(str(err))
+    check(not failures, "%d of %d cases failed:\n  " % (len(failures), len(expects)) +
+          "\n  ".join(failures[:40]))
+
+
+def test_ten_megabyte_field():
+    with Workdir() as w:
+        big = "x" * (10 * 1024 * 1024)
+        p = w.file("big.csv", "CollectionName,UserUpn,Note\nApps,a@contoso.com,\"%s\"\n"
+                              "Apps,b@contoso.com,ok\n" % big)
+        r = rabulk(w, "disconnect", "--dry-run", p)
+        rows = {x["line"]: x for x in r.rows()}
+        check(r.code == 1, "exit code", r.code, r.stderr)
+        check(rows["2"]["status"] == "invalid" and "64 KiB" in rows["2"]["error_message"], "big row",
+              rows["2"])
+        check(rows["3"]["status"] == "planned", "next row", rows)
+        j = w.file("big.json", '[{"CollectionName":"Apps","UserUpn":"a@contoso.com","n":"%s"},'
+                               '{"CollectionName":"Apps","UserUpn":"b@contoso.com"}]' % big)
+        r = rabulk(w, "disconnect", "--dry-run", j, report="j.csv")
+        check(by_status(r.rows()) == {"invalid": 1, "planned": 1}, "json", by_status(r.rows()))
