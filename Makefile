@@ -65,7 +65,7 @@ unit: $(UNIT_BINS)
 
 # One line at the end: "N passed, N failed".
 test: all unit
-	$(Q)RABULK=$(RABULK) EMULATOR=$(EMULATOR) UNIT_BINS="$(UNIT_BINS)" tests/run.sh
+	$(Q)SANITIZER=$(SANITIZER) RABULK=$(RABULK) EMULATOR=$(EMULATOR) UNIT_BINS="$(UNIT_BINS)" tests/run.sh
 
 test-unit: unit
 	$(Q)RABULK=$(RABULK) EMULATOR=$(EMULATOR) UNIT_BINS="$(UNIT_BINS)" tests/run.sh unit
@@ -76,6 +76,26 @@ valgrind: all unit
 
 deps:
 	$(Q)scripts/deps.sh
+
+# libFuzzer harnesses (clang): `make fuzz FUZZ_TIME=60` runs each for that
+# many seconds under ASan+UBSan, seeded from tests/data/malformed. A crash
+# leaves its input in build/fuzz/crashes/: add it to the corpus generator.
+FUZZ_TIME ?= 30
+FUZZ_CC   ?= clang
+FUZZ_DIR   = build/fuzz
+FUZZ_SRCS  = engine/err.c $(wildcard input/*.c)
+FUZZ_FLAGS = -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I. \
+             $(shell pkg-config --cflags libcjson) -fsanitize=fuzzer,address,undefined \
+             -fno-sanitize-recover=all
+FUZZERS    = $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard input/*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(call say,FUZZCC,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS) \
+	  $(shell pkg-config --libs libcjson) -lcsv
+
+fuzz: $(FUZZERS)
+	$(Q)FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run.sh $(FUZZERS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -92,5 +112,5 @@ install: all
 	install -m 755 $(RABULK) $(EMULATOR) $(DESTDIR)$(PREFIX)/bin/
 
 .SECONDARY:
-.PHONY: all unit test test-unit valgrind deps demo format clean install
+.PHONY: all unit test test-unit valgrind deps demo format clean install fuzz
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -151,7 +151,8 @@ static int pump(struct ctx *c, struct sink *s, int wait_ms)
 {
 	void *p;
 	int n = 0;
-	while (queue_pop(c->out, &p, n ? 0 : wait_ms) == 0 && n < 4096) {
+	/* The count is tested first: an item popped and not written would be lost. */
+	while (n < 4096 && queue_pop(c->out, &p, n ? 0 : wait_ms) == 0) {
 		emit(s, p);
 		n++;
 	}
