@@ -1,9 +1,12 @@
 #!/bin/sh
 # Installs the Debian 12 packages rabulk builds and tests with, when missing.
 # As root it runs apt-get; otherwise it prints the exact command and fails.
+#   scripts/deps.sh        build, test, demo
+#   scripts/deps.sh fuzz   the same, plus clang and libFuzzer for make fuzz
 set -eu
 pkgs="build-essential pkg-config libcurl4-openssl-dev libcsv-dev libcjson-dev
-libmicrohttpd-dev libcmocka-dev libssl-dev python3 curl"
+libmicrohttpd-dev libcmocka-dev libssl-dev python3 time"
+[ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
