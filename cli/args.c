@@ -31,6 +31,7 @@ static const char usage[] =
 	"  --collection NAME      collection for rows without one\n"
 	"  --format FMT           csv, json, ndjson or lines [sniffed]\n"
 	"  --no-dedup             send repeated (collection, UPN) pairs again\n"
+	"  --keep-columns         copy the input CSV's other columns into the report\n"
 	"  --dry-run              read, validate and report (status planned); send nothing\n"
 	"  --concurrency N        requests in flight [64]\n"
 	"  --threads N            worker threads [CPUs, at most 8]\n"
@@ -121,7 +122,7 @@ enum {
 	O_COLLECTION, O_FORMAT, O_CONCURRENCY, O_THREADS, O_RETRIES, O_RETRY_MAX_TIME,
 	O_TIMEOUT, O_NO_WAIT, O_POLL_INTERVAL, O_POLL_TIMEOUT, O_REPORT, O_EMULATOR,
 	O_EMULATOR_SEED, O_YES, O_TEXT, O_QUIET, O_VERBOSE, O_VERSION, O_STATE, O_DRY_RUN,
-	O_NO_DEDUP
+	O_NO_DEDUP, O_KEEP_COLUMNS
 };
 
 static const struct option longopts[] = {
@@ -151,6 +152,7 @@ static const struct option longopts[] = {
 	{"state", required_argument, 0, O_STATE},
 	{"dry-run", no_argument, 0, O_DRY_RUN},
 	{"no-dedup", no_argument, 0, O_NO_DEDUP},
+	{"keep-columns", no_argument, 0, O_KEEP_COLUMNS},
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, O_VERSION},
 	{0, 0, 0, 0}};
@@ -194,6 +196,7 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 	case O_STATE: o->state = arg; return 0;
 	case O_DRY_RUN: o->dry_run = true; return 0;
 	case O_NO_DEDUP: o->no_dedup = true; return 0;
+	case O_KEEP_COLUMNS: o->input.keep_columns = true; return 0;
 	case 'h': o->help = true; return 0;
 	}
 	snprintf(err, n, "unknown option (see rabulk --help)");

@@ -55,6 +55,7 @@ struct ctx {
 	struct queue *in, *out;
 	struct engine *engine;
 	struct dedup *dedup; /* NULL with --no-dedup */
+	_Atomic(char *) extra_header; /* --keep-columns: the first CSV header's other names */
 	atomic_bool reader_done;
 	int input_rc;
 	char input_err[512];
@@ -65,9 +66,17 @@ struct ctx {
 static int on_row(void *arg, const struct row *row)
 {
 	struct ctx *c = arg;
-	struct item *it = item_new(row->line, c->set.job.op, row->collection, row->upn);
+	struct item *it = item_new(row->line, c->set.job.op, row->collection, row->upn, row->extra);
 	if (!it)
 		return ERR_NOMEM;
+	if (row->extra_header && !atomic_load(&c->extra_header)) {
+		char *copy = strdup(row->extra_header);
+		if (!copy) {
+			item_free(it);
+			return ERR_NOMEM;
+		}
+		atomic_store(&c->extra_header, copy);
+	}
 	int seen = c->dedup && !row->reason ? dedup_check(c->dedup, row->collection, row->upn) : 0;
 	if (seen < 0) {
 		item_free(it);
@@ -136,10 +145,16 @@ struct sink {
 	struct report *report;
 	struct summary sum;
 	int rc; /* first report error */
+	_Atomic(char *) *extra_header; /* set by the reader before its first row */
+	bool rows_written;
 };
 
 static void emit(struct sink *s, struct item *it)
 {
+	char *names = atomic_load(s->extra_header);
+	if (!s->rows_written && names && report_set_extra_columns(s->report, names) < 0)
+		s->rc = ERR_NOMEM;
+	s->rows_written = true;
 	summary_add(&s->sum, it);
 	if (s->rc == 0 && report_write(s->report, it) < 0)
 		s->rc = ERR_IO;
@@ -254,7 +269,7 @@ static void default_report(char *dst, size_t n, const char *command)
 
 static int execute(struct ctx *c, const char *report_path)
 {
-	struct sink s = {0};
+	struct sink s = {.extra_header = &c->extra_header};
 	pthread_t reader;
 	char err[512];
 	int64_t t0 = clock_mono_ms();
@@ -341,6 +356,7 @@ out:
 	queue_free(c.out);
 	close_inputs(&c);
 	dedup_free(c.dedup);
+	free(atomic_load(&c.extra_header));
 	setup_release(&c.set);
 	curl_global_cleanup();
 	return rc;

@@ -1020,7 +1020,7 @@ static int seed_row(void *arg, const struct row *row)
 int emu_seed_file(struct emu *e, const char *path, char *err, size_t errlen)
 {
 	struct seed_ctx s = {e, path, err, errlen};
-	struct input_opts o = {INPUT_CSV, NULL};
+	struct input_opts o = {.format = INPUT_CSV};
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		snprintf(err, errlen, "cannot open '%s': %m", path);

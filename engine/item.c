@@ -24,10 +24,11 @@ enum status_class status_class(enum status s)
 	return statuses[s].cls;
 }
 
-struct item *item_new(long line, enum api_op op, const char *collection, const char *upn)
+struct item *item_new(long line, enum api_op op, const char *collection, const char *upn,
+		      const char *extra)
 {
-	size_t lc = strlen(collection) + 1, lu = strlen(upn) + 1;
-	struct item *it = calloc(1, sizeof(*it) + lc + lu);
+	size_t lc = strlen(collection) + 1, lu = strlen(upn) + 1, le = extra ? strlen(extra) + 1 : 0;
+	struct item *it = calloc(1, sizeof(*it) + lc + lu + le);
 	if (!it)
 		return NULL;
 	it->line = line;
@@ -36,6 +37,10 @@ struct item *item_new(long line, enum api_op op, const char *collection, const c
 	it->upn = it->text + lc;
 	memcpy(it->collection, collection, lc);
 	memcpy(it->upn, upn, lu);
+	if (extra) {
+		it->extra = it->text + lc + lu;
+		memcpy(it->extra, extra, le);
+	}
 	return it;
 }
 

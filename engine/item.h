@@ -55,14 +55,16 @@ struct item {
 
 	char *collection; /* point into text[] */
 	char *upn;
+	char *extra; /* --keep-columns cells (INPUT_EXTRA_SEP-joined) in text[], or NULL */
 	char text[];
 };
 
 enum { ITEM_SEND, ITEM_POLL };
 
-/* A new item for one row; strings are copied. Caller owns the result;
- * NULL when out of memory. */
-struct item *item_new(long line, enum api_op op, const char *collection, const char *upn);
+/* A new item for one row; strings are copied (extra may be NULL). Caller
+ * owns the result; NULL when out of memory. */
+struct item *item_new(long line, enum api_op op, const char *collection, const char *upn,
+		      const char *extra);
 void item_free(struct item *it);
 
 /* Sets the final status with code and message (either may be NULL). */

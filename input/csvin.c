@@ -44,6 +44,8 @@ struct csvin {
 	long rec_line;
 	bool at_start;
 	struct field coll, upn, state;
+	char extra[INPUT_EXTRA_MAX + 1], extra_header[INPUT_EXTRA_MAX + 1];
+	size_t extra_len, extra_header_len;
 	char *msg;
 	size_t msglen;
 	int fatal;
@@ -98,6 +100,17 @@ static void keep(struct field *f, const char *s, size_t len)
 	f->len = len, f->set = true;
 }
 
+/* Appends one cell to an INPUT_EXTRA_SEP-joined list, capped; a separator
+ * byte inside the cell becomes a space. */
+static void add_extra(char *list, size_t *len, const char *s, size_t n)
+{
+	if (*len && *len < INPUT_EXTRA_MAX)
+		list[(*len)++] = INPUT_EXTRA_SEP;
+	for (size_t i = 0; i < n && *len < INPUT_EXTRA_MAX; i++)
+		list[(*len)++] = s[i] == INPUT_EXTRA_SEP ? ' ' : s[i];
+	list[*len] = '\0';
+}
+
 static void header_field(struct csvin *c, const char *s, size_t len)
 {
 	int i = c->nfields;
@@ -105,7 +118,10 @@ static void header_field(struct csvin *c, const char *s, size_t len)
 		c->coll_col = i;
 	else if (c->upn_col < 0 && input_key_is(s, len, input_upn_keys))
 		c->upn_col = i;
-	else if (c->state_col < 0 && input_key_is(s, len, input_state_keys))
+	else if (c->o.keep_columns)
+		add_extra(c->extra_header, &c->extra_header_len, s, len);
+	if (c->state_col < 0 && c->upn_col != i && c->coll_col != i &&
+	    input_key_is(s, len, input_state_keys))
 		c->state_col = i;
 }
 
@@ -118,8 +134,12 @@ static void on_field(void *s, size_t len, void *data)
 		keep(&c->coll, s, len);
 	else if (c->nfields == c->upn_col)
 		keep(&c->upn, s, len);
-	else if (c->nfields == c->state_col)
-		keep(&c->state, s, len);
+	else {
+		if (c->nfields == c->state_col)
+			keep(&c->state, s, len);
+		if (c->o.keep_columns)
+			add_extra(c->extra, &c->extra_len, s, len);
+	}
 	c->nfields++;
 }
 
@@ -155,9 +175,12 @@ static int end_record(struct csvin *c, const char *reason)
 			 c->nfields);
 		reason = why;
 	}
-	int rc = input_emit(c->fn, c->arg, c->rec_line, coll, coll_len, c->upn.text, c->upn.len,
-			    c->state.set ? c->state.text : NULL, reason);
+	struct row r = {c->rec_line, coll, c->upn.text, c->state.set ? c->state.text : NULL, reason,
+			c->o.keep_columns ? c->extra : NULL,
+			c->o.keep_columns ? c->extra_header : NULL};
+	int rc = input_emit_extra(c->fn, c->arg, &r, coll_len, c->upn.len);
 	c->coll.set = c->upn.set = c->state.set = false;
+	c->extra_len = 0, c->extra[0] = '\0';
 	c->upn.text[0] = '\0', c->upn.len = 0;
 	return rc;
 }
@@ -200,6 +223,7 @@ static int recover(struct csvin *c)
 					       : "malformed CSV (stray or unbalanced quote)";
 	if (c->header_fields)
 		c->rc = end_record(c, reason);
+	c->extra_len = 0, c->extra[0] = '\0';
 	csv_free(&c->p);
 	c->nfields = 0, c->at_start = true;
 	return parser_init(c);

@@ -44,16 +44,24 @@ int input_format_parse(const char *name, enum input_format *f)
 	return ERR_INVAL;
 }
 
+int input_emit_extra(input_row_fn fn, void *arg, struct row *r, size_t coll_len, size_t upn_len)
+{
+	if (!r->reason)
+		r->reason = !r->collection ? "no collection (add a CollectionName column or use "
+					     "--collection)"
+					   : validate_collection(r->collection, coll_len);
+	if (!r->reason)
+		r->reason = validate_upn(r->upn, upn_len);
+	if (!r->collection)
+		r->collection = "";
+	return fn(arg, r);
+}
+
 int input_emit(input_row_fn fn, void *arg, long line, const char *coll, size_t coll_len,
 	       const char *upn, size_t upn_len, const char *state, const char *reason)
 {
-	struct row r = {line, coll ? coll : "", upn ? upn : "", state, reason};
-	if (!r.reason)
-		r.reason = !coll ? "no collection (add a CollectionName column or use --collection)"
-				 : validate_collection(coll, coll_len);
-	if (!r.reason)
-		r.reason = validate_upn(upn, upn_len);
-	return fn(arg, &r);
+	struct row r = {line, coll, upn ? upn : "", state, reason, NULL, NULL};
+	return input_emit_extra(fn, arg, &r, coll_len, upn_len);
 }
 
 /* Does this header line name a user column, split on any of , ; tab? */

@@ -6,6 +6,7 @@
 #ifndef RABULK_INPUT_H
 #define RABULK_INPUT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 enum input_format { INPUT_AUTO, INPUT_CSV, INPUT_JSON, INPUT_NDJSON, INPUT_LINES };
@@ -17,7 +18,13 @@ struct row {
 	const char *upn;	/* never NULL */
 	const char *state;	/* a State column/key when present, else NULL */
 	const char *reason;	/* NULL when valid, else why the row is invalid */
+	/* --keep-columns (CSV): the other cells and the header's names for them,
+	 * each list joined by INPUT_EXTRA_SEP; NULL otherwise. */
+	const char *extra, *extra_header;
 };
+
+#define INPUT_EXTRA_SEP '\x1f' /* ASCII unit separator; never kept inside a cell */
+#define INPUT_EXTRA_MAX 4096	/* bytes of extra cells kept per row */
 
 /* Called once per row; a nonzero return stops reading and is returned. */
 typedef int (*input_row_fn)(void *arg, const struct row *row);
@@ -25,6 +32,7 @@ typedef int (*input_row_fn)(void *arg, const struct row *row);
 struct input_opts {
 	enum input_format format; /* INPUT_AUTO sniffs */
 	const char *collection;	  /* for rows without one; may be NULL */
+	bool keep_columns;	  /* CSV: pass the other columns along */
 };
 
 /* "csv" "json" "ndjson" "lines" (and "auto"); returns 0 or ERR_INVAL. */

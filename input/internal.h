@@ -20,6 +20,8 @@ bool input_key_is(const char *name, size_t len, const char *const *keys);
  * row has no collection at all ("" is an empty one). */
 int input_emit(input_row_fn fn, void *arg, long line, const char *coll, size_t coll_len,
 	       const char *upn, size_t upn_len, const char *state, const char *reason);
+/* The same, for a row that carries extra cells (see struct row). */
+int input_emit_extra(input_row_fn fn, void *arg, struct row *r, size_t coll_len, size_t upn_len);
 
 /* CSV (csvin.c): header row first, then records, fed one physical line at a time. */
 struct csvin;

@@ -9,6 +9,7 @@
 #include "output/report.h"
 #include "engine/clock.h"
 #include "engine/err.h"
+#include "input/input.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,11 +18,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define ROW_MAX (16 * 1024)
+#define ROW_MAX (32 * 1024)
 
 struct report {
 	FILE *f;
-	bool is_stdout;
+	bool is_stdout, header_done;
+	char *extra_names;
 	int64_t last_sync;
 	char row[ROW_MAX];
 };
@@ -44,12 +46,45 @@ struct report *report_open(const char *path, char *err, size_t errlen)
 		free(r);
 		return NULL;
 	}
-	if (fputs(REPORT_HEADER "\n", r->f) < 0 || fflush(r->f) != 0) {
-		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-		report_close(r);
-		return NULL;
-	}
 	return r;
+}
+
+int report_set_extra_columns(struct report *r, const char *names)
+{
+	free(r->extra_names);
+	return (r->extra_names = strdup(names)) ? 0 : ERR_NOMEM;
+}
+
+/* Appends the extra cells (INPUT_EXTRA_SEP-joined) as guarded CSV cells. */
+static int extra_cells(char *dst, size_t cap, size_t *n, const char *list)
+{
+	char cell[INPUT_EXTRA_MAX + 1];
+	while (list) {
+		const char *sep = strchr(list, INPUT_EXTRA_SEP);
+		size_t len = sep ? (size_t)(sep - list) : strlen(list);
+		memcpy(cell, list, len);
+		cell[len] = '\0';
+		int rc = report_csv_cell(dst, cap, n, cell, true, !sep);
+		if (rc < 0)
+			return rc;
+		list = sep ? sep + 1 : NULL;
+	}
+	return 0;
+}
+
+static int write_header(struct report *r)
+{
+	size_t n = strlen(REPORT_HEADER);
+	memcpy(r->row, REPORT_HEADER, n);
+	if (r->extra_names) {
+		r->row[n++] = ',';
+		if (extra_cells(r->row, sizeof(r->row), &n, r->extra_names) < 0)
+			return ERR_TOOBIG;
+	} else {
+		r->row[n++] = '\n';
+	}
+	r->header_done = true;
+	return fwrite(r->row, 1, n, r->f) == n ? 0 : ERR_IO;
 }
 
 int report_csv_cell(char *dst, size_t cap, size_t *n, const char *s, bool guard, bool last)
@@ -106,7 +141,13 @@ int report_format_csv(char *dst, size_t cap, const struct item *it)
 		     {latency, false}};
 	const size_t ncells = sizeof(cells) / sizeof(cells[0]);
 	for (size_t i = 0; i < ncells; i++) {
-		int rc = report_csv_cell(dst, cap, &n, cells[i].s, cells[i].guard, i == ncells - 1);
+		bool last = i == ncells - 1 && !it->extra;
+		int rc = report_csv_cell(dst, cap, &n, cells[i].s, cells[i].guard, last);
+		if (rc < 0)
+			return rc;
+	}
+	if (it->extra) {
+		int rc = extra_cells(dst, cap, &n, it->extra);
 		if (rc < 0)
 			return rc;
 	}
@@ -116,7 +157,10 @@ int report_format_csv(char *dst, size_t cap, const struct item *it)
 
 int report_write(struct report *r, const struct item *it)
 {
-	int n = report_format_csv(r->row, sizeof(r->row), it);
+	int n;
+	if (!r->header_done && (n = write_header(r)) < 0)
+		return n;
+	n = report_format_csv(r->row, sizeof(r->row), it);
 	if (n < 0)
 		return n;
 	return fwrite(r->row, 1, (size_t)n, r->f) == (size_t)n ? 0 : ERR_IO;
@@ -146,9 +190,12 @@ int report_close(struct report *r)
 {
 	if (!r)
 		return 0;
-	int rc = sync_file(r);
+	int rc = r->header_done ? 0 : write_header(r);
+	if (sync_file(r) < 0)
+		rc = ERR_IO;
 	if (!r->is_stdout && fclose(r->f) != 0)
 		rc = ERR_IO;
+	free(r->extra_names);
 	free(r);
 	return rc;
 }

@@ -14,9 +14,13 @@
 
 struct report;
 
-/* Creates path (mode 0600; "-" is standard output) and writes the header.
+/* Creates path (mode 0600; "-" is standard output). The header is written
+ * with the first row (or at close), so that extra columns can join it.
  * Caller owns the result; NULL with err set ("cannot create 'x': ..."). */
 struct report *report_open(const char *path, char *err, size_t errlen);
+/* Names extra columns (INPUT_EXTRA_SEP-joined, copied) to follow the
+ * standard ones; only before the first row. Returns 0 or ERR_NOMEM. */
+int report_set_extra_columns(struct report *r, const char *names);
 /* Appends one row. Returns 0 or ERR_IO (errno says why). */
 int report_write(struct report *r, const struct item *it);
 /* Flushes, and fsyncs when a second has passed since the last fsync. */

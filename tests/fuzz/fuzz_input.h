@@ -24,7 +24,7 @@ static int fuzz_input(const uint8_t *data, size_t size, enum input_format format
 {
 	char msg[512];
 	size_t total = 0;
-	struct input_opts o = {format, "Dflt"};
+	struct input_opts o = {.format = format, .collection = "Dflt", .keep_columns = true};
 	if (size == 0)
 		return 0;
 	FILE *f = fmemopen((void *)data, size, "r");

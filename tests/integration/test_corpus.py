@@ -66,3 +66,19 @@ def test_ten_megabyte_field():
                                '{"CollectionName":"Apps","UserUpn":"b@contoso.com"}]' % big)
         r = rabulk(w, "disconnect", "--dry-run", j, report="j.csv")
         check(by_status(r.rows()) == {"invalid": 1, "planned": 1}, "json", by_status(r.rows()))
+
+
+def test_keep_columns_dedup_and_dry_run():
+    with Workdir() as w:
+        p = w.file("in.csv", "Dept;UserUpn;CollectionName;Note\nIT;a@contoso.com;Apps;\"=cmd|x\"\n"
+                             "HR;A@CONTOSO.COM;apps;dup\nOps;b@contoso.com;Apps;\n")
+        r = rabulk(w, "disconnect", "--dry-run", "--keep-columns", p)
+        check(r.code == 0, "exit code", r.code, r.stderr)
+        head = open(r.report_path).readline().strip()
+        check(head.endswith("latency_ms,Dept,Note"), "extra columns in the header", head)
+        rows = r.rows()
+        check([x["status"] for x in rows] == ["planned", "duplicate", "planned"], "statuses", rows)
+        check(rows[0]["Dept"] == "IT" and rows[0]["Note"] == "'=cmd|x", "carried, guarded", rows[0])
+        check("requests would be sent" in r.stderr, "dry-run summary", r.stderr)
+        r = rabulk(w, "disconnect", "--dry-run", "--no-dedup", p, report="nd.csv")
+        check(by_status(r.rows()) == {"planned": 3}, "--no-dedup", by_status(r.rows()))

@@ -30,7 +30,7 @@ static int read_str(const char *data, size_t len, enum input_format fmt, const c
 		    struct seen *s, char *msg)
 {
 	FILE *f = fmemopen((void *)data, len, "r");
-	struct input_opts o = {fmt, coll};
+	struct input_opts o = {.format = fmt, .collection = coll};
 	memset(s, 0, sizeof(*s));
 	msg[0] = '\0';
 	int rc = input_read(f, "t.csv", &o, collect, s, msg, 256);

@@ -14,7 +14,7 @@
 
 static struct item *sample(void)
 {
-	struct item *it = item_new(7, API_DISCONNECT, "Apps", "a@x.com");
+	struct item *it = item_new(7, API_DISCONNECT, "Apps", "a@x.com", NULL);
 	it->status = STATUS_SUCCEEDED;
 	it->http_status = 202;
 	it->attempts = 2;
@@ -46,7 +46,7 @@ static void row_columns(void **state)
 static void quoting_and_formula_guard(void **state)
 {
 	char row[1024];
-	struct item *it = item_new(3, API_MESSAGE, "Apps", "=cmd@x.com");
+	struct item *it = item_new(3, API_MESSAGE, "Apps", "=cmd@x.com", NULL);
 	item_set_error(it, STATUS_FAILED, "-Bad", "=HYPERLINK(\"x\"), said \"no\"");
 	assert_true(report_format_csv(row, sizeof(row), it) > 0);
 	/* identity cells verbatim, free text guarded and quoted */
@@ -80,6 +80,16 @@ static void file_is_private(void **state)
 	assert_non_null(strstr(err, "cannot create '/nonexistent/dir/r.csv'"));
 }
 
+static void extra_columns_follow(void **state)
+{
+	char row[1024];
+	struct item *it = item_new(2, API_DISCONNECT, "Apps", "a@x.com", "IT\x1f=1+1\x1f");
+	it->status = STATUS_PLANNED;
+	assert_true(report_format_csv(row, sizeof(row), it) > 0);
+	assert_string_equal(row, "2,Apps,a@x.com,disconnect,planned,,,,0,,,,,,IT,'=1+1,\n");
+	item_free(it);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -87,6 +97,7 @@ int main(void)
 		cmocka_unit_test(row_columns),
 		cmocka_unit_test(quoting_and_formula_guard),
 		cmocka_unit_test(file_is_private),
+		cmocka_unit_test(extra_columns_follow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
