@@ -4,12 +4,14 @@
  * sees only sane values; durations take units (wrk's habit). Secrets are
  * never options: the token comes from --token-file or RABULK_ACCESS_TOKEN. */
 #include "cli/args.h"
+#include "engine/clock.h"
 #include "engine/err.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -35,6 +37,11 @@ static const char usage[] =
 	"  --dry-run              read, validate and report (status planned); send nothing\n"
 	"  --concurrency N        requests in flight [64]\n"
 	"  --threads N            worker threads [CPUs, at most 8]\n"
+	"  --rate N[/s|/m|/h]     operation requests per second, all threads [unlimited]\n"
+	"  --burst N              requests that may go at once under --rate [1]\n"
+	"  --poll-rate N[/s|/m|/h] operation polls per second [4x --rate]\n"
+	"  --halt-error-rate P    stop when over P of the last 100 rows failed (0.1, 10%)\n"
+	"  --deadline TIME        start nothing after TIME (2026-11-24T22:00:00Z, 22:00, +30m)\n"
 	"  --retries N            retries per row [6]\n"
 	"  --retry-max-time D     give up retrying a row after D [0: no limit]\n"
 	"  --timeout D            one request's time limit [30s]\n"
@@ -82,6 +89,62 @@ int args_duration(const char *s, long *ms)
 	return 0;
 }
 
+int args_rate(const char *s, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || !(v > 0) || v > 1e7)
+		return ERR_INVAL;
+	if (*end == '\0' || strcmp(end, "/s") == 0)
+		*out = v;
+	else if (strcmp(end, "/m") == 0)
+		*out = v / 60;
+	else if (strcmp(end, "/h") == 0)
+		*out = v / 3600;
+	else
+		return ERR_INVAL;
+	return 0;
+}
+
+int args_deadline(const char *s, int64_t now_ms, int64_t *out)
+{
+	struct tm tm;
+	long ms;
+	int hh, mm, ss = 0, n = 0, off_h, off_m;
+	char sign;
+	memset(&tm, 0, sizeof(tm));
+	if (s[0] == '+' && args_duration(s + 1, &ms) == 0) {
+		*out = now_ms + ms;
+		return 0;
+	}
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &hh, &mm,
+		   &ss, &n) == 6) {
+		tm.tm_year -= 1900, tm.tm_mon -= 1, tm.tm_hour = hh, tm.tm_min = mm, tm.tm_sec = ss;
+		int64_t t = (int64_t)timegm(&tm) * 1000;
+		if (strcmp(s + n, "Z") == 0) {
+			*out = t;
+			return 0;
+		}
+		if (sscanf(s + n, "%c%2d:%2d", &sign, &off_h, &off_m) == 3 &&
+		    (sign == '+' || sign == '-')) {
+			int64_t off = ((int64_t)off_h * 60 + off_m) * 60000;
+			*out = sign == '+' ? t - off : t + off;
+			return 0;
+		}
+		return ERR_INVAL;
+	}
+	if ((sscanf(s, "%2d:%2d:%2d%n", &hh, &mm, &ss, &n) == 3 ||
+	     sscanf(s, "%2d:%2d%n", &hh, &mm, &n) == 2) &&
+	    !s[n] && hh < 24 && mm < 60 && ss < 60) {
+		time_t now = (time_t)(now_ms / 1000);
+		localtime_r(&now, &tm);
+		tm.tm_hour = hh, tm.tm_min = mm, tm.tm_sec = ss, tm.tm_isdst = -1;
+		*out = (int64_t)mktime(&tm) * 1000;
+		return 0;
+	}
+	return ERR_INVAL;
+}
+
 static int whole(const char *opt, const char *s, int lo, int hi, int *out, char *err, size_t n)
 {
 	char *end;
@@ -102,6 +165,29 @@ static int duration(const char *opt, const char *s, long *out, char *err, size_t
 	return ERR_INVAL;
 }
 
+static int rate(const char *opt, const char *s, double *out, char *err, size_t n)
+{
+	if (args_rate(s, out) == 0)
+		return 0;
+	snprintf(err, n, "bad %s '%s': want a rate such as 200/s, 600/m or 1000/h", opt, s);
+	return ERR_INVAL;
+}
+
+/* "0.1" or "10%" */
+static int fraction(const char *s, double *out, char *err, size_t n)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end != s && strcmp(end, "%") == 0)
+		v /= 100, end++;
+	if (end == s || *end || v < 0 || v > 1) {
+		snprintf(err, n, "bad --halt-error-rate '%s': want a fraction such as 0.1 or 10%%", s);
+		return ERR_INVAL;
+	}
+	*out = v;
+	return 0;
+}
+
 static void defaults(struct options *o)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -115,6 +201,8 @@ static void defaults(struct options *o)
 	o->timeout_ms = 30000;
 	o->poll_interval_ms = 1000;
 	o->poll_timeout_ms = 300000;
+	o->burst = 1;
+	o->halt_error_rate = 2; /* off */
 }
 
 enum {
@@ -122,7 +210,7 @@ enum {
 	O_COLLECTION, O_FORMAT, O_CONCURRENCY, O_THREADS, O_RETRIES, O_RETRY_MAX_TIME,
 	O_TIMEOUT, O_NO_WAIT, O_POLL_INTERVAL, O_POLL_TIMEOUT, O_REPORT, O_EMULATOR,
 	O_EMULATOR_SEED, O_YES, O_TEXT, O_QUIET, O_VERBOSE, O_VERSION, O_STATE, O_DRY_RUN,
-	O_NO_DEDUP, O_KEEP_COLUMNS
+	O_NO_DEDUP, O_KEEP_COLUMNS, O_RATE, O_BURST, O_POLL_RATE, O_HALT, O_DEADLINE
 };
 
 static const struct option longopts[] = {
@@ -153,6 +241,11 @@ static const struct option longopts[] = {
 	{"dry-run", no_argument, 0, O_DRY_RUN},
 	{"no-dedup", no_argument, 0, O_NO_DEDUP},
 	{"keep-columns", no_argument, 0, O_KEEP_COLUMNS},
+	{"rate", required_argument, 0, O_RATE},
+	{"burst", required_argument, 0, O_BURST},
+	{"poll-rate", required_argument, 0, O_POLL_RATE},
+	{"halt-error-rate", required_argument, 0, O_HALT},
+	{"deadline", required_argument, 0, O_DEADLINE},
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, O_VERSION},
 	{0, 0, 0, 0}};
@@ -197,6 +290,21 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 	case O_DRY_RUN: o->dry_run = true; return 0;
 	case O_NO_DEDUP: o->no_dedup = true; return 0;
 	case O_KEEP_COLUMNS: o->input.keep_columns = true; return 0;
+	case O_RATE: return rate("--rate", arg, &o->rate, err, n);
+	case O_POLL_RATE: return rate("--poll-rate", arg, &o->poll_rate, err, n);
+	case O_BURST: {
+		int b;
+		if (whole("--burst", arg, 1, 1000000, &b, err, n) < 0)
+			return ERR_INVAL;
+		o->burst = b;
+		return 0;
+	}
+	case O_HALT: return fraction(arg, &o->halt_error_rate, err, n);
+	case O_DEADLINE:
+		if (args_deadline(arg, clock_wall_ms(), &o->deadline_ms) == 0)
+			return 0;
+		snprintf(err, n, "bad --deadline '%s': want 2026-11-24T22:00:00Z, 22:00 or +30m", arg);
+		return ERR_INVAL;
 	case 'h': o->help = true; return 0;
 	}
 	snprintf(err, n, "unknown option (see rabulk --help)");
@@ -209,6 +317,8 @@ static int check(struct options *o, char *err, size_t n)
 		snprintf(err, n, "bad --timeout: must be more than 0");
 		return ERR_INVAL;
 	}
+	if (o->rate > 0 && o->poll_rate == 0)
+		o->poll_rate = 4 * o->rate;
 	if (o->op == API_MESSAGE && (!o->text || !*o->text)) {
 		snprintf(err, n, "rabulk message needs --text TEXT");
 		return ERR_INVAL;

@@ -5,6 +5,7 @@
 #include "engine/api.h"
 #include "input/input.h"
 #include <stdbool.h>
+#include <stdint.h>
 
 #define ARGS_MAX_INPUTS 256
 
@@ -22,6 +23,9 @@ struct options {
 	bool insecure, no_wait, quiet, verbose, yes, emulator, help, version, dry_run, no_dedup;
 	int concurrency, threads, retries;
 	long timeout_ms, poll_interval_ms, poll_timeout_ms, retry_max_time_ms;
+	double rate, burst, poll_rate; /* per second; 0 = unlimited */
+	double halt_error_rate;	       /* 0..1; > 1 = off */
+	int64_t deadline_ms;	       /* wall clock, Unix ms; 0 = none */
 };
 
 /* Fills o from argv (argv[1] is the subcommand) and the environment
@@ -30,6 +34,11 @@ struct options {
 int args_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
 /* "250ms", "30s", "10m", "1h", or plain seconds; returns 0 or ERR_INVAL. */
 int args_duration(const char *s, long *ms);
+/* "200", "200/s", "600/m", "1000/h" into requests per second. */
+int args_rate(const char *s, double *per_second);
+/* "2026-11-24T22:00:00Z" (or with an offset), "22:00" (today, local time),
+ * or "+30m" (from now_ms) into Unix ms. */
+int args_deadline(const char *s, int64_t now_ms, int64_t *out);
 /* The usage text, in man-page syntax. */
 const char *args_usage(void);
 

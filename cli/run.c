@@ -141,13 +141,34 @@ static void close_inputs(struct ctx *c)
 
 /* ---- the writer loop ------------------------------------------------- */
 
+#define HALT_WINDOW 100
+
 struct sink {
 	struct report *report;
 	struct summary sum;
+	bool window[HALT_WINDOW]; /* the last sent rows: failed or not */
+	int wfill, wpos, wfailed;
 	int rc; /* first report error */
 	_Atomic(char *) *extra_header; /* set by the reader before its first row */
 	bool rows_written;
 };
+
+/* --halt-error-rate: the share of failures among the last 100 rows that
+ * were sent. Returns true when it is over the limit. */
+static bool halt_check(struct sink *s, const struct item *it, double limit)
+{
+	if (it->attempts == 0 || limit > 1)
+		return false;
+	bool failed = it->status == STATUS_FAILED;
+	if (s->wfill == HALT_WINDOW)
+		s->wfailed -= s->window[s->wpos];
+	else
+		s->wfill++;
+	s->window[s->wpos] = failed;
+	s->wfailed += failed;
+	s->wpos = (s->wpos + 1) % HALT_WINDOW;
+	return s->wfill == HALT_WINDOW && (double)s->wfailed / HALT_WINDOW > limit;
+}
 
 static void emit(struct sink *s, struct item *it)
 {
@@ -168,6 +189,13 @@ static int pump(struct ctx *c, struct sink *s, int wait_ms)
 	int n = 0;
 	/* The count is tested first: an item popped and not written would be lost. */
 	while (n < 4096 && queue_pop(c->out, &p, n ? 0 : wait_ms) == 0) {
+		if (halt_check(s, p, c->o->halt_error_rate) &&
+		    engine_stop_reason(c->engine) == STOP_NONE) {
+			engine_stop(c->engine, STOP_HALT);
+			fprintf(stderr, "rabulk: stopping: %d of the last %d rows failed (over "
+					"--halt-error-rate)\n",
+				s->wfailed, HALT_WINDOW);
+		}
 		emit(s, p);
 		n++;
 	}
@@ -176,11 +204,16 @@ static int pump(struct ctx *c, struct sink *s, int wait_ms)
 	return n;
 }
 
-static void watch_signals(struct ctx *c)
+static void watch_stops(struct ctx *c)
 {
-	if (signals_seen && engine_stop_reason(c->engine) == STOP_NONE) {
+	if (engine_stop_reason(c->engine) != STOP_NONE)
+		return;
+	if (signals_seen) {
 		engine_stop(c->engine, STOP_SIGNAL);
 		fprintf(stderr, "rabulk: stopping: finishing requests in flight (again to quit now)\n");
+	} else if (c->o->deadline_ms && clock_wall_ms() >= c->o->deadline_ms) {
+		engine_stop(c->engine, STOP_DEADLINE);
+		fprintf(stderr, "rabulk: deadline reached: starting nothing more\n");
 	}
 }
 
@@ -188,7 +221,7 @@ static void write_all(struct ctx *c, struct sink *s)
 {
 	void *p;
 	while (!engine_done(c->engine) && s->rc == 0) {
-		watch_signals(c);
+		watch_stops(c);
 		pump(c, s, 100);
 	}
 	engine_join(c->engine);
@@ -226,8 +259,14 @@ static void print_summary(const struct ctx *c, const struct summary *s, int64_t 
 	fprintf(stderr, "rabulk: %llu requests, %llu polls, %llu retries",
 		(unsigned long long)st.requests, (unsigned long long)st.polls,
 		(unsigned long long)st.retries);
+	if (st.throttled)
+		fprintf(stderr, "; throttled %llu times, paused %.1f s",
+			(unsigned long long)st.throttled, (double)st.paused_ms / 1000.0);
+	fprintf(stderr, "; %.0f requests/s", secs > 0 ? (double)st.requests / secs : 0.0);
+	if (st.rate_now > 0)
+		fprintf(stderr, " (rate limit now %.0f/s)", st.rate_now);
 	if (s->timed)
-		fprintf(stderr, "; latency p50 %lld ms, p90 %lld ms, p99 %lld ms, max %lld ms",
+		fprintf(stderr, "\nrabulk: latency p50 %lld ms, p90 %lld ms, p99 %lld ms, max %lld ms",
 			(long long)summary_percentile(s, 0.50), (long long)summary_percentile(s, 0.90),
 			(long long)summary_percentile(s, 0.99), (long long)s->max_ms);
 	fputc('\n', stderr);

@@ -126,6 +126,9 @@ static void build_job(struct setup *c, const struct options *o)
 	j->poll_interval_ms = o->poll_interval_ms;
 	j->poll_timeout_ms = o->poll_timeout_ms;
 	j->retry = (struct retry_policy){o->retries, 500, 60000, o->retry_max_time_ms};
+	j->rate = o->rate;
+	j->burst = o->burst;
+	j->poll_rate = o->poll_rate;
 	j->verbose = o->verbose;
 }
 

@@ -62,6 +62,16 @@ struct engine *engine_new(const struct job *job, struct queue *in, struct queue 
 	e->sh.job = job, e->sh.in = in, e->sh.out = out;
 	atomic_init(&e->sh.stop, STOP_NONE);
 	atomic_init(&e->sh.live, 0);
+	atomic_init(&e->sh.pause_until, 0);
+	atomic_init(&e->sh.paused_ms, 0);
+	atomic_init(&e->sh.throttled, 0);
+	pthread_mutex_init(&e->sh.flow, NULL);
+	ratelimit_init(&e->sh.sends, job->rate, job->burst);
+	ratelimit_init(&e->sh.polls, job->poll_rate, job->burst);
+	if (job->rate > 0) {
+		aimd_init(&e->sh.aimd, job->rate, 0);
+		e->sh.adaptive = true;
+	}
 	e->nthreads = threads;
 	if (share_new(e) < 0 || !(e->workers = calloc(threads, sizeof(*e->workers))) ||
 	    !(e->threads = calloc(threads, sizeof(*e->threads))))
@@ -120,6 +130,9 @@ void engine_stats(struct engine *e, struct engine_stats *out)
 	*out = (struct engine_stats){0};
 	for (int i = 0; i < e->nthreads; i++)
 		worker_stats(e->workers[i], out);
+	out->throttled = atomic_load(&e->sh.throttled);
+	out->paused_ms = atomic_load(&e->sh.paused_ms);
+	out->rate_now = e->sh.adaptive ? e->sh.aimd.rate : 0;
 }
 
 void engine_free(struct engine *e)
@@ -132,6 +145,7 @@ void engine_free(struct engine *e)
 		curl_share_cleanup(e->sh.share);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&e->share_locks[i]);
+	pthread_mutex_destroy(&e->sh.flow);
 	free(e->workers);
 	free(e->threads);
 	free(e);

@@ -30,15 +30,21 @@ struct job {
 	long poll_interval_ms;
 	long poll_timeout_ms;
 	struct retry_policy retry;
+	double rate;	  /* operation requests per second; 0 = unlimited */
+	double burst;	  /* requests that may go at once (>= 1) */
+	double poll_rate; /* operationResults per second; 0 = unlimited */
 	bool verbose;
 };
 
 enum stop_reason { STOP_NONE, STOP_SIGNAL, STOP_AUTH, STOP_HALT, STOP_DEADLINE, STOP_INTERNAL };
 
 struct engine_stats {
-	uint64_t requests; /* operation requests sent, retries included */
-	uint64_t polls;	   /* operationResults requests */
-	uint64_t retries;  /* operation and poll retries scheduled */
+	uint64_t requests;    /* operation requests sent, retries included */
+	uint64_t polls;	      /* operationResults requests */
+	uint64_t retries;     /* operation and poll retries scheduled */
+	uint64_t throttled;   /* 429/503 answers */
+	int64_t paused_ms;    /* time every worker spent paused by Retry-After */
+	double rate_now;      /* the adaptive send rate at the end (0: unlimited) */
 };
 
 struct engine;

@@ -52,6 +52,7 @@ struct item {
 	int64_t first_try;     /* monotonic ms of the first request */
 	int64_t poll_deadline; /* monotonic ms */
 	int poll_errors;
+	bool reserved; /* holds a rate-limiter slot at `due` */
 
 	char *collection; /* point into text[] */
 	char *upn;

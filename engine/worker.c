@@ -35,7 +35,8 @@ struct slot {
 	size_t resp_len;
 	char tracking[48];
 	char request_id[48];
-	long retry_after_ms;
+	long retry_after_ms; /* -1: none */
+	bool precise;	     /* it came from a *-retry-after-ms header */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -104,24 +105,25 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* Throttling headers: retry-after-ms and x-ms-retry-after-ms are precise
+ * and win over Retry-After (seconds or a date), as in Azure's own SDKs. */
 static size_t on_header(char *line, size_t size, size_t n, void *arg)
 {
-	static const char *const throttle[] = {"retry-after", "retry-after-ms",
-					       "x-ms-retry-after-ms"};
+	static const char *const ms_names[] = {"retry-after-ms", "x-ms-retry-after-ms"};
 	struct slot *s = arg;
 	size_t len = size * n;
 	char v[64];
+	long ms;
 
 	if (api_header_value(line, len, API_TRACKING_HEADER, s->tracking, sizeof(s->tracking)) ||
 	    api_header_value(line, len, "x-ms-request-id", s->request_id, sizeof(s->request_id)))
 		return len;
-	for (size_t i = 0; i < sizeof(throttle) / sizeof(throttle[0]); i++) {
-		if (api_header_value(line, len, throttle[i], v, sizeof(v))) {
-			long ms = retry_after_parse(throttle[i], v, clock_wall_ms());
-			if (ms > s->retry_after_ms)
-				s->retry_after_ms = ms;
-		}
-	}
+	for (size_t i = 0; i < sizeof(ms_names) / sizeof(ms_names[0]); i++)
+		if (api_header_value(line, len, ms_names[i], v, sizeof(v)) &&
+		    (ms = retry_after_parse(ms_names[i], v, 0)) >= 0)
+			s->retry_after_ms = ms, s->precise = true;
+	if (!s->precise && api_header_value(line, len, "retry-after", v, sizeof(v)))
+		s->retry_after_ms = retry_after_parse("retry-after", v, clock_wall_ms());
 	return len;
 }
 
@@ -281,11 +283,34 @@ static int prepare(struct worker *w, struct slot *s, struct item *it)
 	return 0;
 }
 
+/* Rate and pause: may this item go now? If not, it waits (holding its
+ * reserved slot) and false is returned. A reservation made before a pause
+ * began is given up for a new one after it, so a pause ends in a trickle at
+ * the configured rate, not a burst. */
+static bool gate(struct worker *w, struct item *it, int64_t now)
+{
+	int64_t pause = atomic_load(&w->sh->pause_until);
+	if (!it->reserved || now < pause) {
+		int64_t at = flow_reserve(w->sh, it->phase == ITEM_POLL, now);
+		it->reserved = true;
+		if (at < pause)
+			at = pause;
+		if (at > now) {
+			park(w, it, at);
+			return false;
+		}
+	}
+	it->reserved = false;
+	return true;
+}
+
 static void start(struct worker *w, struct item *it, int64_t now)
 {
+	if (!gate(w, it, now))
+		return;
 	struct slot *s = &w->slots[w->free_idx[--w->nfree]];
 	s->it = it;
-	s->resp_len = 0, s->retry_after_ms = -1;
+	s->resp_len = 0, s->retry_after_ms = -1, s->precise = false;
 	s->tracking[0] = s->request_id[0] = s->errbuf[0] = '\0';
 	if (it->phase == ITEM_SEND && it->attempts == 0) {
 		it->started_ms = clock_wall_ms();
@@ -318,8 +343,11 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 	it->http_status = http;
 	snprintf(it->request_id, sizeof(it->request_id), "%s", s->request_id);
 
+	if (http == 429 || http == 503)
+		flow_throttled(w->sh, s->retry_after_ms, now);
 	switch (api_classify(http, &e)) {
 	case API_V_OK:
+		flow_clean(w->sh, now);
 		it->error_code[0] = it->error_message[0] = '\0';
 		snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", s->tracking);
 		if (w->job->no_wait || !it->tracking_id[0]) {
@@ -355,6 +383,8 @@ static void polled(struct worker *w, struct slot *s, struct item *it, int http, 
 	struct api_error e;
 	memset(&e, 0, sizeof(e));
 
+	if (http == 429 || http == 503)
+		flow_throttled(w->sh, s->retry_after_ms, now);
 	if (http == 200 && api_parse_result(s->resp, s->resp_len, &r) == 0) {
 		switch (r.status) {
 		case API_OP_SUCCESS:
