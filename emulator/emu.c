@@ -30,6 +30,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,24 @@ struct emu {
 	pthread_mutex_t log_lock;
 	char **log;
 	size_t nlog, log_cap, log_dropped;
+	double bucket;	      /* --throttle tokens, under lock */
+	int64_t bucket_at_us; /* when `bucket` was last filled */
+	/* the resume timer; lock order: timer_lock alone */
+	pthread_t timer;
+	bool timer_started, timer_stop;
+	pthread_mutex_t timer_lock;
+	pthread_cond_t timer_cv;
+	struct pending *heap;
+	size_t nheap, heap_cap;
+};
+
+struct reply {
+	int status;
+	const char *ctype;
+	char *body; /* owned, may be NULL */
+	char tracking[40];
+	long retry_after_ms; /* > 0: send Retry-After / retry-after-ms */
+	const char *fault;   /* a fault's name, for the log */
 };
 
 /* One request: what the URI-log hook saw, and the body as it arrives. */
@@ -89,6 +108,15 @@ struct req {
 	bool body_too_big;
 	bool seen; /* the headers-only first call is over */
 	int64_t arrival_ms;
+	bool waiting;	      /* suspended; `reply` is ready for when it resumes */
+	bool close, truncate; /* faults: no answer at all, or a cut body */
+	struct reply reply;
+};
+
+/* Suspended connections and when to resume them (latency, stalls). */
+struct pending {
+	int64_t due; /* monotonic ms */
+	struct MHD_Connection *c;
 };
 
 /* ---- small helpers --------------------------------------------------- */
@@ -359,13 +387,6 @@ static bool op_decode(const struct emu *e, const char *id, struct op *op)
 }
 
 /* ---- replies --------------------------------------------------------- */
-
-struct reply {
-	int status;
-	const char *ctype;
-	char *body; /* owned, may be NULL */
-	char tracking[40];
-};
 
 /* Escapes & < > for XML text; caller owns the result. */
 static char *xml_escape(const char *s)
@@ -770,7 +791,7 @@ static enum MHD_Result add_header(void *arg, enum MHD_ValueKind kind, const char
 }
 
 static void log_request(struct emu *e, struct MHD_Connection *c, const char *method,
-			const struct req *q, int status)
+			const struct req *q, int status, const char *fault)
 {
 	char when[32];
 	const char *qm = strchr(q->uri, '?');
@@ -789,6 +810,8 @@ static void log_request(struct emu *e, struct MHD_Connection *c, const char *met
 	cJSON_AddStringToObject(o, "body", body ? body : "");
 	free(body);
 	cJSON_AddNumberToObject(o, "status", status);
+	if (fault)
+		cJSON_AddStringToObject(o, "fault", fault);
 	char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!line)
@@ -803,6 +826,166 @@ static void log_request(struct emu *e, struct MHD_Connection *c, const char *met
 	}
 	pthread_mutex_unlock(&e->log_lock);
 	free(line);
+}
+
+/* ---- faults ---------------------------------------------------------- */
+
+static double unit_random(struct emu *e)
+{
+	return (double)(mix64(e->secret ^ atomic_fetch_add(&e->seq, 1)) >> 11) / 9007199254740992.0;
+}
+
+int emu_parse_faults(struct emu_config *c, const char *spec)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} kinds[] = {{"429", offsetof(struct emu_config, p429)},
+		     {"503", offsetof(struct emu_config, p503)},
+		     {"500", offsetof(struct emu_config, p500)},
+		     {"reset", offsetof(struct emu_config, preset)},
+		     {"stall", offsetof(struct emu_config, pstall)},
+		     {"truncate", offsetof(struct emu_config, ptruncate)}};
+	char buf[512], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '='), *end;
+		size_t i = 0;
+		if (!eq)
+			return ERR_INVAL;
+		*eq = '\0';
+		double p = strtod(eq + 1, &end);
+		while (i < sizeof(kinds) / sizeof(kinds[0]) && strcmp(kinds[i].name, tok) != 0)
+			i++;
+		if (i == sizeof(kinds) / sizeof(kinds[0]) || *end || p < 0 || p > 1)
+			return ERR_INVAL;
+		*(double *)((char *)c + kinds[i].off) = p;
+	}
+	return 0;
+}
+
+/* --throttle: a token bucket (burst of one second's worth); on empty, the
+ * wait until the next token. Call with e->lock held. */
+static bool over_throttle(struct emu *e, long *wait_ms)
+{
+	int64_t now = clock_mono_ms() * 1000;
+	double rate = e->c.throttle;
+	if (rate <= 0)
+		return false;
+	e->bucket += (double)(now - e->bucket_at_us) * rate / 1e6;
+	if (e->bucket > rate)
+		e->bucket = rate;
+	e->bucket_at_us = now;
+	if (e->bucket >= 1) {
+		e->bucket -= 1;
+		return false;
+	}
+	*wait_ms = (long)((1 - e->bucket) * 1000 / rate) + 1;
+	return true;
+}
+
+/* Decides a fault for one API request (e->lock held). Statuses are answered
+ * here, without doing the work; reset and truncate do the work first. */
+static const char *pick_fault(struct emu *e, struct req *q, struct reply *r)
+{
+	long wait;
+	if (over_throttle(e, &wait)) {
+		reply_rdfe(r, 429, "TooManyRequests", "The request rate is over the limit.");
+		r->retry_after_ms = wait;
+		return "throttle";
+	}
+	double x = unit_random(e), acc = 0;
+	const struct {
+		double p;
+		int status;
+		const char *name;
+	} f[] = {{e->c.p429, 429, "429"},      {e->c.p503, 503, "503"},
+		 {e->c.p500, 500, "500"},      {e->c.preset, 0, "reset"},
+		 {e->c.pstall, 0, "stall"},    {e->c.ptruncate, 0, "truncate"}};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (x >= (acc += f[i].p))
+			continue;
+		if (f[i].status) {
+			reply_rdfe(r, f[i].status, f[i].status == 500 ? "InternalError" : "ServerBusy",
+				   "Injected fault.");
+			r->retry_after_ms = f[i].status == 500 ? 0 : e->c.retry_after_ms;
+		}
+		q->close = !strcmp(f[i].name, "reset") || !strcmp(f[i].name, "stall");
+		q->truncate = !strcmp(f[i].name, "truncate");
+		return f[i].name;
+	}
+	return NULL;
+}
+
+/* ---- the resume timer ------------------------------------------------- */
+
+/* Schedules a suspended connection's resumption; once the emulator is
+ * stopping (or memory runs out) it is resumed at once instead. */
+static void timer_add(struct emu *e, int64_t due, struct MHD_Connection *c)
+{
+	bool now = true;
+	pthread_mutex_lock(&e->timer_lock);
+	if (!e->timer_stop &&
+	    grow((void **)&e->heap, &e->heap_cap, e->nheap + 1, sizeof(struct pending)) == 0) {
+		now = false;
+		size_t i = e->nheap++;
+		e->heap[i] = (struct pending){due, c};
+		while (i > 0 && e->heap[(i - 1) / 2].due > e->heap[i].due) {
+			struct pending t = e->heap[i];
+			e->heap[i] = e->heap[(i - 1) / 2], e->heap[(i - 1) / 2] = t;
+			i = (i - 1) / 2;
+		}
+		pthread_cond_signal(&e->timer_cv);
+	}
+	pthread_mutex_unlock(&e->timer_lock);
+	if (now)
+		MHD_resume_connection(c);
+}
+
+static struct MHD_Connection *timer_pop(struct emu *e)
+{
+	struct MHD_Connection *c = e->heap[0].c;
+	e->heap[0] = e->heap[--e->nheap];
+	for (size_t i = 0;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < e->nheap && e->heap[l].due < e->heap[m].due)
+			m = l;
+		if (r < e->nheap && e->heap[r].due < e->heap[m].due)
+			m = r;
+		if (m == i)
+			break;
+		struct pending t = e->heap[i];
+		e->heap[i] = e->heap[m], e->heap[m] = t;
+		i = m;
+	}
+	return c;
+}
+
+static void *timer_main(void *arg)
+{
+	struct emu *e = arg;
+	pthread_mutex_lock(&e->timer_lock);
+	while (!e->timer_stop || e->nheap) {
+		if (e->nheap && (e->timer_stop || e->heap[0].due <= clock_mono_ms())) {
+			struct MHD_Connection *c = timer_pop(e);
+			pthread_mutex_unlock(&e->timer_lock);
+			MHD_resume_connection(c);
+			pthread_mutex_lock(&e->timer_lock);
+		} else if (!e->nheap) {
+			pthread_cond_wait(&e->timer_cv, &e->timer_lock);
+		} else {
+			struct timespec ts;
+			int64_t wait = e->heap[0].due - clock_mono_ms();
+			if (wait > 100)
+				wait = 100; /* a stall's due is "never": look at timer_stop now and then */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			int64_t ns = ts.tv_nsec + wait * 1000000;
+			ts.tv_sec += ns / 1000000000, ts.tv_nsec = ns % 1000000000;
+			pthread_cond_timedwait(&e->timer_cv, &e->timer_lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&e->timer_lock);
+	return NULL;
 }
 
 /* ---- libmicrohttpd glue ---------------------------------------------- */
@@ -824,6 +1007,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	if (q) {
 		free(q->uri);
 		free(q->body);
+		free(q->reply.body);
 		free(q);
 	}
 	*req_cls = NULL;
@@ -868,18 +1052,28 @@ static void route(struct emu *e, struct MHD_Connection *c, const char *method, s
 	free(path);
 }
 
-static enum MHD_Result send_reply(struct emu *e, struct MHD_Connection *c, struct reply *r)
+static ssize_t cut_short(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	char request_id[40];
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/* Queues q's reply; the body is handed to MHD (or freed). */
+static enum MHD_Result send_reply(struct emu *e, struct MHD_Connection *c, struct req *q)
+{
+	struct reply *r = &q->reply;
+	char request_id[40], ra[32];
 	size_t len = r->body ? strlen(r->body) : 0;
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, r->body ? r->body : (void *)"",
-						r->body ? MHD_RESPMEM_MUST_FREE
-							: MHD_RESPMEM_PERSISTENT);
-	if (!resp) {
-		free(r->body);
+	struct MHD_Response *resp;
+	if (q->truncate) /* promise more than is sent: the client sees a cut body */
+		resp = MHD_create_response_from_callback(len + 64, 1024, cut_short, NULL, NULL);
+	else
+		resp = MHD_create_response_from_buffer(len, r->body ? r->body : (void *)"",
+						       r->body ? MHD_RESPMEM_MUST_FREE
+							       : MHD_RESPMEM_PERSISTENT);
+	if (!q->truncate)
+		r->body = NULL; /* MHD owns it now */
+	if (!resp)
 		return MHD_NO;
-	}
 	new_guid(e, request_id, false);
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "Server", "rabulk-emulator");
@@ -891,9 +1085,28 @@ static enum MHD_Result send_reply(struct emu *e, struct MHD_Connection *c, struc
 		MHD_add_response_header(resp, "x-clouddv-tracking-id", r->tracking);
 		MHD_add_response_header(resp, API_TRACKING_HEADER, r->tracking);
 	}
+	if (r->retry_after_ms > 0) {
+		snprintf(ra, sizeof(ra), "%ld", (r->retry_after_ms + 999) / 1000);
+		MHD_add_response_header(resp, "Retry-After", ra);
+		if (r->retry_after_ms % 1000) {
+			snprintf(ra, sizeof(ra), "%ld", r->retry_after_ms);
+			MHD_add_response_header(resp, "retry-after-ms", ra);
+		}
+	}
 	enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return ok;
+}
+
+/* The answer's delay: --latency +- --jitter; -1 for a stall (never). */
+static int64_t delay_ms(struct emu *e, const struct req *q, const char *fault)
+{
+	if (fault && !strcmp(fault, "stall"))
+		return -1;
+	long d = e->c.latency_ms;
+	if (e->c.jitter_ms)
+		d += (long)((unit_random(e) * 2 - 1) * (double)e->c.jitter_ms);
+	return d > 0 ? d : 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -902,7 +1115,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct emu *e = cls;
 	struct req *q = *req_cls;
-	struct reply r = {500, NULL, NULL, ""};
+	struct reply *r;
+	const char *fault = NULL;
 
 	if (!q || !q->uri)
 		return MHD_NO;
@@ -915,14 +1129,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return ok ? MHD_YES : MHD_NO;
 	}
+	if (q->waiting) { /* resumed after its delay */
+		q->waiting = false;
+		return q->close ? MHD_NO : send_reply(e, c, q);
+	}
+	r = &q->reply;
+	*r = (struct reply){.status = 500};
+	bool api = strncmp(q->uri, "/_emulator/", 11) != 0;
 	pthread_mutex_lock(&e->lock);
-	route(e, c, method, q, &r);
+	if (api)
+		fault = pick_fault(e, q, r);
+	if (!fault || q->truncate || (q->close && strcmp(fault, "stall") != 0))
+		route(e, c, method, q, r);
 	e->requests++;
-	e->by_class[r.status >= 100 && r.status < 600 ? r.status / 100 - 1 : 5]++;
+	e->by_class[r->status >= 100 && r->status < 600 ? r->status / 100 - 1 : 5]++;
 	pthread_mutex_unlock(&e->lock);
-	if (strncmp(q->uri, "/_emulator/", 11) != 0)
-		log_request(e, c, method, q, r.status);
-	return send_reply(e, c, &r);
+	r->fault = fault;
+	if (api)
+		log_request(e, c, method, q, r->status, fault);
+	int64_t d = api ? delay_ms(e, q, fault) : 0;
+	if (d != 0) {
+		q->waiting = true;
+		MHD_suspend_connection(c);
+		timer_add(e, d < 0 ? INT64_MAX : clock_mono_ms() + d, c);
+		return MHD_YES;
+	}
+	return q->close ? MHD_NO : send_reply(e, c, q);
 }
 
 /* ---- lifecycle ------------------------------------------------------- */
@@ -949,7 +1181,20 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 	addr.sin_family = AF_INET;
 	addr.sin_port = htons((uint16_t)c->port);
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	e->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, e,
+	if (!e->c.retry_after_ms)
+		e->c.retry_after_ms = 1000;
+	e->bucket = e->c.throttle;
+	e->bucket_at_us = clock_mono_ms() * 1000;
+	pthread_mutex_init(&e->timer_lock, NULL);
+	pthread_cond_init(&e->timer_cv, NULL);
+	if (pthread_create(&e->timer, NULL, timer_main, e) != 0) {
+		snprintf(err, errlen, "cannot start a thread");
+		emu_free(e);
+		return NULL;
+	}
+	e->timer_started = true;
+	e->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
+				NULL, on_request, e,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)e->c.threads,
 				MHD_OPTION_CONNECTION_LIMIT, 16384u, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -973,8 +1218,20 @@ void emu_free(struct emu *e)
 {
 	if (!e)
 		return;
+	if (e->timer_started) { /* resumes every suspended connection first */
+		pthread_mutex_lock(&e->timer_lock);
+		e->timer_stop = true;
+		pthread_cond_signal(&e->timer_cv);
+		pthread_mutex_unlock(&e->timer_lock);
+		pthread_join(e->timer, NULL);
+	}
 	if (e->d)
 		MHD_stop_daemon(e->d);
+	if (e->timer_started) {
+		pthread_mutex_destroy(&e->timer_lock);
+		pthread_cond_destroy(&e->timer_cv);
+	}
+	free(e->heap);
 	for (size_t i = 0; i < e->nsessions; i++) {
 		free(e->sessions[i].collection);
 		free(e->sessions[i].upn);

@@ -19,7 +19,20 @@ struct emu_config {
 	bool no_session_404;	  /* no session: 404 now, instead of 202 then Failed */
 	int threads;		  /* server threads, default 2 */
 	size_t log_max;		  /* requests kept for /_emulator/log */
+
+	/* faults, on API requests only */
+	long latency_ms, jitter_ms; /* every answer waits latency +- jitter */
+	double p429, p503, p500;    /* answer this status instead of working */
+	double preset;		    /* do the work, then close without answering */
+	double pstall;		    /* never answer (until the emulator stops) */
+	double ptruncate;	    /* do the work, answer, cut the body short */
+	double throttle;	    /* requests per second, 0 = off; over it: 429 */
+	long retry_after_ms;	    /* on 429 and 503; default 1000 */
 };
+
+/* Parses "--fault" text such as "429=0.05,503=0.02,reset=0.01" into c.
+ * Returns 0 or ERR_INVAL. */
+int emu_parse_faults(struct emu_config *c, const char *spec);
 
 struct emu;
 

@@ -4,6 +4,7 @@
  * atomically, so a test harness can wait for the file) and serves until
  * SIGINT or SIGTERM. */
 #include "emulator/emu.h"
+#include "cli/args.h"
 #include "engine/err.h"
 
 #include <getopt.h>
@@ -15,7 +16,9 @@
 static const char usage[] =
 	"usage: rabulk-emulator [--port N] [--port-file FILE] [--seed FILE]... [--generate NAME:N]...\n"
 	"                       [--subscription ID] [--namespace NS] [--token TOKEN]\n"
-	"                       [--op-delay MS] [--no-session 202|404] [--threads N] [--log-max N]\n";
+	"                       [--op-delay MS] [--no-session 202|404] [--threads N] [--log-max N]\n"
+	"                       [--latency MS[:JITTER]] [--throttle N/s] [--retry-after D]\n"
+	"                       [--fault 429=P,503=P,500=P,reset=P,stall=P,truncate=P]\n";
 
 static int write_port_file(const char *path, int port)
 {
@@ -27,6 +30,22 @@ static int write_port_file(const char *path, int port)
 		return ERR_IO;
 	}
 	return 0;
+}
+
+static void die(const char *what, const char *arg)
+{
+	fprintf(stderr, "rabulk-emulator: %s '%s'\n%s", what, arg, usage);
+	exit(2);
+}
+
+/* "MS" or "MS:JITTER" */
+static void latency(struct emu_config *c, const char *s)
+{
+	char *end;
+	c->latency_ms = strtol(s, &end, 10);
+	c->jitter_ms = *end == ':' ? strtol(end + 1, &end, 10) : 0;
+	if (end == s || *end || c->latency_ms < 0 || c->jitter_ms < 0)
+		die("bad --latency", s);
 }
 
 static long number(const char *opt, const char *s)
@@ -49,6 +68,8 @@ int main(int argc, char **argv)
 		{"token", required_argument, 0, 't'},	 {"op-delay", required_argument, 0, 'd'},
 		{"no-session", required_argument, 0, 'N'}, {"threads", required_argument, 0, 'T'},
 		{"log-max", required_argument, 0, 'L'},	 {"help", no_argument, 0, 'h'},
+		{"latency", required_argument, 0, 'l'},	 {"fault", required_argument, 0, 'f'},
+		{"throttle", required_argument, 0, 'r'}, {"retry-after", required_argument, 0, 'R'},
 		{0, 0, 0, 0}};
 	struct emu_config c = {0};
 	const char *port_file = NULL, *seeds[64], *gens[64];
@@ -68,6 +89,19 @@ int main(int argc, char **argv)
 		case 'N': c.no_session_404 = strcmp(optarg, "404") == 0; break;
 		case 'T': c.threads = (int)number("--threads", optarg); break;
 		case 'L': c.log_max = (size_t)number("--log-max", optarg); break;
+		case 'l': latency(&c, optarg); break;
+		case 'f':
+			if (emu_parse_faults(&c, optarg) < 0)
+				die("bad --fault", optarg);
+			break;
+		case 'r':
+			if (args_rate(optarg, &c.throttle) < 0)
+				die("bad --throttle", optarg);
+			break;
+		case 'R':
+			if (args_duration(optarg, &c.retry_after_ms) < 0)
+				die("bad --retry-after", optarg);
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}

@@ -3,25 +3,26 @@
  *
  * The deciding logic is pure (ratelimit.c); this file adds the lock and the
  * clock conventions (workers think in monotonic ms, the limiters in us).
- * Without --rate the send limiter is off until the first throttling answer;
- * then it starts at half of what was being sent in the last full second and
- * grows back from there, so rabulk backs off even when not told a rate. */
+ * Without --rate the send limiter is off until the first window in which
+ * the service throttled a tenth of what it answered; the rate then starts at
+ * half of what was sent in that window and grows back from there, so rabulk
+ * backs off even when not told a rate. */
 #include "engine/worker.h"
 
-int64_t flow_reserve(struct engine_shared *sh, bool poll, int64_t now_ms)
+#define HORIZON_US 250000 /* reservations at most this far ahead */
+
+bool flow_reserve(struct engine_shared *sh, bool poll, int64_t now_ms, int64_t *at_ms)
 {
-	int64_t now_us = now_ms * 1000, at;
+	int64_t at;
 	pthread_mutex_lock(&sh->flow);
-	if (!poll) {
-		int64_t sec = now_ms / 1000;
-		if (sec != sh->sec)
-			sh->last_sec = sec == sh->sec + 1 ? sh->this_sec : 0, sh->this_sec = 0,
-			sh->sec = sec;
-		sh->this_sec++;
-	}
-	at = ratelimit_reserve(poll ? &sh->polls : &sh->sends, now_us);
+	if (!poll)
+		sh->window_sends++;
+	bool ok = ratelimit_reserve(poll ? &sh->polls : &sh->sends, now_ms * 1000, HORIZON_US, &at);
+	if (!ok && !poll)
+		sh->window_sends--;
 	pthread_mutex_unlock(&sh->flow);
-	return (at + 999) / 1000;
+	*at_ms = (at + 999) / 1000;
+	return ok;
 }
 
 /* Raises an atomic maximum; returns the old value. */
@@ -33,30 +34,35 @@ static int64_t raise_to(atomic_llong *v, int64_t want)
 	return old;
 }
 
-void flow_throttled(struct engine_shared *sh, long retry_after_ms, int64_t now_ms)
+void flow_answer(struct engine_shared *sh, bool throttled, long retry_after_ms, int64_t now_ms)
 {
-	atomic_fetch_add(&sh->throttled, 1);
-	if (retry_after_ms > 0) {
-		int64_t until = now_ms + retry_after_ms;
-		int64_t old = raise_to(&sh->pause_until, until);
-		if (until > old)
-			atomic_fetch_add(&sh->paused_ms, until - (old > now_ms ? old : now_ms));
+	int64_t now_us = now_ms * 1000;
+	if (throttled) {
+		atomic_fetch_add(&sh->throttled, 1);
+		if (retry_after_ms > 0) {
+			int64_t until = now_ms + retry_after_ms;
+			int64_t old = raise_to(&sh->pause_until, until);
+			if (until > old)
+				atomic_fetch_add(&sh->paused_ms, until - (old > now_ms ? old : now_ms));
+		}
 	}
 	pthread_mutex_lock(&sh->flow);
-	if (!sh->adaptive) {
-		int64_t seen = sh->last_sec > sh->this_sec ? sh->last_sec : sh->this_sec;
-		aimd_init(&sh->aimd, seen > 1 ? (double)seen : 1.0, now_ms * 1000);
-		sh->adaptive = true;
+	if (!sh->adaptive) { /* watch windows until the service pushes back */
+		if (now_us - sh->watch.window >= 1000000) {
+			bool push = sh->watch.answers &&
+				    sh->watch.throttled >= AIMD_CUT_SHARE * sh->watch.answers;
+			if (push) {
+				aimd_init(&sh->aimd, sh->window_sends > 1 ? sh->window_sends : 1, now_us);
+				sh->aimd.rate = sh->aimd.ceiling / 2;
+				ratelimit_set_rate(&sh->sends, sh->aimd.rate);
+				sh->adaptive = true;
+			}
+			sh->watch = (struct aimd){.window = now_us};
+			sh->window_sends = 0;
+		}
+		sh->watch.answers++, sh->watch.throttled += throttled;
+	} else if (aimd_answer(&sh->aimd, throttled, now_us)) {
+		ratelimit_set_rate(&sh->sends, sh->aimd.rate);
 	}
-	if (aimd_throttled(&sh->aimd, now_ms * 1000))
-		ratelimit_set_rate(&sh->sends, sh->aimd.rate, now_ms * 1000);
-	pthread_mutex_unlock(&sh->flow);
-}
-
-void flow_clean(struct engine_shared *sh, int64_t now_ms)
-{
-	pthread_mutex_lock(&sh->flow);
-	if (sh->adaptive && aimd_clean(&sh->aimd, now_ms * 1000))
-		ratelimit_set_rate(&sh->sends, sh->aimd.rate, now_ms * 1000);
 	pthread_mutex_unlock(&sh->flow);
 }

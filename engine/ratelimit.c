@@ -1,4 +1,4 @@
-/* ratelimit.c — GCRA reservations and AIMD.
+/* ratelimit.c — GCRA reservations and windowed AIMD.
  *
  * GCRA keeps one number, the theoretical arrival time (TAT) of the next
  * request. With T = 1/rate and tau = (burst - 1) * T, a request arriving at
@@ -16,21 +16,26 @@ void ratelimit_init(struct ratelimit *rl, double rate, double burst)
 	rl->tat = 0;
 }
 
-void ratelimit_set_rate(struct ratelimit *rl, double rate, int64_t now_us)
+void ratelimit_set_rate(struct ratelimit *rl, double rate)
 {
-	(void)now_us; /* the TAT already holds every reservation made */
-	rl->rate = rate > 0 ? rate : 0;
+	rl->rate = rate > 0 ? rate : 0; /* the TAT already holds every reservation made */
 }
 
-int64_t ratelimit_reserve(struct ratelimit *rl, int64_t now_us)
+bool ratelimit_reserve(struct ratelimit *rl, int64_t now_us, int64_t horizon_us, int64_t *at)
 {
-	if (rl->rate <= 0)
-		return now_us;
+	if (rl->rate <= 0) {
+		*at = now_us;
+		return true;
+	}
 	double t = 1e6 / rl->rate, tau = (rl->burst - 1) * t;
-	int64_t base = rl->tat > now_us ? rl->tat : now_us;
-	int64_t at = (int64_t)((double)rl->tat - tau);
-	rl->tat = base + (int64_t)t;
-	return at > now_us ? at : now_us;
+	int64_t slot = (int64_t)((double)rl->tat - tau);
+	if (slot > now_us + horizon_us) {
+		*at = slot - horizon_us;
+		return false;
+	}
+	rl->tat = (rl->tat > now_us ? rl->tat : now_us) + (int64_t)t;
+	*at = slot > now_us ? slot : now_us;
+	return true;
 }
 
 void aimd_init(struct aimd *a, double ceiling, int64_t now_us)
@@ -38,27 +43,32 @@ void aimd_init(struct aimd *a, double ceiling, int64_t now_us)
 	a->ceiling = ceiling;
 	a->floor = ceiling < 1 ? ceiling : 1;
 	a->rate = ceiling;
-	a->last_cut = now_us - 1000000;
-	a->last_grow = now_us;
+	a->window = now_us;
+	a->answers = a->throttled = 0;
 }
 
-bool aimd_throttled(struct aimd *a, int64_t now_us)
+/* Closes the window: the rate for the next one. */
+static bool judge(struct aimd *a)
 {
-	if (now_us - a->last_cut < 1000000)
-		return false;
-	a->last_cut = a->last_grow = now_us;
-	double r = a->rate / 2;
-	a->rate = r < a->floor ? a->floor : r;
-	return true;
+	double r = a->rate;
+	if (a->answers && (double)a->throttled >= AIMD_CUT_SHARE * a->answers)
+		r = r / 2 < a->floor ? a->floor : r / 2;
+	else if (a->answers && !a->throttled)
+		r = r + a->ceiling / 20 > a->ceiling ? a->ceiling : r + a->ceiling / 20;
+	bool changed = r != a->rate;
+	a->rate = r;
+	a->answers = a->throttled = 0;
+	return changed;
 }
 
-bool aimd_clean(struct aimd *a, int64_t now_us)
+bool aimd_answer(struct aimd *a, bool throttled, int64_t now_us)
 {
-	if (a->rate >= a->ceiling || now_us - a->last_grow < 1000000)
-		return false;
-	a->last_grow = now_us;
-	a->rate += a->ceiling / 20;
-	if (a->rate > a->ceiling)
-		a->rate = a->ceiling;
-	return true;
+	bool changed = false;
+	if (now_us - a->window >= 1000000) {
+		changed = judge(a);
+		a->window = now_us;
+	}
+	a->answers++;
+	a->throttled += throttled;
+	return changed;
 }

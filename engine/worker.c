@@ -289,13 +289,12 @@ static int prepare(struct worker *w, struct slot *s, struct item *it)
  * the configured rate, not a burst. */
 static bool gate(struct worker *w, struct item *it, int64_t now)
 {
-	int64_t pause = atomic_load(&w->sh->pause_until);
+	int64_t pause = atomic_load(&w->sh->pause_until), at;
 	if (!it->reserved || now < pause) {
-		int64_t at = flow_reserve(w->sh, it->phase == ITEM_POLL, now);
-		it->reserved = true;
+		it->reserved = flow_reserve(w->sh, it->phase == ITEM_POLL, now, &at);
 		if (at < pause)
 			at = pause;
-		if (at > now) {
+		if (!it->reserved || at > now) {
 			park(w, it, at);
 			return false;
 		}
@@ -343,11 +342,10 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 	it->http_status = http;
 	snprintf(it->request_id, sizeof(it->request_id), "%s", s->request_id);
 
-	if (http == 429 || http == 503)
-		flow_throttled(w->sh, s->retry_after_ms, now);
+	if (http)
+		flow_answer(w->sh, http == 429 || http == 503, s->retry_after_ms, now);
 	switch (api_classify(http, &e)) {
 	case API_V_OK:
-		flow_clean(w->sh, now);
 		it->error_code[0] = it->error_message[0] = '\0';
 		snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", s->tracking);
 		if (w->job->no_wait || !it->tracking_id[0]) {
@@ -383,8 +381,8 @@ static void polled(struct worker *w, struct slot *s, struct item *it, int http, 
 	struct api_error e;
 	memset(&e, 0, sizeof(e));
 
-	if (http == 429 || http == 503)
-		flow_throttled(w->sh, s->retry_after_ms, now);
+	if (http)
+		flow_answer(w->sh, http == 429 || http == 503, s->retry_after_ms, now);
 	if (http == 200 && api_parse_result(s->resp, s->resp_len, &r) == 0) {
 		switch (r.status) {
 		case API_OP_SUCCESS:

@@ -20,21 +20,21 @@ struct engine_shared {
 	pthread_mutex_t flow;
 	struct ratelimit sends, polls;
 	struct aimd aimd;
-	bool adaptive;		    /* aimd steers `sends` */
-	int64_t sec, this_sec, last_sec; /* sends counted per second, for adaptivity */
+	bool adaptive;		/* aimd steers `sends` */
+	struct aimd watch;	/* before that: the current window's answers */
+	int64_t window_sends;	/* operation requests in that window */
 	atomic_llong pause_until;   /* monotonic ms: nobody sends before this */
 	atomic_llong paused_ms;
 	atomic_ullong throttled;
 };
 
-/* When (monotonic ms, >= now) may the next operation request (poll false)
- * or poll (true) go? Reserves the slot. Thread-safe. */
-int64_t flow_reserve(struct engine_shared *sh, bool poll, int64_t now_ms);
-/* A 429 or 503 arrived, with Retry-After in ms (or -1): pauses every worker
- * and halves the send rate. Thread-safe. */
-void flow_throttled(struct engine_shared *sh, long retry_after_ms, int64_t now_ms);
-/* A clean 2xx arrived: lets the send rate grow back. Thread-safe. */
-void flow_clean(struct engine_shared *sh, int64_t now_ms);
+/* Reserves a slot for the next operation request (poll false) or poll
+ * (true): true with the send time in *at_ms (monotonic, >= now), or false
+ * with the time to ask again. Thread-safe. */
+bool flow_reserve(struct engine_shared *sh, bool poll, int64_t now_ms, int64_t *at_ms);
+/* Counts an answer for the adaptive rate. A throttled one (429, 503) with
+ * a Retry-After in ms (else -1) pauses every worker that long. Thread-safe. */
+void flow_answer(struct engine_shared *sh, bool throttled, long retry_after_ms, int64_t now_ms);
 
 struct worker;
 

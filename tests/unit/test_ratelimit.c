@@ -1,4 +1,4 @@
-/* test_ratelimit.c — GCRA reservations and AIMD on made-up time. */
+/* test_ratelimit.c — GCRA reservations and windowed AIMD on made-up time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +8,14 @@
 #include "engine/ratelimit.h"
 
 #define S 1000000LL /* one second in us */
+#define FAR (1000 * S)
+
+static int64_t reserve(struct ratelimit *rl, int64_t now)
+{
+	int64_t at;
+	assert_true(ratelimit_reserve(rl, now, FAR, &at));
+	return at;
+}
 
 static void burst_then_steady(void **state)
 {
@@ -15,24 +23,21 @@ static void burst_then_steady(void **state)
 	ratelimit_init(&rl, 100, 5); /* 100/s, 5 at once */
 	int64_t now = 10 * S;
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(ratelimit_reserve(&rl, now), now);
+		assert_int_equal(reserve(&rl, now), now);
 	/* the sixth waits one interval, then they are 10 ms apart */
-	assert_int_equal(ratelimit_reserve(&rl, now), now + 10000);
-	assert_int_equal(ratelimit_reserve(&rl, now), now + 20000);
+	assert_int_equal(reserve(&rl, now), now + 10000);
+	assert_int_equal(reserve(&rl, now), now + 20000);
 }
 
 static void exact_over_ten_seconds(void **state)
 {
 	struct ratelimit rl;
 	ratelimit_init(&rl, 200, 1);
-	int64_t now = 0, last = 0;
+	int64_t last = 0;
 	int sent = 0;
-	/* clients that always want more: everything reserved goes at its slot */
-	while (last < 10 * S) {
-		last = ratelimit_reserve(&rl, now);
-		if (last < 10 * S)
+	while (last < 10 * S) /* clients that always want more */
+		if ((last = reserve(&rl, 0)) < 10 * S)
 			sent++;
-	}
 	assert_true(sent >= 1990 && sent <= 2010);
 }
 
@@ -40,14 +45,12 @@ static void no_window_over_rate_plus_burst(void **state)
 {
 	struct ratelimit rl;
 	ratelimit_init(&rl, 50, 10);
-	int64_t times[2000];
+	int64_t times[2000], now = 0;
 	int n = 0;
-	int64_t now = 0;
-	/* bursty arrivals: idle, then a crowd */
-	for (int round = 0; round < 20; round++) {
+	for (int round = 0; round < 20; round++) { /* idle, then a crowd */
 		now += 3 * S;
 		for (int i = 0; i < 100 && n < 2000; i++)
-			times[n++] = ratelimit_reserve(&rl, now);
+			times[n++] = reserve(&rl, now);
 	}
 	for (int i = 0; i < n; i++) {
 		int in_window = 0;
@@ -57,37 +60,61 @@ static void no_window_over_rate_plus_burst(void **state)
 	}
 }
 
-static void unlimited_and_rate_change(void **state)
+static void horizon_keeps_reservations_close(void **state)
+{
+	struct ratelimit rl;
+	int64_t at;
+	ratelimit_init(&rl, 10, 1); /* a slot every 100 ms */
+	assert_true(ratelimit_reserve(&rl, 0, 250000, &at) && at == 0);
+	assert_true(ratelimit_reserve(&rl, 0, 250000, &at) && at == 100000);
+	assert_true(ratelimit_reserve(&rl, 0, 250000, &at) && at == 200000);
+	/* the next slot (300 ms) is past the horizon: nothing taken */
+	assert_false(ratelimit_reserve(&rl, 0, 250000, &at));
+	assert_int_equal(at, 50000);
+	/* a faster rate applies to the next slots at once */
+	ratelimit_set_rate(&rl, 1000);
+	assert_true(ratelimit_reserve(&rl, 50000, 250000, &at) && at == 300000 - 0);
+	assert_false(ratelimit_reserve(&rl, 50000, 250000, &at)); /* 301 ms: past it again */
+	assert_true(ratelimit_reserve(&rl, 51000, 250000, &at) && at == 301000);
+}
+
+static void unlimited(void **state)
 {
 	struct ratelimit rl;
 	ratelimit_init(&rl, 0, 1);
-	assert_int_equal(ratelimit_reserve(&rl, 123), 123);
-	ratelimit_set_rate(&rl, 10, 0);
-	assert_int_equal(ratelimit_reserve(&rl, 0), 0);
-	assert_int_equal(ratelimit_reserve(&rl, 0), 100000);
+	assert_int_equal(reserve(&rl, 123), 123);
+	assert_int_equal(reserve(&rl, 123), 123);
 }
 
-static void aimd_halves_once_a_second_and_regrows(void **state)
+static void window(struct aimd *a, int64_t *t, int answers, int throttled)
+{
+	for (int i = 0; i < answers; i++)
+		aimd_answer(a, i < throttled, *t + i);
+	*t += S;
+}
+
+static void aimd_judges_whole_windows(void **state)
 {
 	struct aimd a;
-	aimd_init(&a, 100, 0);
-	assert_true(aimd_throttled(&a, 5 * S));
+	int64_t t = 0;
+	aimd_init(&a, 100, t);
+	window(&a, &t, 100, 50); /* half throttled */
+	aimd_answer(&a, false, t);
 	assert_true(a.rate == 50);
-	assert_false(aimd_throttled(&a, 5 * S + 500000)); /* same burst of 429s */
-	assert_true(aimd_throttled(&a, 6 * S + 1));
-	assert_true(a.rate == 25);
-	assert_false(aimd_clean(&a, 6 * S + 500000)); /* not a clean second yet */
-	int64_t t = 6 * S + 1;
+	window(&a, &t, 100, 5); /* 5%: noise, hold */
+	aimd_answer(&a, false, t);
+	assert_true(a.rate == 50);
 	int steps = 0;
-	while (a.rate < 100) {
-		t += S;
-		assert_true(aimd_clean(&a, t));
+	while (a.rate < 100) { /* clean windows grow it by 5/s each */
+		window(&a, &t, 10, 0);
+		aimd_answer(&a, false, t);
 		steps++;
 	}
-	assert_int_equal(steps, 15); /* 25 -> 100 in steps of 5 */
-	assert_false(aimd_clean(&a, t + 2 * S));
-	for (int i = 0; i < 20; i++)
-		aimd_throttled(&a, t + (i + 3) * 2 * S);
+	assert_int_equal(steps, 10);
+	for (int i = 0; i < 20; i++) {
+		window(&a, &t, 10, 10);
+		aimd_answer(&a, false, t);
+	}
 	assert_true(a.rate == 1); /* the floor */
 }
 
@@ -97,8 +124,9 @@ int main(void)
 		cmocka_unit_test(burst_then_steady),
 		cmocka_unit_test(exact_over_ten_seconds),
 		cmocka_unit_test(no_window_over_rate_plus_burst),
-		cmocka_unit_test(unlimited_and_rate_change),
-		cmocka_unit_test(aimd_halves_once_a_second_and_regrows),
+		cmocka_unit_test(horizon_keeps_reservations_close),
+		cmocka_unit_test(unlimited),
+		cmocka_unit_test(aimd_judges_whole_windows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
