@@ -67,6 +67,11 @@ unit: $(UNIT_BINS)
 test: all unit
 	$(Q)SANITIZER=$(SANITIZER) RABULK=$(RABULK) EMULATOR=$(EMULATOR) UNIT_BINS="$(UNIT_BINS)" tests/run.sh
 
+# The engine's tests (unit, spine, flow control): `make SANITIZER=thread test-engine`.
+test-engine: all unit
+	$(Q)SANITIZER=$(SANITIZER) RABULK=$(RABULK) EMULATOR=$(EMULATOR) UNIT_BINS="$(UNIT_BINS)" \
+	  tests/run.sh engine
+
 test-unit: unit
 	$(Q)RABULK=$(RABULK) EMULATOR=$(EMULATOR) UNIT_BINS="$(UNIT_BINS)" tests/run.sh unit
 
@@ -112,5 +117,5 @@ install: all
 	install -m 755 $(RABULK) $(EMULATOR) $(DESTDIR)$(PREFIX)/bin/
 
 .SECONDARY:
-.PHONY: all unit test test-unit valgrind deps demo format clean install fuzz
+.PHONY: all unit test test-engine test-unit valgrind deps demo format clean install fuzz
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -891,7 +891,7 @@ static const char *pick_fault(struct emu *e, struct req *q, struct reply *r)
 	long wait;
 	if (over_throttle(e, &wait)) {
 		reply_rdfe(r, 429, "TooManyRequests", "The request rate is over the limit.");
-		r->retry_after_ms = wait;
+		r->retry_after_ms = e->c.retry_after_ms ? e->c.retry_after_ms : wait;
 		return "throttle";
 	}
 	double x = unit_random(e), acc = 0;
@@ -908,7 +908,9 @@ static const char *pick_fault(struct emu *e, struct req *q, struct reply *r)
 		if (f[i].status) {
 			reply_rdfe(r, f[i].status, f[i].status == 500 ? "InternalError" : "ServerBusy",
 				   "Injected fault.");
-			r->retry_after_ms = f[i].status == 500 ? 0 : e->c.retry_after_ms;
+			r->retry_after_ms = f[i].status == 500	   ? 0
+					    : e->c.retry_after_ms ? e->c.retry_after_ms
+								  : 1000;
 		}
 		q->close = !strcmp(f[i].name, "reset") || !strcmp(f[i].name, "stall");
 		q->truncate = !strcmp(f[i].name, "truncate");
@@ -1181,8 +1183,6 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 	addr.sin_family = AF_INET;
 	addr.sin_port = htons((uint16_t)c->port);
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (!e->c.retry_after_ms)
-		e->c.retry_after_ms = 1000;
 	e->bucket = e->c.throttle;
 	e->bucket_at_us = clock_mono_ms() * 1000;
 	pthread_mutex_init(&e->timer_lock, NULL);

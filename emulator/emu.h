@@ -27,7 +27,7 @@ struct emu_config {
 	double pstall;		    /* never answer (until the emulator stops) */
 	double ptruncate;	    /* do the work, answer, cut the body short */
 	double throttle;	    /* requests per second, 0 = off; over it: 429 */
-	long retry_after_ms;	    /* on 429 and 503; default 1000 */
+	long retry_after_ms;	    /* on 429 and 503; 0: 1 s, or the throttle's own wait */
 };
 
 /* Parses "--fault" text such as "429=0.05,503=0.02,reset=0.01" into c.

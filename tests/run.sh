@@ -3,6 +3,7 @@
 # loopback) and ends with one line: "N passed, N failed".
 #   tests/run.sh          everything
 #   tests/run.sh unit     unit tests only
+#   tests/run.sh engine   unit tests, then the engine's integration tests
 # Environment: RABULK, EMULATOR (binaries), UNIT_BINS, VALGRIND (a prefix).
 set -u
 cd "$(dirname "$0")/.."
@@ -28,9 +29,12 @@ for t in ${UNIT_BINS:-}; do
 done
 echo "unit: $passed passed, $failed failed"
 
-if [ "${1:-all}" = all ]; then
+mode=${1:-all}
+if [ "$mode" != unit ]; then
+	filter=()
+	[ "$mode" = engine ] && filter=(test_spine test_flow)
 	RABULK=$(realpath "${RABULK:-build/rabulk}") EMULATOR=$(realpath "${EMULATOR:-build/rabulk-emulator}") \
-		python3 tests/integration/run.py 2>&1 | tee "$log"
+		python3 tests/integration/run.py "${filter[@]}" 2>&1 | tee "$log"
 	count
 	grep -q '^integration: ' "$log" || { echo "integration runner crashed"; failed=$((failed + 1)); }
 fi

@@ -22,6 +22,15 @@ RECORDINGS = os.environ.get(
     "RABULK_RECORDINGS", os.path.join(ROOT, "..", "shared", "conformance", "remoteapp-recordings"))
 SUB = "30da001a-1a9e-48a1-8b77-e5abcfe38bdc"
 RUN_TIMEOUT = 120
+SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "WARNING: ThreadSanitizer", "runtime error:",
+                     "ERROR: LeakSanitizer")
+
+
+def no_sanitizer_report(text, who):
+    for marker in SANITIZER_REPORTS:
+        if marker in text:
+            i = text.index(marker)
+            raise AssertionError("%s: sanitizer report: %s" % (who, text[i:i + 1500]))
 
 
 class Emulator:
@@ -58,6 +67,7 @@ class Emulator:
         self.proc.terminate()
         self.proc.wait(timeout=10)
         self.log.close()
+        no_sanitizer_report(open(self.log.name, errors="replace").read(), "rabulk-emulator")
 
 
 class Workdir:
@@ -69,10 +79,12 @@ class Workdir:
         return self
 
     def __exit__(self, *exc):
-        for e in self.emulators:
-            if e.proc.poll() is None:
-                e.stop()
-        shutil.rmtree(self.path, ignore_errors=True)
+        try:
+            for e in self.emulators:
+                if e.proc.poll() is None:
+                    e.stop()
+        finally:
+            shutil.rmtree(self.path, ignore_errors=True)
 
     def file(self, name, text, mode=0o600):
         p = os.path.join(self.path, name)
@@ -108,6 +120,7 @@ def rabulk(workdir, *args, stdin=None, report="report.csv", env=None, timeout=RU
     e.update(env or {})
     p = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout,
                        cwd=workdir.path, env=e)
+    no_sanitizer_report(p.stderr, "rabulk")
     return Result(p, path)
 
 
