@@ -314,7 +314,7 @@ static int execute(struct ctx *c, const char *report_path)
 	int64_t t0 = clock_mono_ms();
 
 	summary_init(&s.sum);
-	if (!(s.report = report_open(report_path, err, sizeof(err)))) {
+	if (!(s.report = report_open(report_path, false, err, sizeof(err)))) {
 		fprintf(stderr, "rabulk: %s\n", err);
 		return EXIT_USAGE;
 	}

@@ -1,4 +1,18 @@
-/* report.c — CSV report rows, written as they complete.
+/* report.c — report rows, written as they complete: CSV, JSON or NDJSON by
+ * the file's extension.
+ *
+ * Every format writes one row per line, each line ending in '\n' the
+ * moment it is written, so after a crash at most the last line is torn, and
+ * a line without its '\n' is exactly that torn tail. JSON keeps the rule:
+ *
+ *   [
+ *   {"line":2,...}
+ *   ,{"line":3,...}
+ *   ]
+ *
+ * is a valid array after a clean stop and a readable sequence of lines after
+ * an unclean one. Appending (--resume into the same file) first cuts a torn
+ * tail and, for JSON, the closing bracket.
  *
  * Cells are quoted RFC 4180 style when they hold a comma, quote, CR, LF or
  * edge white space. The error_code and error_message cells come from the
@@ -11,41 +25,113 @@
 #include "engine/err.h"
 #include "input/input.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define ROW_MAX (32 * 1024)
 
 struct report {
 	FILE *f;
-	bool is_stdout, header_done;
+	enum report_format format;
+	bool is_stdout, header_done, any_row;
 	char *extra_names;
 	int64_t last_sync;
 	char row[ROW_MAX];
 };
 
-struct report *report_open(const char *path, char *err, size_t errlen)
+enum report_format report_format_of(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	if (dot && strcasecmp(dot, ".json") == 0)
+		return REPORT_JSON;
+	if (dot && strcasecmp(dot, ".ndjson") == 0)
+		return REPORT_NDJSON;
+	return REPORT_CSV;
+}
+
+/* fsyncs the folder holding path, so a new file's name survives a crash. */
+static void sync_dir(const char *path)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Where the line holding buf[i] starts (buf[0..] is the file from `from`). */
+static off_t line_start(const char *buf, ssize_t i, off_t from)
+{
+	while (i >= 0 && buf[i] != '\n')
+		i--;
+	return from + i + 1;
+}
+
+/* For appending: cuts a torn last line (one without its '\n') and, for
+ * JSON, the closing "]" line; notes whether a header and rows are there.
+ * Rows are far shorter than the 64 KiB looked at. Returns 0 or ERR_IO. */
+static int trim_tail(struct report *r, int fd)
+{
+	char buf[65536];
+	off_t end = lseek(fd, 0, SEEK_END), keep = end;
+	if (end < 0)
+		return ERR_IO;
+	if (end > 0) {
+		off_t from = end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0;
+		ssize_t n = pread(fd, buf, (size_t)(end - from), from);
+		if (n <= 0)
+			return ERR_IO;
+		if (buf[n - 1] != '\n')
+			keep = line_start(buf, n - 1, from);
+		if (r->format == REPORT_JSON && keep > from + 1) {
+			off_t last = line_start(buf, keep - from - 2, from);
+			if (buf[last - from] == ']')
+				keep = last;
+		}
+		if (keep != end && ftruncate(fd, keep) != 0)
+			return ERR_IO;
+	}
+	r->header_done = keep > 0;
+	r->any_row = keep > 2; /* JSON: more than "[\n" */
+	return lseek(fd, 0, SEEK_END) < 0 ? ERR_IO : 0;
+}
+
+struct report *report_open(const char *path, bool append, char *err, size_t errlen)
 {
 	struct report *r = calloc(1, sizeof(*r));
-	int fd;
+	int fd = -1;
 	if (!r) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	r->format = report_format_of(path);
 	if (strcmp(path, "-") == 0) {
-		r->f = stdout, r->is_stdout = true;
-	} else if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
-		   !(r->f = fdopen(fd, "w"))) {
-		snprintf(err, errlen, "cannot create '%s': %s", path, strerror(errno));
+		r->f = stdout, r->is_stdout = true, r->format = REPORT_CSV;
+		return r;
+	}
+	int flags = O_CREAT | O_CLOEXEC | (append ? O_RDWR : O_WRONLY | O_TRUNC);
+	if ((fd = open(path, flags, 0600)) < 0 || (append && trim_tail(r, fd) < 0) ||
+	    !(r->f = fdopen(fd, append ? "a" : "w"))) {
+		snprintf(err, errlen, "cannot %s '%s': %s", append ? "append to" : "create", path,
+			 strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		free(r);
 		return NULL;
 	}
+	if (!append || !r->header_done)
+		sync_dir(path);
 	return r;
 }
 
@@ -74,6 +160,11 @@ static int extra_cells(char *dst, size_t cap, size_t *n, const char *list)
 
 static int write_header(struct report *r)
 {
+	r->header_done = true;
+	if (r->format == REPORT_NDJSON)
+		return 0;
+	if (r->format == REPORT_JSON)
+		return fputs("[\n", r->f) < 0 ? ERR_IO : 0;
 	size_t n = strlen(REPORT_HEADER);
 	memcpy(r->row, REPORT_HEADER, n);
 	if (r->extra_names) {
@@ -83,8 +174,47 @@ static int write_header(struct report *r)
 	} else {
 		r->row[n++] = '\n';
 	}
-	r->header_done = true;
 	return fwrite(r->row, 1, n, r->f) == n ? 0 : ERR_IO;
+}
+
+/* One row as a JSON object on one line, the CSV column names as keys. */
+static char *json_row(const struct item *it, const char *extra_names)
+{
+	char started[32], finished[32];
+	cJSON *o = cJSON_CreateObject();
+	clock_iso8601(started, sizeof(started), it->started_ms);
+	clock_iso8601(finished, sizeof(finished), it->finished_ms);
+	cJSON_AddNumberToObject(o, "line", (double)it->line);
+	cJSON_AddStringToObject(o, "collection", it->collection);
+	cJSON_AddStringToObject(o, "upn", it->upn);
+	cJSON_AddStringToObject(o, "operation", api_op_name(it->op));
+	cJSON_AddStringToObject(o, "status", status_name(it->status));
+	if (it->http_status)
+		cJSON_AddNumberToObject(o, "http_status", it->http_status);
+	else
+		cJSON_AddNullToObject(o, "http_status");
+	cJSON_AddStringToObject(o, "error_code", it->error_code);
+	cJSON_AddStringToObject(o, "error_message", it->error_message);
+	cJSON_AddNumberToObject(o, "attempts", it->attempts);
+	cJSON_AddStringToObject(o, "tracking_id", it->tracking_id);
+	cJSON_AddStringToObject(o, "request_id", it->request_id);
+	cJSON_AddStringToObject(o, "started_at", started);
+	cJSON_AddStringToObject(o, "finished_at", finished);
+	if (it->started_ms && it->finished_ms)
+		cJSON_AddNumberToObject(o, "latency_ms", (double)(it->finished_ms - it->started_ms));
+	else
+		cJSON_AddNullToObject(o, "latency_ms");
+	for (const char *n = extra_names, *v = it->extra; n && v;) {
+		const char *ns = strchr(n, INPUT_EXTRA_SEP), *vs = strchr(v, INPUT_EXTRA_SEP);
+		char key[256], val[INPUT_EXTRA_MAX + 1];
+		snprintf(key, sizeof(key), "%.*s", (int)(ns ? ns - n : (long)strlen(n)), n);
+		snprintf(val, sizeof(val), "%.*s", (int)(vs ? vs - v : (long)strlen(v)), v);
+		cJSON_AddStringToObject(o, key, val);
+		n = ns ? ns + 1 : NULL, v = vs ? vs + 1 : NULL;
+	}
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
 }
 
 int report_csv_cell(char *dst, size_t cap, size_t *n, const char *s, bool guard, bool last)
@@ -160,6 +290,16 @@ int report_write(struct report *r, const struct item *it)
 	int n;
 	if (!r->header_done && (n = write_header(r)) < 0)
 		return n;
+	if (r->format != REPORT_CSV) {
+		char *text = json_row(it, r->extra_names);
+		if (!text)
+			return ERR_NOMEM;
+		const char *lead = r->format == REPORT_JSON && r->any_row ? "," : "";
+		n = fprintf(r->f, "%s%s\n", lead, text);
+		cJSON_free(text);
+		r->any_row = true;
+		return n < 0 ? ERR_IO : 0;
+	}
 	n = report_format_csv(r->row, sizeof(r->row), it);
 	if (n < 0)
 		return n;
@@ -191,6 +331,8 @@ int report_close(struct report *r)
 	if (!r)
 		return 0;
 	int rc = r->header_done ? 0 : write_header(r);
+	if (rc == 0 && r->format == REPORT_JSON && fputs("]\n", r->f) < 0)
+		rc = ERR_IO;
 	if (sync_file(r) < 0)
 		rc = ERR_IO;
 	if (!r->is_stdout && fclose(r->f) != 0)

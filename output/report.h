@@ -14,10 +14,17 @@
 
 struct report;
 
-/* Creates path (mode 0600; "-" is standard output). The header is written
- * with the first row (or at close), so that extra columns can join it.
- * Caller owns the result; NULL with err set ("cannot create 'x': ..."). */
-struct report *report_open(const char *path, char *err, size_t errlen);
+enum report_format { REPORT_CSV, REPORT_JSON, REPORT_NDJSON };
+
+/* By extension: .json, .ndjson, anything else CSV. */
+enum report_format report_format_of(const char *path);
+
+/* Creates path (mode 0600; "-" is standard output, CSV) and fsyncs its
+ * folder; with append, keeps what is there (cutting a torn last line) and
+ * adds to it. The header is written with the first row (or at close), so
+ * that extra columns can join it. Caller owns the result; NULL with err
+ * set ("cannot create 'x': ..."). */
+struct report *report_open(const char *path, bool append, char *err, size_t errlen);
 /* Names extra columns (INPUT_EXTRA_SEP-joined, copied) to follow the
  * standard ones; only before the first row. Returns 0 or ERR_NOMEM. */
 int report_set_extra_columns(struct report *r, const char *names);

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "output/report.h"
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,7 @@ static void file_is_private(void **state)
 	int fd = mkstemp(path);
 	close(fd);
 	unlink(path);
-	struct report *r = report_open(path, err, sizeof(err));
+	struct report *r = report_open(path, false, err, sizeof(err));
 	assert_non_null(r);
 	struct item *it = sample();
 	assert_int_equal(report_write(r, it), 0);
@@ -76,7 +77,7 @@ static void file_is_private(void **state)
 	assert_non_null(strstr(buf, REPORT_HEADER "\n7,Apps,a@x.com,"));
 	unlink(path);
 	item_free(it);
-	assert_null(report_open("/nonexistent/dir/r.csv", err, sizeof(err)));
+	assert_null(report_open("/nonexistent/dir/r.csv", false, err, sizeof(err)));
 	assert_non_null(strstr(err, "cannot create '/nonexistent/dir/r.csv'"));
 }
 
@@ -90,6 +91,94 @@ static void extra_columns_follow(void **state)
 	item_free(it);
 }
 
+static char *slurp(const char *path)
+{
+	static char buf[8192];
+	FILE *f = fopen(path, "r");
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void spit(const char *path, const char *text, const char *mode)
+{
+	FILE *f = fopen(path, mode);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Writes n sample rows to path (appending or not). */
+static void write_rows(const char *path, bool append, int n)
+{
+	char err[256];
+	struct report *r = report_open(path, append, err, sizeof(err));
+	assert_non_null(r);
+	for (int i = 0; i < n; i++) {
+		struct item *it = sample();
+		it->line = i + 2;
+		assert_int_equal(report_write(r, it), 0);
+		item_free(it);
+	}
+	assert_int_equal(report_close(r), 0);
+}
+
+static int count(const char *text, const char *needle)
+{
+	int n = 0;
+	for (const char *p = text; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void append_cuts_a_torn_tail(void **state)
+{
+	const char *paths[] = {"/tmp/rabulk-app.csv", "/tmp/rabulk-app.ndjson", "/tmp/rabulk-app.json"};
+	for (int i = 0; i < 3; i++) {
+		unlink(paths[i]);
+		write_rows(paths[i], true, 2); /* append to nothing: a new file */
+		if (i == 2) { /* killed: no closing "]" was ever written */
+			char copy[8192];
+			snprintf(copy, sizeof(copy), "%s", slurp(paths[i]));
+			assert_string_equal(copy + strlen(copy) - 2, "]\n");
+			copy[strlen(copy) - 2] = '\0';
+			spit(paths[i], copy, "w");
+		}
+		spit(paths[i], i == 0 ? "9,Apps,torn" : ",{\"line\":9,\"coll", "a");
+		write_rows(paths[i], true, 1);
+		const char *text = slurp(paths[i]);
+		assert_int_equal(count(text, "a@x.com"), 3);
+		assert_null(strstr(text, "torn"));
+		assert_null(strstr(text, "\"coll\n"));
+		if (i == 0)
+			assert_int_equal(count(text, "line,collection"), 1);
+		if (i == 2) {
+			cJSON *root = cJSON_Parse(text);
+			assert_int_equal(cJSON_GetArraySize(root), 3);
+			cJSON_Delete(root);
+		}
+		unlink(paths[i]);
+	}
+}
+
+static void json_stays_valid_when_appended(void **state)
+{
+	const char *path = "/tmp/rabulk-app2.json";
+	unlink(path);
+	write_rows(path, false, 2);
+	write_rows(path, true, 2); /* reopened after a clean close: "]" removed, then added */
+	cJSON *root = cJSON_Parse(slurp(path));
+	assert_true(cJSON_IsArray(root));
+	assert_int_equal(cJSON_GetArraySize(root), 4);
+	cJSON *first = cJSON_GetArrayItem(root, 0);
+	assert_string_equal(cJSON_GetObjectItem(first, "status")->valuestring, "succeeded");
+	assert_int_equal(cJSON_GetObjectItem(first, "latency_ms")->valueint, 1234);
+	cJSON_Delete(root);
+	write_rows(path, false, 0); /* no rows: still an array */
+	assert_string_equal(slurp(path), "[\n]\n");
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -98,6 +187,8 @@ int main(void)
 		cmocka_unit_test(quoting_and_formula_guard),
 		cmocka_unit_test(file_is_private),
 		cmocka_unit_test(extra_columns_follow),
+		cmocka_unit_test(append_cuts_a_torn_tail),
+		cmocka_unit_test(json_stays_valid_when_appended),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
