@@ -48,7 +48,11 @@ static const char usage[] =
 	"  --no-wait              do not poll operation results (status submitted)\n"
 	"  --poll-interval D      time between polls of an operation [1s]\n"
 	"  --poll-timeout D       give up polling after D [5m]\n"
-	"  --report FILE          report CSV, - for stdout [rabulk-OP-TIMESTAMP.csv]\n"
+	"  --report FILE          report: .csv, .json or .ndjson; - for stdout\n"
+	"                         [rabulk-OP-TIMESTAMP.csv, or the --resume file]\n"
+	"  --resume REPORT        skip rows ok in REPORT, poll its accepted ones, send the rest\n"
+	"  --ordered              write report rows in input order\n"
+	"  --summary-json FILE    also write the summary as JSON\n"
 	"  --emulator             run against an embedded emulator (sessions for every row)\n"
 	"  --emulator-seed FILE   seed the embedded emulator from a CSV instead\n"
 	"  --yes                  logoff without asking\n"
@@ -210,7 +214,8 @@ enum {
 	O_COLLECTION, O_FORMAT, O_CONCURRENCY, O_THREADS, O_RETRIES, O_RETRY_MAX_TIME,
 	O_TIMEOUT, O_NO_WAIT, O_POLL_INTERVAL, O_POLL_TIMEOUT, O_REPORT, O_EMULATOR,
 	O_EMULATOR_SEED, O_YES, O_TEXT, O_QUIET, O_VERBOSE, O_VERSION, O_STATE, O_DRY_RUN,
-	O_NO_DEDUP, O_KEEP_COLUMNS, O_RATE, O_BURST, O_POLL_RATE, O_HALT, O_DEADLINE
+	O_NO_DEDUP, O_KEEP_COLUMNS, O_RATE, O_BURST, O_POLL_RATE, O_HALT, O_DEADLINE, O_RESUME,
+	O_ORDERED, O_SUMMARY_JSON
 };
 
 static const struct option longopts[] = {
@@ -246,6 +251,9 @@ static const struct option longopts[] = {
 	{"poll-rate", required_argument, 0, O_POLL_RATE},
 	{"halt-error-rate", required_argument, 0, O_HALT},
 	{"deadline", required_argument, 0, O_DEADLINE},
+	{"resume", required_argument, 0, O_RESUME},
+	{"ordered", no_argument, 0, O_ORDERED},
+	{"summary-json", required_argument, 0, O_SUMMARY_JSON},
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, O_VERSION},
 	{0, 0, 0, 0}};
@@ -290,6 +298,9 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 	case O_DRY_RUN: o->dry_run = true; return 0;
 	case O_NO_DEDUP: o->no_dedup = true; return 0;
 	case O_KEEP_COLUMNS: o->input.keep_columns = true; return 0;
+	case O_RESUME: o->resume = arg; return 0;
+	case O_ORDERED: o->ordered = true; return 0;
+	case O_SUMMARY_JSON: o->summary_json = arg; return 0;
 	case O_RATE: return rate("--rate", arg, &o->rate, err, n);
 	case O_POLL_RATE: return rate("--poll-rate", arg, &o->poll_rate, err, n);
 	case O_BURST: {

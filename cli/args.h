@@ -20,6 +20,9 @@ struct options {
 	struct input_opts input;
 	const char *endpoint, *subscription, *ns, *token_file, *report, *cacert, *text;
 	const char *emulator_seed;
+	const char *resume;	  /* --resume REPORT */
+	const char *summary_json; /* --summary-json FILE */
+	bool ordered;
 	bool insecure, no_wait, quiet, verbose, yes, emulator, help, version, dry_run, no_dedup;
 	int concurrency, threads, retries;
 	long timeout_ms, poll_interval_ms, poll_timeout_ms, retry_max_time_ms;

@@ -10,7 +10,9 @@
  * of its file to the report the same way.
  *
  * Signals: the first SIGINT/SIGTERM stops taking rows and lets in-flight
- * requests finish (bounded by --timeout); a second one ends the process. */
+ * requests finish (bounded by --timeout); a second one abandons them too
+ * (their rows end not_attempted, still one row each); a third one ends the
+ * process. */
 #include "cli/run.h"
 #include "cli/setup.h"
 #include "emulator/emu.h"
@@ -19,9 +21,11 @@
 #include "engine/err.h"
 #include "engine/item.h"
 #include "input/dedup.h"
-#include "output/report.h"
+#include "output/resume.h"
 #include "output/summary.h"
+#include "output/writer.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -42,7 +46,7 @@ static volatile sig_atomic_t signals_seen;
 
 static void on_signal(int sig)
 {
-	if (signals_seen++ > 0) {
+	if (signals_seen++ > 1) {
 		signal(sig, SIG_DFL);
 		raise(sig);
 	}
@@ -54,7 +58,9 @@ struct ctx {
 	FILE *files[ARGS_MAX_INPUTS];
 	struct queue *in, *out;
 	struct engine *engine;
-	struct dedup *dedup; /* NULL with --no-dedup */
+	struct dedup *dedup;	/* NULL with --no-dedup */
+	struct resume *resume;	/* --resume */
+	uint64_t seq;		/* rows read so far, for --ordered */
 	_Atomic(char *) extra_header; /* --keep-columns: the first CSV header's other names */
 	atomic_bool reader_done;
 	int input_rc;
@@ -82,15 +88,27 @@ static int on_row(void *arg, const struct row *row)
 		item_free(it);
 		return seen;
 	}
+	const char *tracking = NULL;
+	enum resume_state was = c->resume && !row->reason && !seen
+					? resume_lookup(c->resume, row->collection, row->upn,
+							c->set.job.op, &tracking)
+					: RESUME_NEW;
+	it->seq = c->seq++;
 	if (row->reason) {
 		item_set_error(it, STATUS_INVALID, "InvalidInput", row->reason);
 	} else if (seen) {
 		item_set_error(it, STATUS_DUPLICATE, NULL, "same collection and UPN as an earlier row");
+	} else if (was == RESUME_OK) {
+		item_set_error(it, STATUS_SKIPPED, NULL, "already done in the resumed report");
 	} else if (c->o->dry_run) {
 		it->status = STATUS_PLANNED;
 	} else {
 		if (c->set.seed_from_input && emu_add_session(c->set.emu, row->collection, row->upn, NULL))
 			return ERR_NOMEM;
+		if (was == RESUME_ACCEPTED) { /* poll it: it was sent, its result is unknown */
+			it->phase = ITEM_POLL, it->resumed = true;
+			snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", tracking);
+		}
 		if (queue_push(c->in, it) == 0)
 			return 0;
 		it->status = STATUS_NOT_ATTEMPTED;
@@ -141,45 +159,28 @@ static void close_inputs(struct ctx *c)
 
 /* ---- the writer loop ------------------------------------------------- */
 
-#define HALT_WINDOW 100
-
 struct sink {
-	struct report *report;
-	struct summary sum;
-	bool window[HALT_WINDOW]; /* the last sent rows: failed or not */
-	int wfill, wpos, wfailed;
-	int rc; /* first report error */
-	_Atomic(char *) *extra_header; /* set by the reader before its first row */
-	bool rows_written;
+	struct writer *w;
+	bool extras_set;
 };
 
-/* --halt-error-rate: the share of failures among the last 100 rows that
- * were sent. Returns true when it is over the limit. */
-static bool halt_check(struct sink *s, const struct item *it, double limit)
+/* Writes one item; reacts to a halt or a broken report by stopping the run. */
+static void emit(struct ctx *c, struct sink *s, struct item *it)
 {
-	if (it->attempts == 0 || limit > 1)
-		return false;
-	bool failed = it->status == STATUS_FAILED;
-	if (s->wfill == HALT_WINDOW)
-		s->wfailed -= s->window[s->wpos];
-	else
-		s->wfill++;
-	s->window[s->wpos] = failed;
-	s->wfailed += failed;
-	s->wpos = (s->wpos + 1) % HALT_WINDOW;
-	return s->wfill == HALT_WINDOW && (double)s->wfailed / HALT_WINDOW > limit;
-}
-
-static void emit(struct sink *s, struct item *it)
-{
-	char *names = atomic_load(s->extra_header);
-	if (!s->rows_written && names && report_set_extra_columns(s->report, names) < 0)
-		s->rc = ERR_NOMEM;
-	s->rows_written = true;
-	summary_add(&s->sum, it);
-	if (s->rc == 0 && report_write(s->report, it) < 0)
-		s->rc = ERR_IO;
-	item_free(it);
+	char *names = atomic_load(&c->extra_header);
+	if (!s->extras_set && names)
+		writer_set_extra_columns(s->w, names);
+	s->extras_set = true;
+	int rc = writer_put(s->w, it);
+	if (rc == WRITER_HALT && engine_stop_reason(c->engine) == STOP_NONE) {
+		engine_stop(c->engine, STOP_HALT);
+		fprintf(stderr, "rabulk: stopping: %d of the last %d rows sent failed (over "
+				"--halt-error-rate)\n",
+			writer_window_failures(s->w), WRITER_WINDOW);
+	} else if (rc < 0 && engine_stop_reason(c->engine) != STOP_INTERNAL) {
+		engine_stop(c->engine, STOP_INTERNAL);
+		engine_cancel(c->engine);
+	}
 }
 
 /* Writes what is on the out queue; waits up to wait_ms for the first. */
@@ -189,28 +190,28 @@ static int pump(struct ctx *c, struct sink *s, int wait_ms)
 	int n = 0;
 	/* The count is tested first: an item popped and not written would be lost. */
 	while (n < 4096 && queue_pop(c->out, &p, n ? 0 : wait_ms) == 0) {
-		if (halt_check(s, p, c->o->halt_error_rate) &&
-		    engine_stop_reason(c->engine) == STOP_NONE) {
-			engine_stop(c->engine, STOP_HALT);
-			fprintf(stderr, "rabulk: stopping: %d of the last %d rows failed (over "
-					"--halt-error-rate)\n",
-				s->wfailed, HALT_WINDOW);
-		}
-		emit(s, p);
+		emit(c, s, p);
 		n++;
 	}
-	if (s->rc == 0 && report_tick(s->report, clock_mono_ms()) < 0)
-		s->rc = ERR_IO;
+	if (writer_tick(s->w, clock_mono_ms()) < 0)
+		engine_stop(c->engine, STOP_INTERNAL);
 	return n;
 }
 
 static void watch_stops(struct ctx *c)
 {
+	static bool cancelled;
+	if (signals_seen > 1 && !cancelled) {
+		cancelled = true;
+		engine_cancel(c->engine);
+		fprintf(stderr, "rabulk: abandoning requests in flight (again to quit now)\n");
+	}
 	if (engine_stop_reason(c->engine) != STOP_NONE)
 		return;
 	if (signals_seen) {
 		engine_stop(c->engine, STOP_SIGNAL);
-		fprintf(stderr, "rabulk: stopping: finishing requests in flight (again to quit now)\n");
+		fprintf(stderr, "rabulk: stopping: finishing requests in flight (again to abandon "
+				"them)\n");
 	} else if (c->o->deadline_ms && clock_wall_ms() >= c->o->deadline_ms) {
 		engine_stop(c->engine, STOP_DEADLINE);
 		fprintf(stderr, "rabulk: deadline reached: starting nothing more\n");
@@ -220,7 +221,7 @@ static void watch_stops(struct ctx *c)
 static void write_all(struct ctx *c, struct sink *s)
 {
 	void *p;
-	while (!engine_done(c->engine) && s->rc == 0) {
+	while (!engine_done(c->engine)) {
 		watch_stops(c);
 		pump(c, s, 100);
 	}
@@ -228,7 +229,7 @@ static void write_all(struct ctx *c, struct sink *s)
 	queue_close(c->in);
 	while (queue_pop(c->in, &p, 0) == 0) {
 		((struct item *)p)->status = STATUS_NOT_ATTEMPTED;
-		emit(s, p);
+		emit(c, s, p);
 	}
 	int64_t give_up = clock_mono_ms() + READER_GRACE_MS;
 	while (!atomic_load(&c->reader_done) &&
@@ -276,11 +277,51 @@ static void print_summary(const struct ctx *c, const struct summary *s, int64_t 
 	fprintf(stderr, "rabulk: report: %s\n", report_path);
 }
 
-static int exit_code(struct ctx *c, const struct sink *s)
+static const char *const stop_names[] = {"", "signal", "auth", "halt", "deadline", "internal"};
+
+/* --summary-json: the same numbers as the text summary, for machines. */
+static int summary_json(const struct ctx *c, const struct summary *s, int64_t elapsed_ms,
+			int exit_status)
+{
+	struct engine_stats st;
+	engine_stats(c->engine, &st);
+	cJSON *o = cJSON_CreateObject(), *counts = cJSON_CreateObject(), *lat = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "operation", c->o->command);
+	cJSON_AddNumberToObject(o, "rows", (double)s->rows);
+	for (int i = 0; i < STATUS_COUNT; i++)
+		cJSON_AddNumberToObject(counts, status_name((enum status)i), (double)s->count[i]);
+	cJSON_AddItemToObject(o, "status", counts);
+	cJSON_AddNumberToObject(o, "requests", (double)st.requests);
+	cJSON_AddNumberToObject(o, "polls", (double)st.polls);
+	cJSON_AddNumberToObject(o, "retries", (double)st.retries);
+	cJSON_AddNumberToObject(o, "throttled", (double)st.throttled);
+	cJSON_AddNumberToObject(o, "paused_ms", (double)st.paused_ms);
+	cJSON_AddNumberToObject(o, "elapsed_ms", (double)elapsed_ms);
+	cJSON_AddNumberToObject(o, "requests_per_second",
+				elapsed_ms ? (double)st.requests * 1000.0 / (double)elapsed_ms : 0);
+	cJSON_AddNumberToObject(lat, "p50", (double)summary_percentile(s, 0.50));
+	cJSON_AddNumberToObject(lat, "p90", (double)summary_percentile(s, 0.90));
+	cJSON_AddNumberToObject(lat, "p99", (double)summary_percentile(s, 0.99));
+	cJSON_AddNumberToObject(lat, "max", (double)s->max_ms);
+	cJSON_AddItemToObject(o, "latency_ms", lat);
+	cJSON_AddStringToObject(o, "stopped", stop_names[engine_stop_reason(c->engine)]);
+	cJSON_AddNumberToObject(o, "exit_status", exit_status);
+	char *text = cJSON_Print(o);
+	cJSON_Delete(o);
+	FILE *f = text ? fopen(c->o->summary_json, "w") : NULL;
+	int rc = f && fprintf(f, "%s\n", text) > 0 && fclose(f) == 0 ? 0 : ERR_IO;
+	if (rc < 0)
+		fprintf(stderr, "rabulk: cannot write '%s': %s\n", c->o->summary_json, strerror(errno));
+	cJSON_free(text);
+	return rc;
+}
+
+static int exit_code(struct ctx *c, const struct sink *s, int report_rc)
 {
 	enum stop_reason why = engine_stop_reason(c->engine);
-	if (s->rc < 0) {
-		fprintf(stderr, "rabulk: cannot write the report: %s\n", strerror(errno));
+	const struct summary *sum = writer_summary(s->w);
+	if (report_rc < 0) {
+		fprintf(stderr, "rabulk: cannot write the report: %s\n", strerror(writer_errno(s->w)));
 		return EXIT_INTERNAL;
 	}
 	if (c->input_rc < 0) {
@@ -291,7 +332,7 @@ static int exit_code(struct ctx *c, const struct sink *s)
 		return EXIT_INTERNAL;
 	if (why != STOP_NONE)
 		return EXIT_STOPPED;
-	if (summary_class(&s->sum, CLASS_FAILURE) || summary_class(&s->sum, CLASS_PENDING))
+	if (summary_class(sum, CLASS_FAILURE) || summary_class(sum, CLASS_PENDING))
 		return EXIT_SOME_FAILED;
 	return EXIT_ALL_OK;
 }
@@ -306,15 +347,24 @@ static void default_report(char *dst, size_t n, const char *command)
 	snprintf(dst, n, "rabulk-%s-%s.csv", command, stamp);
 }
 
+/* Is the report the --resume file itself? Then it is appended to. */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
 static int execute(struct ctx *c, const char *report_path)
 {
-	struct sink s = {.extra_header = &c->extra_header};
+	struct writer_opts wo = {report_path, same_file(report_path, c->o->resume), c->o->ordered,
+				 c->o->halt_error_rate};
+	struct sink s = {0};
 	pthread_t reader;
 	char err[512];
 	int64_t t0 = clock_mono_ms();
 
-	summary_init(&s.sum);
-	if (!(s.report = report_open(report_path, false, err, sizeof(err)))) {
+	if (!(s.w = writer_new(&wo, err, sizeof(err)))) {
 		fprintf(stderr, "rabulk: %s\n", err);
 		return EXIT_USAGE;
 	}
@@ -328,11 +378,15 @@ static int execute(struct ctx *c, const char *report_path)
 		pthread_join(reader, NULL);
 	else
 		pthread_detach(reader); /* blocked on a silent pipe; exit ends it */
-	if (report_close(s.report) < 0 && s.rc == 0)
-		s.rc = ERR_IO;
-	int rc = exit_code(c, &s);
+	int report_rc = writer_close(s.w);
+	int rc = exit_code(c, &s, report_rc);
+	int64_t elapsed = clock_mono_ms() - t0;
 	if (!c->o->quiet)
-		print_summary(c, &s.sum, clock_mono_ms() - t0, report_path);
+		print_summary(c, writer_summary(s.w), elapsed, report_path);
+	if (c->o->summary_json && summary_json(c, writer_summary(s.w), elapsed, rc) < 0 &&
+	    rc < EXIT_STOPPED)
+		rc = EXIT_INTERNAL;
+	writer_free(s.w);
 	return rc;
 }
 
@@ -382,10 +436,14 @@ int run(const struct options *opts)
 		rc = EXIT_INTERNAL;
 		goto out;
 	}
-	if (!o.report)
-		default_report(report_path, sizeof(report_path), o.command);
-	else
+	if (o.resume && !(c.resume = resume_load(o.resume, err, sizeof(err))))
+		goto out;
+	if (o.report)
 		snprintf(report_path, sizeof(report_path), "%s", o.report);
+	else if (o.resume)
+		snprintf(report_path, sizeof(report_path), "%s", o.resume);
+	else
+		default_report(report_path, sizeof(report_path), o.command);
 	rc = execute(&c, report_path);
 out:
 	if (err[0])
@@ -395,6 +453,7 @@ out:
 	queue_free(c.out);
 	close_inputs(&c);
 	dedup_free(c.dedup);
+	resume_free(c.resume);
 	free(atomic_load(&c.extra_header));
 	setup_release(&c.set);
 	curl_global_cleanup();

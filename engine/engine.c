@@ -62,6 +62,7 @@ struct engine *engine_new(const struct job *job, struct queue *in, struct queue 
 	e->sh.job = job, e->sh.in = in, e->sh.out = out;
 	atomic_init(&e->sh.stop, STOP_NONE);
 	atomic_init(&e->sh.live, 0);
+	atomic_init(&e->sh.cancel, false);
 	atomic_init(&e->sh.pause_until, 0);
 	atomic_init(&e->sh.paused_ms, 0);
 	atomic_init(&e->sh.throttled, 0);
@@ -118,6 +119,11 @@ void engine_stop(struct engine *e, enum stop_reason r)
 {
 	int expected = STOP_NONE;
 	atomic_compare_exchange_strong(&e->sh.stop, &expected, (int)r);
+}
+
+void engine_cancel(struct engine *e)
+{
+	atomic_store(&e->sh.cancel, true);
 }
 
 enum stop_reason engine_stop_reason(struct engine *e)

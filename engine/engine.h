@@ -64,6 +64,10 @@ void engine_join(struct engine *e);
  * ones complete. The first reason sticks. Thread-safe and async-signal-safe. */
 void engine_stop(struct engine *e, enum stop_reason r);
 enum stop_reason engine_stop_reason(struct engine *e);
+/* After engine_stop(): also abandon the requests in flight now (a second
+ * Ctrl-C). Their rows end not_attempted (accepted when only the poll was
+ * in flight). Thread-safe. */
+void engine_cancel(struct engine *e);
 /* Sums the workers' counters; call after engine_join(). */
 void engine_stats(struct engine *e, struct engine_stats *out);
 /* engine_free(NULL) is a no-op. Call after engine_join(). */

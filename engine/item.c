@@ -1,6 +1,7 @@
 /* item.c — the row record that flows from reader to engine to report. */
 #include "engine/item.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,18 @@ struct item *item_new(long line, enum api_op op, const char *collection, const c
 void item_free(struct item *it)
 {
 	free(it);
+}
+
+struct item *item_clone(const struct item *it)
+{
+	struct item *c = item_new(it->line, it->op, it->collection, it->upn, it->extra);
+	if (!c)
+		return NULL;
+	char *coll = c->collection, *upn = c->upn, *extra = c->extra;
+	size_t head = offsetof(struct item, collection);
+	memcpy(c, it, head); /* every field before the string pointers */
+	c->collection = coll, c->upn = upn, c->extra = extra;
+	return c;
 }
 
 void item_set_error(struct item *it, enum status s, const char *code, const char *message)

@@ -53,6 +53,9 @@ struct item {
 	int64_t poll_deadline; /* monotonic ms */
 	int poll_errors;
 	bool reserved; /* holds a rate-limiter slot at `due` */
+	bool resumed;  /* came from --resume as accepted: polled, not sent */
+	bool journal;  /* an intermediate `accepted` row; the final row follows */
+	uint64_t seq;  /* input order, for --ordered */
 
 	char *collection; /* point into text[] */
 	char *upn;
@@ -67,6 +70,8 @@ enum { ITEM_SEND, ITEM_POLL };
 struct item *item_new(long line, enum api_op op, const char *collection, const char *upn,
 		      const char *extra);
 void item_free(struct item *it);
+/* A copy (for a journal row). Caller owns the result; NULL when out of memory. */
+struct item *item_clone(const struct item *it);
 
 /* Sets the final status with code and message (either may be NULL). */
 void item_set_error(struct item *it, enum status s, const char *code, const char *message);

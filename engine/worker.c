@@ -226,6 +226,19 @@ static void finish(struct worker *w, struct item *it)
 		item_free(it); /* the writer is gone: the process is exiting */
 }
 
+/* Writes the tracking id to the report now, as an `accepted` row that the
+ * final row will supersede: after a crash, --resume polls this operation
+ * instead of sending it again. */
+static void journal(struct worker *w, const struct item *it)
+{
+	struct item *j = item_clone(it);
+	if (!j)
+		return; /* the final row still comes; only crash-safety is lost */
+	j->status = STATUS_ACCEPTED;
+	j->journal = true;
+	finish(w, j);
+}
+
 /* Puts an item aside until `due`; when the run is stopping it is finished
  * instead: an unsent retry as not_attempted, an unpolled operation as
  * accepted (its tracking id lets a resume poll it). */
@@ -311,12 +324,15 @@ static void start(struct worker *w, struct item *it, int64_t now)
 	s->it = it;
 	s->resp_len = 0, s->retry_after_ms = -1, s->precise = false;
 	s->tracking[0] = s->request_id[0] = s->errbuf[0] = '\0';
-	if (it->phase == ITEM_SEND && it->attempts == 0) {
+	if (!it->started_ms) { /* first request for this row (a resumed one polls first) */
 		it->started_ms = clock_wall_ms();
 		it->first_try = now;
+		if (it->phase == ITEM_POLL)
+			it->poll_deadline = now + w->job->poll_timeout_ms;
 	}
 	if (prepare(w, s, it) < 0 || curl_multi_add_handle(w->multi, s->easy) != CURLM_OK) {
 		w->free_idx[w->nfree++] = (int)(s - w->slots);
+		s->it = NULL;
 		item_set_error(it, STATUS_FAILED, "InvalidRequest",
 			       "cannot build the request URL or body");
 		finish(w, it);
@@ -354,6 +370,7 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 		}
 		it->phase = ITEM_POLL;
 		it->poll_deadline = now + w->job->poll_timeout_ms;
+		journal(w, it);
 		park(w, it, now + w->job->poll_interval_ms);
 		return;
 	case API_V_NO_SESSION:
@@ -411,6 +428,11 @@ static void polled(struct worker *w, struct slot *s, struct item *it, int http, 
 		snprintf(e.message, sizeof(e.message), "unreadable operation result");
 	else
 		api_parse_error(s->resp, s->resp_len, &e);
+	if (http == 404 && it->resumed) { /* the service forgot it: do it again */
+		it->phase = ITEM_SEND, it->resumed = false, it->tracking_id[0] = '\0';
+		park(w, it, now);
+		return;
+	}
 	enum api_verdict v = http == 200 ? API_V_RETRY : api_classify(http, &e);
 	if (v == API_V_RETRY && retry_later(w, it, ++it->poll_errors, s->retry_after_ms, now))
 		return;
@@ -459,6 +481,23 @@ static void take_input(struct worker *w, int timeout_ms, int64_t now)
 	}
 }
 
+/* A second Ctrl-C: every transfer in flight is abandoned now. */
+static void cancel_active(struct worker *w)
+{
+	for (int i = 0; i < w->nslots; i++) {
+		struct slot *s = &w->slots[i];
+		if (!s->it)
+			continue;
+		curl_multi_remove_handle(w->multi, s->easy);
+		w->free_idx[w->nfree++] = i;
+		struct item *it = s->it;
+		s->it = NULL;
+		item_set_error(it, it->phase == ITEM_POLL ? STATUS_ACCEPTED : STATUS_NOT_ATTEMPTED,
+			       "Cancelled", "the run was interrupted while this request was in flight");
+		finish(w, it);
+	}
+}
+
 /* The run is stopping: nothing new starts; what waits is finished. */
 static void drain(struct worker *w)
 {
@@ -485,6 +524,8 @@ static void run(struct worker *w)
 		int64_t now = clock_mono_ms();
 		if (stopping(w))
 			drain(w);
+		if (atomic_load(&w->sh->cancel))
+			cancel_active(w);
 		while (w->heap_len > 0 && w->nfree > 0 && w->heap[0]->due <= now)
 			start(w, heap_pop(w), now);
 		if (!stopping(w))

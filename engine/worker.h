@@ -15,6 +15,7 @@ struct engine_shared {
 	CURLSH *share;
 	atomic_int stop; /* enum stop_reason */
 	atomic_int live; /* workers still running */
+	atomic_bool cancel; /* abandon the requests in flight too */
 
 	/* flow control, under `flow` (lock order: flow alone) */
 	pthread_mutex_t flow;
