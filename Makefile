@@ -72,6 +72,12 @@ test-engine: all unit
 	$(Q)SANITIZER=$(SANITIZER) RABULK=$(RABULK) EMULATOR=$(EMULATOR) UNIT_BINS="$(UNIT_BINS)" \
 	  tests/run.sh engine
 
+# The kill -9 / resume loop alone, N times: `make test-durability N=1000`.
+N ?= 50
+test-durability: all
+	$(Q)RABULK_DURABILITY_RUNS=$(N) RABULK=$(RABULK) EMULATOR=$(EMULATOR) \
+	  python3 tests/integration/run.py test_kill_9
+
 test-unit: unit
 	$(Q)RABULK=$(RABULK) EMULATOR=$(EMULATOR) UNIT_BINS="$(UNIT_BINS)" tests/run.sh unit
 
@@ -117,5 +123,5 @@ install: all
 	install -m 755 $(RABULK) $(EMULATOR) $(DESTDIR)$(PREFIX)/bin/
 
 .SECONDARY:
-.PHONY: all unit test test-engine test-unit valgrind deps demo format clean install fuzz
+.PHONY: all unit test test-durability test-engine test-unit valgrind deps demo format clean install fuzz
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -5,7 +5,7 @@
 #   scripts/deps.sh fuzz   the same, plus clang and libFuzzer for make fuzz
 set -eu
 pkgs="build-essential pkg-config libcurl4-openssl-dev libcsv-dev libcjson-dev
-libmicrohttpd-dev libcmocka-dev libssl-dev python3 time"
+libmicrohttpd-dev libcmocka-dev libssl-dev python3 time strace"
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
