@@ -358,7 +358,7 @@ static bool same_file(const char *a, const char *b)
 static int execute(struct ctx *c, const char *report_path)
 {
 	struct writer_opts wo = {report_path, same_file(report_path, c->o->resume), c->o->ordered,
-				 c->o->halt_error_rate};
+				 c->o->halt_error_rate, !c->o->dry_run};
 	struct sink s = {0};
 	pthread_t reader;
 	char err[512];

@@ -135,6 +135,11 @@ struct report *report_open(const char *path, bool append, char *err, size_t errl
 	return r;
 }
 
+void report_row_buffered(struct report *r)
+{
+	setvbuf(r->f, NULL, _IOLBF, 0);
+}
+
 int report_set_extra_columns(struct report *r, const char *names)
 {
 	free(r->extra_names);
@@ -298,17 +303,18 @@ int report_write(struct report *r, const struct item *it)
 		n = fprintf(r->f, "%s%s\n", lead, text);
 		cJSON_free(text);
 		r->any_row = true;
-		return n < 0 ? ERR_IO : 0;
+		return n < 0 || ferror(r->f) ? ERR_IO : 0;
 	}
 	n = report_format_csv(r->row, sizeof(r->row), it);
 	if (n < 0)
 		return n;
-	return fwrite(r->row, 1, (size_t)n, r->f) == (size_t)n ? 0 : ERR_IO;
+	/* a row-buffered stream may fail inside fwrite and still count the bytes */
+	return fwrite(r->row, 1, (size_t)n, r->f) == (size_t)n && !ferror(r->f) ? 0 : ERR_IO;
 }
 
 static int sync_file(struct report *r)
 {
-	if (fflush(r->f) != 0)
+	if (fflush(r->f) != 0 || ferror(r->f))
 		return ERR_IO;
 	/* EINVAL: a pipe or /dev/null, which have nothing to sync */
 	if (!r->is_stdout && fsync(fileno(r->f)) != 0 && errno != EINVAL)
@@ -318,7 +324,7 @@ static int sync_file(struct report *r)
 
 int report_tick(struct report *r, int64_t now)
 {
-	if (fflush(r->f) != 0)
+	if (fflush(r->f) != 0 || ferror(r->f))
 		return ERR_IO;
 	if (now - r->last_sync < 1000)
 		return 0;

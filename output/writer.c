@@ -50,6 +50,8 @@ struct writer *writer_new(const struct writer_opts *o, char *err, size_t errlen)
 		free(w);
 		return NULL;
 	}
+	if (o->durable)
+		report_row_buffered(w->report);
 	return w;
 }
 
@@ -143,9 +145,12 @@ void writer_journal_path(const char *report, char *dst, size_t cap)
 static void journal_row(struct writer *w, struct item *it)
 {
 	char err[256];
-	if (strcmp(w->o.path, "-") != 0 && w->rc == 0 && !w->journal &&
-	    !(w->journal = report_open(w->journal_path, true, err, sizeof(err))))
-		w->err_no = errno ? errno : EIO, w->rc = ERR_IO;
+	if (strcmp(w->o.path, "-") != 0 && w->rc == 0 && !w->journal) {
+		if ((w->journal = report_open(w->journal_path, true, err, sizeof(err))))
+			report_row_buffered(w->journal);
+		else
+			w->err_no = errno ? errno : EIO, w->rc = ERR_IO;
+	}
 	if (w->journal && w->rc == 0 && report_write(w->journal, it) < 0)
 		w->err_no = errno ? errno : EIO, w->rc = ERR_IO;
 	item_free(it);
