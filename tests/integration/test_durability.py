@@ -231,3 +231,22 @@ def test_closed_stdout_report_is_an_error_not_silence():
         err = p.stderr.read().decode()
         p.wait(timeout=60)
         check(p.returncode == 4 and "Broken pipe" in err, "exit 4 with a reason", p.returncode, err)
+
+
+def test_ordered_report_and_summary_json():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:500", "--latency", "20:20")
+        inp = w.file("in.csv", users_csv(500) + "Apps,bad upn\nApps,user1@contoso.com\n")
+        summary = os.path.join(w.path, "s.json")
+        r = rabulk(w, "disconnect", *target(emu, "--concurrency", "64"), "--ordered",
+                   "--summary-json", summary, inp, report="o.ndjson")
+        check(r.code == 1, "exit code", r.code, r.stderr)
+        rows = [json.loads(l) for l in open(r.report_path)]
+        check([x["line"] for x in rows] == list(range(2, 504)), "input order",
+              [x["line"] for x in rows][:10])
+        s = json.load(open(summary))
+        check(s["status"]["succeeded"] == 500 and s["status"]["invalid"] == 1 and
+              s["status"]["duplicate"] == 1 and s["exit_status"] == 1 and s["requests"] == 500,
+              "summary", s)
+        check(s["latency_ms"]["p50"] >= 0 and s["latency_ms"]["max"] >= s["latency_ms"]["p99"],
+              "latency", s["latency_ms"])
