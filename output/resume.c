@@ -6,23 +6,18 @@
  * growing arena of fixed 40-byte strings.
  *
  * The journal a crashed run left (REPORT.journal.ndjson) is read first, so
- * the report's final rows win over its accepted ones.
- *
- * CSV reports are read with rabulk's own CSV input reader, keeping the
- * other columns; JSON and NDJSON reports are one object per line (see
- * report.c), so a torn last line simply fails to parse. */
+ * the report's final rows win over its accepted ones. Both are read by
+ * reportin.c, which skips a torn last line. */
 #include "output/resume.h"
 #include "engine/err.h"
 #include "input/dedup.h"
-#include "input/input.h"
-#include "output/report.h"
+#include "output/reportin.h"
 #include "output/writer.h"
 
-#include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TRACK_LEN 40
 
@@ -37,8 +32,6 @@ struct resume {
 	size_t cap, len;
 	char (*tracks)[TRACK_LEN];
 	size_t ntracks, tracks_cap;
-	/* while loading a CSV report: where its columns are among the extras */
-	int op_col, status_col, track_col;
 };
 
 static uint64_t key_of(const char *collection, const char *upn, enum api_op op)
@@ -68,33 +61,35 @@ static int grow(struct resume *r)
 	return 0;
 }
 
-static enum resume_state state_of(const char *status)
+static enum resume_state state_of(enum status st)
 {
-	static const struct {
-		const char *status;
-		enum resume_state state;
-	} map[] = {{"succeeded", RESUME_OK},	   {"submitted", RESUME_OK},
-		   {"no_session", RESUME_OK},	   {"skipped", RESUME_OK},
-		   {"accepted", RESUME_ACCEPTED}, {"failed", RESUME_AGAIN},
-		   {"not_attempted", RESUME_AGAIN}};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(status, map[i].status) == 0)
-			return map[i].state;
-	return RESUME_NEW; /* invalid, duplicate, planned: nothing to say */
+	switch (st) {
+	case STATUS_SUCCEEDED:
+	case STATUS_SUBMITTED:
+	case STATUS_NO_SESSION:
+	case STATUS_SKIPPED:
+		return RESUME_OK;
+	case STATUS_ACCEPTED:
+		return RESUME_ACCEPTED;
+	case STATUS_FAILED:
+	case STATUS_NOT_ATTEMPTED:
+		return RESUME_AGAIN;
+	default:
+		return RESUME_NEW; /* invalid, duplicate, planned: nothing to say */
+	}
 }
 
-static int add(struct resume *r, const char *coll, const char *upn, const char *op_name,
-	       const char *status, const char *tracking)
+static int add(void *arg, const struct item *it)
 {
-	enum api_op op;
-	enum resume_state st = state_of(status);
-	if (st == RESUME_NEW || api_op_parse(op_name, &op) < 0)
+	struct resume *r = arg;
+	enum resume_state st = state_of(it->status);
+	if (st == RESUME_NEW)
 		return 0;
-	if (st == RESUME_ACCEPTED && !tracking[0])
+	if (st == RESUME_ACCEPTED && !it->tracking_id[0])
 		st = RESUME_AGAIN; /* cannot poll without an id */
 	if ((r->len + 1) * 2 > r->cap && grow(r) < 0)
 		return ERR_NOMEM;
-	uint64_t key = key_of(coll, upn, op);
+	uint64_t key = key_of(it->collection, it->upn, it->op);
 	struct slot *s = find(r, key);
 	if (!s->key)
 		r->len++;
@@ -107,119 +102,26 @@ static int add(struct resume *r, const char *coll, const char *upn, const char *
 				return ERR_NOMEM;
 			r->tracks = p, r->tracks_cap = cap;
 		}
-		snprintf(r->tracks[r->ntracks], TRACK_LEN, "%s", tracking);
+		snprintf(r->tracks[r->ntracks], TRACK_LEN, "%s", it->tracking_id);
 		s->track = (uint32_t)r->ntracks++;
 	}
 	return 0;
 }
 
-/* The i-th INPUT_EXTRA_SEP-separated cell of list into dst. */
-static void cell_at(const char *list, int i, char *dst, size_t cap)
-{
-	for (; i > 0 && list; i--)
-		if ((list = strchr(list, INPUT_EXTRA_SEP)))
-			list++;
-	size_t n = list ? strcspn(list, "\x1f") : 0;
-	snprintf(dst, cap, "%.*s", (int)n, list ? list : "");
-}
-
-static int index_of(const char *header, const char *name)
-{
-	char cell[64];
-	for (int i = 0; i < 64; i++) {
-		cell_at(header, i, cell, sizeof(cell));
-		if (strcmp(cell, name) == 0)
-			return i;
-	}
-	return -1;
-}
-
-static int csv_row(void *arg, const struct row *row)
-{
-	struct resume *r = arg;
-	char op[32], status[32], track[TRACK_LEN];
-	if (row->reason || !row->extra)
-		return 0; /* a torn line, or an invalid input row */
-	if (r->op_col < 0) {
-		r->op_col = index_of(row->extra_header, "operation");
-		r->status_col = index_of(row->extra_header, "status");
-		r->track_col = index_of(row->extra_header, "tracking_id");
-		if (r->op_col < 0 || r->status_col < 0 || r->track_col < 0)
-			return ERR_PARSE;
-	}
-	cell_at(row->extra, r->op_col, op, sizeof(op));
-	cell_at(row->extra, r->status_col, status, sizeof(status));
-	cell_at(row->extra, r->track_col, track, sizeof(track));
-	return add(r, row->collection, row->upn, op, status, track);
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-/* JSON and NDJSON reports: one object per line, after "[" or ",". */
-static int load_lines(struct resume *r, FILE *f)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int rc = 0;
-	while (rc == 0 && (n = getline(&line, &cap, f)) > 0) {
-		char *p = line;
-		while (*p == ' ' || *p == '[' || *p == ',')
-			p++;
-		cJSON *o = *p == '{' ? cJSON_Parse(p) : NULL;
-		if (cJSON_IsObject(o))
-			rc = add(r, str(o, "collection"), str(o, "upn"), str(o, "operation"),
-				 str(o, "status"), str(o, "tracking_id"));
-		cJSON_Delete(o);
-	}
-	free(line);
-	return rc;
-}
-
-/* The journal a crashed run left beside its report: its accepted rows,
- * superseded by any final row the report has for the same pair. */
-static int load_journal(struct resume *r, const char *path)
-{
-	char jpath[4096];
-	writer_journal_path(path, jpath, sizeof(jpath));
-	FILE *f = fopen(jpath, "r");
-	if (!f)
-		return 0;
-	int rc = load_lines(r, f);
-	fclose(f);
-	return rc;
-}
-
 struct resume *resume_load(const char *path, char *err, size_t errlen)
 {
 	struct resume *r = calloc(1, sizeof(*r));
-	FILE *f = fopen(path, "r");
+	char jpath[4096];
 	int rc = ERR_NOMEM;
-	if (!f) {
-		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-		free(r);
-		return NULL;
+	writer_journal_path(path, jpath, sizeof(jpath));
+	if (r && grow(r) == 0) {
+		/* the journal first, so that the report's final rows win */
+		rc = access(jpath, F_OK) == 0 ? reportin_read(jpath, add, r, err, errlen) : 0;
+		if (rc == 0)
+			rc = reportin_read(path, add, r, err, errlen);
 	}
-	if (r && grow(r) == 0 && (rc = load_journal(r, path)) == 0) {
-		r->op_col = -1;
-		if (report_format_of(path) == REPORT_CSV) {
-			struct input_opts o = {.format = INPUT_CSV, .keep_columns = true};
-			rc = input_read(f, path, &o, csv_row, r, err, errlen);
-		} else {
-			rc = load_lines(r, f);
-		}
-	}
-	fclose(f);
 	if (rc < 0) {
-		if (rc == ERR_PARSE && !strstr(err, path))
-			snprintf(err, errlen, "'%s' is not a rabulk report (no operation, status or "
-					      "tracking_id column)",
-				 path);
-		else if (rc == ERR_NOMEM)
+		if (rc == ERR_NOMEM)
 			snprintf(err, errlen, "out of memory reading '%s'", path);
 		resume_free(r);
 		return NULL;
