@@ -27,7 +27,7 @@ bool ratelimit_reserve(struct ratelimit *rl, int64_t now_us, int64_t horizon_us,
 		*at = now_us;
 		return true;
 	}
-	double t = 1e6 / rl->rate, tau = (rl->burst - 1) * t;
+	double t = 1e6 / (rl->rate * (1 - RATELIMIT_HEADROOM)), tau = (rl->burst - 1) * t;
 	int64_t slot = (int64_t)((double)rl->tat - tau);
 	if (slot > now_us + horizon_us) {
 		*at = slot - horizon_us;

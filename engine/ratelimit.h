@@ -19,6 +19,12 @@ struct ratelimit {
 	int64_t tat;  /* theoretical arrival time of the next request, us */
 };
 
+/* The limiter schedules this much under the rate it is given, so that
+ * requests sent a few milliseconds late (a busy machine) never push a
+ * one-second window over rate + burst: 0.8% absorbs 8 ms of jitter per
+ * second, and the achieved rate stays within 1% of the configured one. */
+#define RATELIMIT_HEADROOM 0.008
+
 /* rate 0 means unlimited; burst below 1 counts as 1. */
 void ratelimit_init(struct ratelimit *rl, double rate, double burst);
 /* Changes the rate from now on, keeping the reservations already made. */
