@@ -19,6 +19,7 @@ static const char usage[] =
 	"       rabulk logoff     [options] [--yes] [INPUT...]\n"
 	"       rabulk message    --text TEXT [options] [INPUT...]\n"
 	"       rabulk sessions   [--state S] [--format csv|json|ndjson] [options] COLLECTION...\n"
+	"       rabulk report merge [--input FILE] REPORT...  > merged.csv\n"
 	"\n"
 	"INPUT is a CSV, NDJSON or plain-UPN file, or - for standard input (the default\n"
 	"when standard input is not a terminal).\n"
@@ -42,6 +43,8 @@ static const char usage[] =
 	"  --poll-rate N[/s|/m|/h] operation polls per second [4x --rate]\n"
 	"  --halt-error-rate P    stop when over P of the last 100 rows failed (0.1, 10%)\n"
 	"  --deadline TIME        start nothing after TIME (2026-11-24T22:00:00Z, 22:00, +30m)\n"
+	"  --shard K/N            only the rows of shard K of N (stable hash of collection, UPN)\n"
+	"  --shard auto [--shards N]  K from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID\n"
 	"  --retries N            retries per row [6]\n"
 	"  --retry-max-time D     give up retrying a row after D [0: no limit]\n"
 	"  --timeout D            one request's time limit [30s]\n"
@@ -192,6 +195,56 @@ static int fraction(const char *s, double *out, char *err, size_t n)
 	return 0;
 }
 
+/* "K/N" (1-based), or "auto": Kubernetes Indexed Jobs (JOB_COMPLETION_INDEX,
+ * 0-based, with --shards N) or Slurm arrays (SLURM_ARRAY_TASK_ID from
+ * SLURM_ARRAY_TASK_MIN, and SLURM_ARRAY_TASK_COUNT or --shards). */
+static int shard(struct options *o, const char *arg, char *err, size_t n)
+{
+	int k, total;
+	char extra;
+	if (strcmp(arg, "auto") == 0) {
+		o->shard_auto = true;
+		return 0;
+	}
+	if (sscanf(arg, "%d/%d%c", &k, &total, &extra) != 2 || total < 1 || k < 1 || k > total) {
+		snprintf(err, n, "bad --shard '%s': want K/N with 1 <= K <= N, or auto", arg);
+		return ERR_INVAL;
+	}
+	o->shard_k = k, o->shard_n = total;
+	return 0;
+}
+
+static long env_number(const char *name, long fallback)
+{
+	const char *v = getenv(name);
+	char *end;
+	long x = v && *v ? strtol(v, &end, 10) : fallback;
+	return v && *v && *end ? -1 : x;
+}
+
+static int shard_from_env(struct options *o, char *err, size_t n)
+{
+	long idx = env_number("JOB_COMPLETION_INDEX", -1), total = o->shard_n_opt;
+	if (idx >= 0) {
+		o->shard_k = (int)idx + 1;
+	} else if ((idx = env_number("SLURM_ARRAY_TASK_ID", -1)) >= 0) {
+		o->shard_k = (int)(idx - env_number("SLURM_ARRAY_TASK_MIN", 0)) + 1;
+		if (!total)
+			total = (int)env_number("SLURM_ARRAY_TASK_COUNT", 0);
+	} else {
+		snprintf(err, n, "--shard auto: neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID "
+				 "is set");
+		return ERR_INVAL;
+	}
+	if (total < 1 || o->shard_k < 1 || o->shard_k > total) {
+		snprintf(err, n, "--shard auto: index %d of %ld shards (give --shards N)", o->shard_k,
+			 total);
+		return ERR_INVAL;
+	}
+	o->shard_n = (int)total;
+	return 0;
+}
+
 static void defaults(struct options *o)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -215,7 +268,7 @@ enum {
 	O_TIMEOUT, O_NO_WAIT, O_POLL_INTERVAL, O_POLL_TIMEOUT, O_REPORT, O_EMULATOR,
 	O_EMULATOR_SEED, O_YES, O_TEXT, O_QUIET, O_VERBOSE, O_VERSION, O_STATE, O_DRY_RUN,
 	O_NO_DEDUP, O_KEEP_COLUMNS, O_RATE, O_BURST, O_POLL_RATE, O_HALT, O_DEADLINE, O_RESUME,
-	O_ORDERED, O_SUMMARY_JSON
+	O_ORDERED, O_SUMMARY_JSON, O_SHARD, O_SHARDS, O_INPUT
 };
 
 static const struct option longopts[] = {
@@ -254,6 +307,9 @@ static const struct option longopts[] = {
 	{"resume", required_argument, 0, O_RESUME},
 	{"ordered", no_argument, 0, O_ORDERED},
 	{"summary-json", required_argument, 0, O_SUMMARY_JSON},
+	{"shard", required_argument, 0, O_SHARD},
+	{"shards", required_argument, 0, O_SHARDS},
+	{"input", required_argument, 0, O_INPUT},
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, O_VERSION},
 	{0, 0, 0, 0}};
@@ -299,6 +355,9 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 	case O_NO_DEDUP: o->no_dedup = true; return 0;
 	case O_KEEP_COLUMNS: o->input.keep_columns = true; return 0;
 	case O_RESUME: o->resume = arg; return 0;
+	case O_SHARD: return shard(o, arg, err, n);
+	case O_SHARDS: return whole("--shards", arg, 1, 100000, &o->shard_n_opt, err, n);
+	case O_INPUT: o->merge_input = arg; return 0;
 	case O_ORDERED: o->ordered = true; return 0;
 	case O_SUMMARY_JSON: o->summary_json = arg; return 0;
 	case O_RATE: return rate("--rate", arg, &o->rate, err, n);
@@ -334,6 +393,12 @@ static int check(struct options *o, char *err, size_t n)
 		snprintf(err, n, "rabulk message needs --text TEXT");
 		return ERR_INVAL;
 	}
+	if (o->shard_auto && shard_from_env(o, err, n) < 0)
+		return ERR_INVAL;
+	if (o->merge && o->ninputs == 0) {
+		snprintf(err, n, "rabulk report merge needs at least one REPORT");
+		return ERR_INVAL;
+	}
 	if (o->list && o->ninputs == 0) {
 		snprintf(err, n, "rabulk sessions needs at least one COLLECTION");
 		return ERR_INVAL;
@@ -363,8 +428,16 @@ int args_parse(int argc, char **argv, struct options *o, char *err, size_t n)
 	}
 	o->command = argv[1];
 	o->list = strcmp(o->command, "sessions") == 0;
+	if (strcmp(o->command, "report") == 0) {
+		if (argc < 3 || strcmp(argv[2], "merge") != 0) {
+			snprintf(err, n, "rabulk report: want 'rabulk report merge REPORT...'");
+			return ERR_INVAL;
+		}
+		o->merge = true;
+		argv++, argc--; /* "merge" becomes the command word */
+	}
 	o->out_format = "csv";
-	if (!o->list && api_op_parse(o->command, &o->op) < 0) {
+	if (!o->list && !o->merge && api_op_parse(o->command, &o->op) < 0) {
 		snprintf(err, n, "unknown command '%s': want disconnect, logoff, message or sessions",
 			 o->command);
 		return ERR_INVAL;

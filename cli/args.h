@@ -13,6 +13,11 @@ struct options {
 	const char *command; /* "disconnect", "logoff", "message", "sessions" */
 	enum api_op op;
 	bool list;		/* rabulk sessions: inputs[] are collection names */
+	bool merge;		/* rabulk report merge: inputs[] are reports */
+	const char *merge_input; /* report merge --input FILE */
+	int shard_k, shard_n;	/* --shard K/N, 1-based; n = 0: all rows */
+	int shard_n_opt;	/* --shards N, for --shard auto */
+	bool shard_auto;
 	const char *state;	/* sessions --state */
 	const char *out_format; /* sessions --format: csv, json or ndjson */
 	const char *inputs[ARGS_MAX_INPUTS];

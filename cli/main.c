@@ -1,6 +1,7 @@
 /* main.c — rabulk: bulk RemoteApp session operations. */
 #include "cli/args.h"
 #include "cli/run.h"
+#include "cli/merge.h"
 #include "cli/sessions.h"
 
 #include <stdio.h>
@@ -23,5 +24,7 @@ int main(int argc, char **argv)
 		printf("rabulk %s\n", RABULK_VERSION);
 		return 0;
 	}
+	if (o.merge)
+		return merge_run(&o);
 	return o.list ? sessions_run(&o) : run(&o);
 }

@@ -69,9 +69,19 @@ struct ctx {
 
 /* ---- the reader thread ----------------------------------------------- */
 
+/* --shard K/N: the pair's stable hash (dedup_hash) picks its shard, so every
+ * row, valid or not, belongs to exactly one of N runs over the same list. */
+static bool other_shard(const struct options *o, const struct row *row)
+{
+	return o->shard_n > 1 &&
+	       dedup_hash(row->collection, row->upn) % (uint64_t)o->shard_n != (uint64_t)(o->shard_k - 1);
+}
+
 static int on_row(void *arg, const struct row *row)
 {
 	struct ctx *c = arg;
+	if (other_shard(c->o, row))
+		return 0;
 	struct item *it = item_new(row->line, c->set.job.op, row->collection, row->upn, row->extra);
 	if (!it)
 		return ERR_NOMEM;
@@ -247,7 +257,10 @@ static void print_summary(const struct ctx *c, const struct summary *s, int64_t 
 	struct engine_stats st;
 	double secs = (double)elapsed_ms / 1000.0;
 	engine_stats(c->engine, &st);
-	fprintf(stderr, "rabulk: %s: %llu rows in %.2f s (%.0f rows/s)\n", c->o->command,
+	char shard[48] = "";
+	if (c->o->shard_n > 1)
+		snprintf(shard, sizeof(shard), " (shard %d/%d)", c->o->shard_k, c->o->shard_n);
+	fprintf(stderr, "rabulk: %s%s: %llu rows in %.2f s (%.0f rows/s)\n", c->o->command, shard,
 		(unsigned long long)s->rows, secs, secs > 0 ? (double)s->rows / secs : 0.0);
 	if (s->rows) {
 		fprintf(stderr, "rabulk:");
@@ -287,6 +300,11 @@ static int summary_json(const struct ctx *c, const struct summary *s, int64_t el
 	engine_stats(c->engine, &st);
 	cJSON *o = cJSON_CreateObject(), *counts = cJSON_CreateObject(), *lat = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "operation", c->o->command);
+	if (c->o->shard_n > 1) {
+		char shard[32];
+		snprintf(shard, sizeof(shard), "%d/%d", c->o->shard_k, c->o->shard_n);
+		cJSON_AddStringToObject(o, "shard", shard);
+	}
 	cJSON_AddNumberToObject(o, "rows", (double)s->rows);
 	for (int i = 0; i < STATUS_COUNT; i++)
 		cJSON_AddNumberToObject(counts, status_name((enum status)i), (double)s->count[i]);
@@ -337,14 +355,16 @@ static int exit_code(struct ctx *c, const struct sink *s, int report_rc)
 	return EXIT_ALL_OK;
 }
 
-static void default_report(char *dst, size_t n, const char *command)
+static void default_report(char *dst, size_t n, const struct options *o)
 {
-	char stamp[32];
+	char stamp[32], shard[32] = "";
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(dst, n, "rabulk-%s-%s.csv", command, stamp);
+	if (o->shard_n > 1)
+		snprintf(shard, sizeof(shard), "-shard%dof%d", o->shard_k, o->shard_n);
+	snprintf(dst, n, "rabulk-%s-%s%s.csv", o->command, stamp, shard);
 }
 
 /* Is the report the --resume file itself? Then it is appended to. */
@@ -443,7 +463,7 @@ int run(const struct options *opts)
 	else if (o.resume)
 		snprintf(report_path, sizeof(report_path), "%s", o.resume);
 	else
-		default_report(report_path, sizeof(report_path), o.command);
+		default_report(report_path, sizeof(report_path), &o);
 	rc = execute(&c, report_path);
 out:
 	if (err[0])
