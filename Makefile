@@ -85,6 +85,9 @@ valgrind: all unit
 	$(Q)RABULK=$(RABULK) EMULATOR=$(EMULATOR) UNIT_BINS="$(UNIT_BINS)" \
 	  VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full" tests/run.sh unit
 
+bench: all
+	$(Q)benchmarks/run.sh
+
 deps:
 	$(Q)scripts/deps.sh
 
@@ -123,5 +126,5 @@ install: all
 	install -m 755 $(RABULK) $(EMULATOR) $(DESTDIR)$(PREFIX)/bin/
 
 .SECONDARY:
-.PHONY: all unit test test-durability test-engine test-unit valgrind deps demo format clean install fuzz
+.PHONY: all bench unit test test-durability test-engine test-unit valgrind deps demo format clean install fuzz
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

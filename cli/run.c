@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -410,6 +411,17 @@ static int execute(struct ctx *c, const char *report_path)
 	return rc;
 }
 
+/* Thousands of connections need thousands of descriptors: take the hard
+ * limit (as nginx and Redis do). */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static bool confirmed(const struct options *o)
 {
 	char answer[16] = "";
@@ -444,6 +456,7 @@ int run(const struct options *opts)
 	}
 	if (!confirmed(&o))
 		return EXIT_USAGE;
+	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

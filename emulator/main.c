@@ -8,6 +8,7 @@
 #include "engine/err.h"
 
 #include <getopt.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,11 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before MHD's threads inherit the mask */
 	signal(SIGPIPE, SIG_IGN);
+	struct rlimit rl; /* one descriptor per client connection */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 
 	struct emu *e = emu_new(&c, err, sizeof(err));
 	if (!e) {
