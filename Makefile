@@ -85,7 +85,9 @@ valgrind: all unit
 	$(Q)RABULK=$(RABULK) EMULATOR=$(EMULATOR) UNIT_BINS="$(UNIT_BINS)" \
 	  VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full" tests/run.sh unit
 
-bench: all
+bench:
+	$(Q)scripts/deps.sh bench
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)benchmarks/run.sh
 
 deps:

@@ -3,10 +3,12 @@
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 #   scripts/deps.sh        build, test, demo
 #   scripts/deps.sh fuzz   the same, plus clang and libFuzzer for make fuzz
+#   scripts/deps.sh bench  the same, plus nginx, h2load and curl for make bench
 set -eu
 pkgs="build-essential pkg-config libcurl4-openssl-dev libcsv-dev libcjson-dev
 libmicrohttpd-dev libcmocka-dev libssl-dev python3 time strace"
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev"
+[ "${1:-}" = bench ] && pkgs="$pkgs nginx-light nghttp2-client curl"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
