@@ -21,6 +21,7 @@
 #include "engine/api.h"
 #include "engine/clock.h"
 #include "engine/err.h"
+#include "engine/heap.h"
 #include "input/input.h"
 
 #include <arpa/inet.h>
@@ -87,8 +88,7 @@ struct emu {
 	bool timer_started, timer_stop;
 	pthread_mutex_t timer_lock;
 	pthread_cond_t timer_cv;
-	struct pending *heap;
-	size_t nheap, heap_cap;
+	struct heap timers; /* suspended connections by resume time */
 };
 
 struct reply {
@@ -113,11 +113,6 @@ struct req {
 	struct reply reply;
 };
 
-/* Suspended connections and when to resume them (latency, stalls). */
-struct pending {
-	int64_t due; /* monotonic ms */
-	struct MHD_Connection *c;
-};
 
 /* ---- small helpers --------------------------------------------------- */
 
@@ -925,59 +920,30 @@ static const char *pick_fault(struct emu *e, struct req *q, struct reply *r)
  * stopping (or memory runs out) it is resumed at once instead. */
 static void timer_add(struct emu *e, int64_t due, struct MHD_Connection *c)
 {
-	bool now = true;
 	pthread_mutex_lock(&e->timer_lock);
-	if (!e->timer_stop &&
-	    grow((void **)&e->heap, &e->heap_cap, e->nheap + 1, sizeof(struct pending)) == 0) {
-		now = false;
-		size_t i = e->nheap++;
-		e->heap[i] = (struct pending){due, c};
-		while (i > 0 && e->heap[(i - 1) / 2].due > e->heap[i].due) {
-			struct pending t = e->heap[i];
-			e->heap[i] = e->heap[(i - 1) / 2], e->heap[(i - 1) / 2] = t;
-			i = (i - 1) / 2;
-		}
+	bool now = e->timer_stop || heap_push(&e->timers, due, c) < 0;
+	if (!now)
 		pthread_cond_signal(&e->timer_cv);
-	}
 	pthread_mutex_unlock(&e->timer_lock);
 	if (now)
 		MHD_resume_connection(c);
-}
-
-static struct MHD_Connection *timer_pop(struct emu *e)
-{
-	struct MHD_Connection *c = e->heap[0].c;
-	e->heap[0] = e->heap[--e->nheap];
-	for (size_t i = 0;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < e->nheap && e->heap[l].due < e->heap[m].due)
-			m = l;
-		if (r < e->nheap && e->heap[r].due < e->heap[m].due)
-			m = r;
-		if (m == i)
-			break;
-		struct pending t = e->heap[i];
-		e->heap[i] = e->heap[m], e->heap[m] = t;
-		i = m;
-	}
-	return c;
 }
 
 static void *timer_main(void *arg)
 {
 	struct emu *e = arg;
 	pthread_mutex_lock(&e->timer_lock);
-	while (!e->timer_stop || e->nheap) {
-		if (e->nheap && (e->timer_stop || e->heap[0].due <= clock_mono_ms())) {
-			struct MHD_Connection *c = timer_pop(e);
+	while (!e->timer_stop || e->timers.len) {
+		if (e->timers.len && (e->timer_stop || heap_top(&e->timers) <= clock_mono_ms())) {
+			struct MHD_Connection *c = heap_pop(&e->timers);
 			pthread_mutex_unlock(&e->timer_lock);
 			MHD_resume_connection(c);
 			pthread_mutex_lock(&e->timer_lock);
-		} else if (!e->nheap) {
+		} else if (!e->timers.len) {
 			pthread_cond_wait(&e->timer_cv, &e->timer_lock);
 		} else {
 			struct timespec ts;
-			int64_t wait = e->heap[0].due - clock_mono_ms();
+			int64_t wait = heap_top(&e->timers) - clock_mono_ms();
 			if (wait > 100)
 				wait = 100; /* a stall's due is "never": look at timer_stop now and then */
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -1231,7 +1197,7 @@ void emu_free(struct emu *e)
 		pthread_mutex_destroy(&e->timer_lock);
 		pthread_cond_destroy(&e->timer_cv);
 	}
-	free(e->heap);
+	heap_release(&e->timers);
 	for (size_t i = 0; i < e->nsessions; i++) {
 		free(e->sessions[i].collection);
 		free(e->sessions[i].upn);

@@ -17,6 +17,7 @@
 #include "engine/worker.h"
 #include "engine/clock.h"
 #include "engine/err.h"
+#include "engine/heap.h"
 #include "engine/http.h"
 #include "engine/item.h"
 
@@ -47,8 +48,8 @@ struct worker {
 	struct curl_slist *post_headers, *get_headers;
 	struct slot *slots;
 	int nslots, *free_idx, nfree;
-	struct item **heap; /* waiting items, earliest due first */
-	int heap_len, max_items;
+	struct heap waiting; /* items by due time, earliest first */
+	int max_items;
 	bool input_done;
 	uint64_t rng;
 	struct engine_stats stats;
@@ -56,42 +57,6 @@ struct worker {
 	size_t body_cap;
 	char url[URL_MAX];
 };
-
-/* ---- the waiting heap ------------------------------------------------ */
-
-static void heap_swap(struct item **h, int a, int b)
-{
-	struct item *t = h[a];
-	h[a] = h[b], h[b] = t;
-}
-
-static void heap_push(struct worker *w, struct item *it)
-{
-	int i = w->heap_len++;
-	w->heap[i] = it;
-	while (i > 0 && w->heap[(i - 1) / 2]->due > w->heap[i]->due) {
-		heap_swap(w->heap, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static struct item *heap_pop(struct worker *w)
-{
-	struct item *top = w->heap[0];
-	w->heap[0] = w->heap[--w->heap_len];
-	for (int i = 0;;) {
-		int l = 2 * i + 1, r = l + 1, m = i;
-		if (l < w->heap_len && w->heap[l]->due < w->heap[m]->due)
-			m = l;
-		if (r < w->heap_len && w->heap[r]->due < w->heap[m]->due)
-			m = r;
-		if (m == i)
-			break;
-		heap_swap(w->heap, i, m);
-		i = m;
-	}
-	return top;
-}
 
 /* ---- libcurl callbacks ----------------------------------------------- */
 
@@ -163,7 +128,7 @@ struct worker *worker_new(struct engine_shared *sh, int id, int max_active, int 
 	w->body_cap = 64 + 6 * (1024 + (job->message ? strlen(job->message) : 0));
 	if (!(w->multi = curl_multi_init()) || !(w->slots = calloc(w->nslots, sizeof(*w->slots))) ||
 	    !(w->free_idx = calloc(w->nslots, sizeof(int))) ||
-	    !(w->heap = calloc(max_items, sizeof(*w->heap))) || !(w->body = malloc(w->body_cap)) ||
+	    !(w->body = malloc(w->body_cap)) ||
 	    !(w->post_headers = http_headers(job, true)) ||
 	    !(w->get_headers = http_headers(job, false)))
 		goto fail;
@@ -195,7 +160,7 @@ void worker_free(struct worker *w)
 	curl_slist_free_all(w->get_headers);
 	free(w->slots);
 	free(w->free_idx);
-	free(w->heap);
+	heap_release(&w->waiting);
 	free(w->body);
 	free(w);
 }
@@ -250,7 +215,10 @@ static void park(struct worker *w, struct item *it, int64_t due)
 		return;
 	}
 	it->due = due;
-	heap_push(w, it);
+	if (heap_push(&w->waiting, due, it) < 0) { /* out of memory: the row still ends */
+		item_set_error(it, STATUS_NOT_ATTEMPTED, "OutOfMemory", "cannot wait for a retry");
+		finish(w, it);
+	}
 }
 
 static double random_unit(struct worker *w)
@@ -470,7 +438,7 @@ static void done(struct worker *w, CURL *easy, CURLcode rc)
 static void take_input(struct worker *w, int timeout_ms, int64_t now)
 {
 	void *p;
-	while (!w->input_done && w->nfree > 0 && active(w) + w->heap_len < w->max_items) {
+	while (!w->input_done && w->nfree > 0 && active(w) + (int)w->waiting.len < w->max_items) {
 		int rc = queue_pop(w->sh->in, &p, timeout_ms);
 		if (rc == ERR_CLOSED)
 			w->input_done = true;
@@ -502,8 +470,8 @@ static void cancel_active(struct worker *w)
 static void drain(struct worker *w)
 {
 	void *p;
-	while (w->heap_len > 0)
-		park(w, heap_pop(w), 0);
+	while ((int)w->waiting.len > 0)
+		park(w, (struct item *)heap_pop(&w->waiting), 0);
 	while (queue_pop(w->sh->in, &p, 0) == 0) {
 		((struct item *)p)->status = STATUS_NOT_ATTEMPTED;
 		finish(w, p);
@@ -512,9 +480,9 @@ static void drain(struct worker *w)
 
 static long next_wait(const struct worker *w, int64_t now)
 {
-	if (w->heap_len == 0)
+	if ((int)w->waiting.len == 0)
 		return IDLE_WAIT_MS;
-	int64_t d = w->heap[0]->due - now;
+	int64_t d = heap_top(&w->waiting) - now;
 	return d < 0 ? 0 : d < IDLE_WAIT_MS ? (long)d : IDLE_WAIT_MS;
 }
 
@@ -526,11 +494,11 @@ static void run(struct worker *w)
 			drain(w);
 		if (atomic_load(&w->sh->cancel))
 			cancel_active(w);
-		while (w->heap_len > 0 && w->nfree > 0 && w->heap[0]->due <= now)
-			start(w, heap_pop(w), now);
+		while ((int)w->waiting.len > 0 && w->nfree > 0 && heap_top(&w->waiting) <= now)
+			start(w, (struct item *)heap_pop(&w->waiting), now);
 		if (!stopping(w))
-			take_input(w, active(w) + w->heap_len == 0 ? IDLE_WAIT_MS : 0, now);
-		if (active(w) + w->heap_len == 0 && (w->input_done || stopping(w)))
+			take_input(w, active(w) + (int)w->waiting.len == 0 ? IDLE_WAIT_MS : 0, now);
+		if (active(w) + (int)w->waiting.len == 0 && (w->input_done || stopping(w)))
 			return;
 
 		int running, n;

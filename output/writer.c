@@ -13,6 +13,7 @@
  * journal, since every row then has its final row in the report. */
 #include "output/writer.h"
 #include "engine/err.h"
+#include "engine/heap.h"
 #include "output/report.h"
 
 #include <errno.h>
@@ -31,8 +32,7 @@ struct writer {
 	int wfill, wpos, wfailed;
 	bool halted;
 	int rc, err_no;
-	struct item **heap; /* --ordered */
-	size_t nheap, heap_cap;
+	struct heap held; /* --ordered: items by input sequence */
 	uint64_t next_seq;
 };
 
@@ -85,51 +85,15 @@ static void write_row(struct writer *w, struct item *it)
 	item_free(it);
 }
 
-static void heap_push(struct writer *w, struct item *it)
-{
-	size_t i = w->nheap++;
-	w->heap[i] = it;
-	while (i > 0 && w->heap[(i - 1) / 2]->seq > w->heap[i]->seq) {
-		struct item *t = w->heap[i];
-		w->heap[i] = w->heap[(i - 1) / 2], w->heap[(i - 1) / 2] = t;
-		i = (i - 1) / 2;
-	}
-}
-
-static struct item *heap_pop(struct writer *w)
-{
-	struct item *top = w->heap[0];
-	w->heap[0] = w->heap[--w->nheap];
-	for (size_t i = 0;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < w->nheap && w->heap[l]->seq < w->heap[m]->seq)
-			m = l;
-		if (r < w->nheap && w->heap[r]->seq < w->heap[m]->seq)
-			m = r;
-		if (m == i)
-			break;
-		struct item *t = w->heap[i];
-		w->heap[i] = w->heap[m], w->heap[m] = t;
-		i = m;
-	}
-	return top;
-}
-
 /* --ordered: holds it until every row before it is written. */
 static int in_order(struct writer *w, struct item *it)
 {
-	if (w->nheap == w->heap_cap) {
-		size_t cap = w->heap_cap ? w->heap_cap * 2 : 1024;
-		void *p = realloc(w->heap, cap * sizeof(*w->heap));
-		if (!p) {
-			item_free(it);
-			return w->rc = ERR_NOMEM;
-		}
-		w->heap = p, w->heap_cap = cap;
+	if (heap_push(&w->held, (int64_t)it->seq, it) < 0) {
+		item_free(it);
+		return w->rc = ERR_NOMEM;
 	}
-	heap_push(w, it);
-	while (w->nheap && w->heap[0]->seq <= w->next_seq) {
-		write_row(w, heap_pop(w));
+	while (w->held.len && heap_top(&w->held) <= (int64_t)w->next_seq) {
+		write_row(w, heap_pop(&w->held));
 		w->next_seq++;
 	}
 	return w->rc;
@@ -183,8 +147,8 @@ int writer_tick(struct writer *w, int64_t now)
 
 int writer_close(struct writer *w)
 {
-	while (w->nheap) /* rows whose predecessors never came (a stop) */
-		write_row(w, heap_pop(w));
+	while (w->held.len) /* rows whose predecessors never came (a stop) */
+		write_row(w, heap_pop(&w->held));
 	int rc = report_close(w->report);
 	w->report = NULL;
 	if (rc < 0 && w->rc == 0)
@@ -201,11 +165,11 @@ void writer_free(struct writer *w)
 {
 	if (!w)
 		return;
-	while (w->nheap)
-		item_free(heap_pop(w));
+	while (w->held.len)
+		item_free(heap_pop(&w->held));
 	report_close(w->report);
 	report_close(w->journal);
-	free(w->heap);
+	heap_release(&w->held);
 	free(w);
 }
 
