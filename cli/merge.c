@@ -15,6 +15,7 @@
 #include "input/dedup.h"
 #include "output/report.h"
 #include "output/reportin.h"
+#include "output/resume.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -40,8 +41,7 @@ struct merge {
 
 static uint64_t key_of(const struct item *it)
 {
-	uint64_t k = dedup_hash(it->collection, it->upn) ^ ((uint64_t)(it->op + 1) << 56);
-	return k ? k : 1;
+	return resume_key(it->collection, it->upn, it->op);
 }
 
 static struct entry *slot(struct merge *m, uint64_t key)

@@ -32,6 +32,14 @@ bool input_key_is(const char *name, size_t len, const char *const *keys)
 	return false;
 }
 
+const char *input_extra_next(const char *list, char *dst, size_t cap)
+{
+	const char *sep = strchr(list, INPUT_EXTRA_SEP);
+	size_t len = sep ? (size_t)(sep - list) : strlen(list);
+	snprintf(dst, cap, "%.*s", (int)len, list);
+	return sep ? sep + 1 : NULL;
+}
+
 int input_format_parse(const char *name, enum input_format *f)
 {
 	static const char *const names[] = {"auto", "csv", "json", "ndjson", "lines"};

@@ -26,6 +26,11 @@ struct row {
 #define INPUT_EXTRA_SEP '\x1f' /* ASCII unit separator; never kept inside a cell */
 #define INPUT_EXTRA_MAX 4096	/* bytes of extra cells kept per row */
 
+/* Copies the first cell of an INPUT_EXTRA_SEP-joined list into dst
+ * (truncated to cap - 1) and returns the rest of the list, or NULL when
+ * that was the last cell. Thread-safe. */
+const char *input_extra_next(const char *list, char *dst, size_t cap);
+
 /* Called once per row; a nonzero return stops reading and is returned. */
 typedef int (*input_row_fn)(void *arg, const struct row *row);
 

@@ -151,14 +151,10 @@ static int extra_cells(char *dst, size_t cap, size_t *n, const char *list)
 {
 	char cell[INPUT_EXTRA_MAX + 1];
 	while (list) {
-		const char *sep = strchr(list, INPUT_EXTRA_SEP);
-		size_t len = sep ? (size_t)(sep - list) : strlen(list);
-		memcpy(cell, list, len);
-		cell[len] = '\0';
-		int rc = report_csv_cell(dst, cap, n, cell, true, !sep);
+		list = input_extra_next(list, cell, sizeof(cell));
+		int rc = report_csv_cell(dst, cap, n, cell, true, !list);
 		if (rc < 0)
 			return rc;
-		list = sep ? sep + 1 : NULL;
 	}
 	return 0;
 }
@@ -210,12 +206,10 @@ static char *json_row(const struct item *it, const char *extra_names)
 	else
 		cJSON_AddNullToObject(o, "latency_ms");
 	for (const char *n = extra_names, *v = it->extra; n && v;) {
-		const char *ns = strchr(n, INPUT_EXTRA_SEP), *vs = strchr(v, INPUT_EXTRA_SEP);
 		char key[256], val[INPUT_EXTRA_MAX + 1];
-		snprintf(key, sizeof(key), "%.*s", (int)(ns ? ns - n : (long)strlen(n)), n);
-		snprintf(val, sizeof(val), "%.*s", (int)(vs ? vs - v : (long)strlen(v)), v);
+		n = input_extra_next(n, key, sizeof(key));
+		v = input_extra_next(v, val, sizeof(val));
 		cJSON_AddStringToObject(o, key, val);
-		n = ns ? ns + 1 : NULL, v = vs ? vs + 1 : NULL;
 	}
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);

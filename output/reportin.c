@@ -67,11 +67,11 @@ static int emit(struct ctx *c, const char *coll, const char *upn, const char *ce
 /* The i-th INPUT_EXTRA_SEP-separated cell of list, into dst. */
 static void cell_at(const char *list, int i, char *dst, size_t cap)
 {
-	for (; i > 0 && list; i--)
-		if ((list = strchr(list, INPUT_EXTRA_SEP)))
-			list++;
-	size_t n = list ? strcspn(list, "\x1f") : 0;
-	snprintf(dst, cap, "%.*s", (int)n, list ? list : "");
+	dst[0] = '\0';
+	for (; i >= 0 && list; i--)
+		list = input_extra_next(list, dst, cap);
+	if (i >= 0)
+		dst[0] = '\0'; /* fewer cells than i + 1 */
 }
 
 static void map_columns(struct ctx *c, const char *header)

@@ -34,7 +34,7 @@ struct resume {
 	size_t ntracks, tracks_cap;
 };
 
-static uint64_t key_of(const char *collection, const char *upn, enum api_op op)
+uint64_t resume_key(const char *collection, const char *upn, enum api_op op)
 {
 	uint64_t k = dedup_hash(collection, upn) ^ ((uint64_t)(op + 1) * 0x9E3779B97F4A7C15ULL);
 	return k ? k : 1;
@@ -89,7 +89,7 @@ static int add(void *arg, const struct item *it)
 		st = RESUME_AGAIN; /* cannot poll without an id */
 	if ((r->len + 1) * 2 > r->cap && grow(r) < 0)
 		return ERR_NOMEM;
-	uint64_t key = key_of(it->collection, it->upn, it->op);
+	uint64_t key = resume_key(it->collection, it->upn, it->op);
 	struct slot *s = find(r, key);
 	if (!s->key)
 		r->len++;
@@ -132,7 +132,7 @@ struct resume *resume_load(const char *path, char *err, size_t errlen)
 enum resume_state resume_lookup(const struct resume *r, const char *collection, const char *upn,
 				enum api_op op, const char **tracking_id)
 {
-	const struct slot *s = find(r, key_of(collection, upn, op));
+	const struct slot *s = find(r, resume_key(collection, upn, op));
 	if (!s->key)
 		return RESUME_NEW;
 	if (s->state == RESUME_ACCEPTED)
