@@ -2,7 +2,9 @@
  *
  * Every option is parsed and range-checked here, so the rest of the program
  * sees only sane values; durations take units (wrk's habit). Secrets are
- * never options: the token comes from --token-file or RABULK_ACCESS_TOKEN. */
+ * never options: a token comes from --token-file, --token-command,
+ * RABULK_ACCESS_TOKEN or the profile; a certificate password from
+ * RABULK_CERT_PASSWORD or --cert-password-file. */
 #include "cli/args.h"
 #include "engine/clock.h"
 #include "engine/err.h"
@@ -25,10 +27,17 @@ static const char usage[] =
 	"when standard input is not a terminal).\n"
 	"\n"
 	"options:\n"
-	"  --endpoint URL         service endpoint [https://management.core.windows.net]\n"
-	"  --subscription ID      subscription id\n"
+	"  --profile FILE         Azure PowerShell profile (AzureProfile.json)\n"
+	"                         [$RABULK_PROFILE, ~/.config/rabulk/AzureProfile.json]\n"
+	"  --subscription ID|NAME subscription (by name: from the profile) [profile default]\n"
+	"  --endpoint URL         service endpoint [profile, https://management.core.windows.net]\n"
 	"  --namespace NS         service namespace [$RABULK_NAMESPACE or remoteapp]\n"
-	"  --token-file FILE      bearer token file, mode 0600 [$RABULK_ACCESS_TOKEN]\n"
+	"  --cert FILE            management certificate: PEM (with --key) or PKCS#12\n"
+	"  --key FILE             the PEM certificate's private key [in --cert]\n"
+	"  --cert-password-file FILE  password of the key or PKCS#12 [$RABULK_CERT_PASSWORD]\n"
+	"  --token-file FILE      bearer token file, mode 0600, re-read when it changes\n"
+	"  --token-command CMD    prints a bearer token; run again before it expires\n"
+	"                         [$RABULK_ACCESS_TOKEN, the profile's AccessToken]\n"
 	"  --cacert FILE          extra CA certificates (PEM)\n"
 	"  --insecure             skip TLS verification (loopback endpoints only)\n"
 	"  --collection NAME      collection for rows without one\n"
@@ -250,7 +259,6 @@ static void defaults(struct options *o)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	const char *ns = getenv("RABULK_NAMESPACE");
 	memset(o, 0, sizeof(*o));
-	o->endpoint = "https://management.core.windows.net";
 	o->ns = ns && *ns ? ns : "remoteapp";
 	o->concurrency = 64;
 	o->threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
@@ -268,7 +276,8 @@ enum {
 	O_TIMEOUT, O_NO_WAIT, O_POLL_INTERVAL, O_POLL_TIMEOUT, O_REPORT, O_EMULATOR,
 	O_EMULATOR_SEED, O_YES, O_TEXT, O_QUIET, O_VERBOSE, O_VERSION, O_STATE, O_DRY_RUN,
 	O_NO_DEDUP, O_KEEP_COLUMNS, O_RATE, O_BURST, O_POLL_RATE, O_HALT, O_DEADLINE, O_RESUME,
-	O_ORDERED, O_SUMMARY_JSON, O_SHARD, O_SHARDS, O_INPUT
+	O_ORDERED, O_SUMMARY_JSON, O_SHARD, O_SHARDS, O_INPUT, O_PROFILE, O_CERT, O_KEY,
+	O_CERT_PASSWORD_FILE, O_TOKEN_COMMAND
 };
 
 static const struct option longopts[] = {
@@ -276,6 +285,11 @@ static const struct option longopts[] = {
 	{"subscription", required_argument, 0, O_SUBSCRIPTION},
 	{"namespace", required_argument, 0, O_NAMESPACE},
 	{"token-file", required_argument, 0, O_TOKEN_FILE},
+	{"token-command", required_argument, 0, O_TOKEN_COMMAND},
+	{"profile", required_argument, 0, O_PROFILE},
+	{"cert", required_argument, 0, O_CERT},
+	{"key", required_argument, 0, O_KEY},
+	{"cert-password-file", required_argument, 0, O_CERT_PASSWORD_FILE},
 	{"cacert", required_argument, 0, O_CACERT},
 	{"insecure", no_argument, 0, O_INSECURE},
 	{"collection", required_argument, 0, O_COLLECTION},
@@ -321,6 +335,11 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 	case O_SUBSCRIPTION: o->subscription = arg; return 0;
 	case O_NAMESPACE: o->ns = arg; return 0;
 	case O_TOKEN_FILE: o->token_file = arg; return 0;
+	case O_TOKEN_COMMAND: o->token_command = arg; return 0;
+	case O_PROFILE: o->profile = arg; return 0;
+	case O_CERT: o->cert = arg; return 0;
+	case O_KEY: o->key = arg; return 0;
+	case O_CERT_PASSWORD_FILE: o->cert_password_file = arg; return 0;
 	case O_CACERT: o->cacert = arg; return 0;
 	case O_INSECURE: o->insecure = true; return 0;
 	case O_COLLECTION: o->input.collection = arg; return 0;
@@ -405,6 +424,14 @@ static int check(struct options *o, char *err, size_t n)
 	}
 	if (!o->list && o->state) {
 		snprintf(err, n, "--state is only for rabulk sessions");
+		return ERR_INVAL;
+	}
+	if (o->token_file && o->token_command) {
+		snprintf(err, n, "--token-file and --token-command: give one");
+		return ERR_INVAL;
+	}
+	if ((o->key || o->cert_password_file) && !o->cert) {
+		snprintf(err, n, "%s needs --cert", o->key ? "--key" : "--cert-password-file");
 		return ERR_INVAL;
 	}
 	if (o->op != API_MESSAGE && o->text) {

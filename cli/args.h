@@ -23,7 +23,9 @@ struct options {
 	const char *inputs[ARGS_MAX_INPUTS];
 	int ninputs;
 	struct input_opts input;
-	const char *endpoint, *subscription, *ns, *token_file, *report, *cacert, *text;
+	const char *endpoint; /* NULL: the profile's, else the public one */
+	const char *subscription, *ns, *report, *cacert, *text;
+	const char *profile, *cert, *key, *cert_password_file, *token_file, *token_command;
 	const char *emulator_seed;
 	const char *resume;	  /* --resume REPORT */
 	const char *summary_json; /* --summary-json FILE */

@@ -30,6 +30,8 @@ struct out {
 	const struct options *o;
 	const char *collection;
 	unsigned long rows;
+	unsigned token_gen;
+	char token[TOKEN_MAX];
 };
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
@@ -98,8 +100,16 @@ static int list_one(CURL *easy, const struct job *job, struct out *out)
 	}
 	curl_easy_setopt(easy, CURLOPT_URL, url);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
-	CURLcode cc = curl_easy_perform(easy);
-	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http);
+	CURLcode cc;
+	for (int tries = 0; tries < 2; tries++) { /* a 401 refreshes the token once */
+		b.len = 0;
+		http_sync_token(easy, job, &out->token_gen, out->token);
+		cc = curl_easy_perform(easy);
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http);
+		if (cc != CURLE_OK || http != 401 || !job->token ||
+		    token_refresh(job->token, out->token_gen) < 0)
+			break;
+	}
 	if (cc != CURLE_OK) {
 		fprintf(stderr, "rabulk: '%s': %s\n", out->collection, curl_easy_strerror(cc));
 	} else if (http != 200) {
@@ -118,17 +128,18 @@ static int list_one(CURL *easy, const struct job *job, struct out *out)
 int sessions_run(const struct options *o)
 {
 	struct setup set;
-	struct out out = {o, NULL, 0};
+	static struct out out;
 	char err[512] = "";
 	int failures = 0, rc = EXIT_USAGE;
 	CURL *easy = NULL;
 	struct curl_slist *headers = NULL;
 
+	out.o = o;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (setup_init(&set, o, err, sizeof(err)) < 0)
 		goto out;
 	rc = EXIT_INTERNAL;
-	if (!(easy = curl_easy_init()) || !(headers = http_headers(&set.job, false)))
+	if (!(easy = curl_easy_init()) || !(headers = http_headers(false)))
 		goto out;
 	http_setup(easy, &set.job);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);

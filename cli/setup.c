@@ -1,13 +1,16 @@
-/* setup.c — from options to a ready job: token, endpoint, emulator.
+/* setup.c — from options and profile to a ready job.
  *
  * Kept apart from run.c so that every command that sends (the bulk
- * operations and `rabulk sessions`) checks credentials and endpoints the
- * same way: the token never comes from argv, a token file must be private,
- * plain http is for loopback only. */
+ * operations and `rabulk sessions`) resolves credentials and endpoints the
+ * same way. Precedence, highest first: the command line, the environment,
+ * the profile. Secrets never come from argv: tokens come from a file, a
+ * command, RABULK_ACCESS_TOKEN or the profile; the certificate password
+ * from RABULK_CERT_PASSWORD or a file. Plain http is for loopback only. */
 #include "cli/setup.h"
+#include "engine/cert.h"
 #include "engine/err.h"
+#include "engine/http.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,53 +18,153 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define DEFAULT_ENDPOINT "https://management.core.windows.net"
+
 static bool loopback_url(const char *url)
 {
-	static const char *const hosts[] = {"http://127.", "http://localhost:", "http://localhost/",
-					    "http://[::1]"};
-	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
-		if (strncasecmp(url, hosts[i], strlen(hosts[i])) == 0)
+	static const char *const hosts[] = {"127.", "localhost:", "localhost/", "[::1]"};
+	const char *rest = !strncasecmp(url, "http://", 7)    ? url + 7
+			   : !strncasecmp(url, "https://", 8) ? url + 8
+							      : NULL;
+	for (size_t i = 0; rest && i < sizeof(hosts) / sizeof(hosts[0]); i++)
+		if (strncasecmp(rest, hosts[i], strlen(hosts[i])) == 0)
 			return true;
-	return strcasecmp(url, "http://localhost") == 0;
+	return rest && strcasecmp(rest, "localhost") == 0;
 }
 
-/* The token from --token-file (owner-only, as ssh insists for keys) or
- * RABULK_ACCESS_TOKEN; caller owns *out. */
-static int read_token(const struct options *o, char **out, char *err, size_t n)
+/* ---- profile --------------------------------------------------------- */
+
+/* --profile, else $RABULK_PROFILE, else the default file if there is one.
+ * An implicit default profile without the --subscription asked for is
+ * ignored (the option wins); an explicit one is an error. */
+static int load_profile(struct setup *s, const struct options *o, bool *loaded, char *err,
+			size_t n)
 {
-	const char *env = getenv("RABULK_ACCESS_TOKEN");
+	const char *path = o->profile, *env = getenv("RABULK_PROFILE"), *home = getenv("HOME");
+	char def[4096];
 	struct stat st;
-	char buf[16384];
-	*out = NULL;
-	if (!o->token_file) {
-		if (env && *env && !(*out = strdup(env)))
-			return ERR_NOMEM;
+	bool implicit = !path && !(env && *env);
+	if (!path)
+		path = env && *env ? env : NULL;
+	if (!path && home) {
+		snprintf(def, sizeof(def), "%s/.config/rabulk/AzureProfile.json", home);
+		path = stat(def, &st) == 0 ? def : NULL;
+	}
+	*loaded = false;
+	if (!path)
+		return 0;
+	int rc = profile_load(path, o->subscription, &s->profile, err, n);
+	if (rc < 0 && implicit && o->subscription && strstr(err, "has no subscription")) {
+		profile_release(&s->profile);
+		memset(&s->profile, 0, sizeof(s->profile));
+		err[0] = '\0';
 		return 0;
 	}
-	FILE *f = fopen(o->token_file, "r");
-	if (!f || fstat(fileno(f), &st) != 0) {
-		snprintf(err, n, "cannot open '%s': %s", o->token_file, strerror(errno));
-		goto fail;
+	*loaded = rc == 0;
+	return rc;
+}
+
+/* ---- credentials ----------------------------------------------------- */
+
+static int cert_password(struct setup *s, const struct options *o, char *err, size_t n)
+{
+	const char *env = getenv("RABULK_CERT_PASSWORD");
+	char buf[1024];
+	if (o->cert_password_file) {
+		if (token_read_file(o->cert_password_file, buf, sizeof(buf), err, n) < 0)
+			return ERR_INVAL;
+		s->cert_password = strdup(buf);
+		explicit_bzero(buf, sizeof(buf));
+		return s->cert_password ? 0 : ERR_NOMEM;
 	}
-	if ((st.st_mode & 077) || st.st_uid != geteuid()) {
-		snprintf(err, n, "token file '%s' must be yours and not readable by others (chmod 600)",
-			 o->token_file);
-		goto fail;
-	}
-	size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[len] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	fclose(f);
-	if (!buf[0]) {
-		snprintf(err, n, "token file '%s' is empty", o->token_file);
+	if (env && !(s->cert_password = strdup(env)))
+		return ERR_NOMEM;
+	return 0;
+}
+
+static int use_cert(struct setup *s, const struct options *o, bool profiled, char *err, size_t n)
+{
+	struct cert_info ci;
+	int rc = cert_password(s, o, err, n);
+	if (rc == 0)
+		rc = cert_load(o->cert, o->key, s->cert_password, &ci, err, n);
+	if (rc < 0)
+		return rc;
+	if (profiled && s->profile.account == PROFILE_CERTIFICATE &&
+	    !cert_thumbprint_equal(ci.thumbprint, s->profile.account_id)) {
+		snprintf(err, n, "certificate '%s' has thumbprint %s, but the profile's account for "
+				 "subscription %s is %s",
+			 o->cert, ci.thumbprint, s->subscription, s->profile.account_id);
 		return ERR_INVAL;
 	}
-	return (*out = strdup(buf)) ? 0 : ERR_NOMEM;
-fail:
-	if (f)
-		fclose(f);
-	return ERR_INVAL;
+	if (ci.days_left < 7)
+		fprintf(stderr, "rabulk: warning: certificate '%s' expires in %d day%s: renew it "
+				"and upload it to the subscription\n",
+			o->cert, ci.days_left, ci.days_left == 1 ? "" : "s");
+	if (o->verbose)
+		fprintf(stderr, "rabulk: management certificate %s (%s, thumbprint %s)\n", o->cert,
+			ci.subject, ci.thumbprint);
+	s->job.cert = o->cert;
+	s->job.cert_type = ci.pkcs12 ? "P12" : "PEM";
+	s->job.key = o->key;
+	s->job.key_password = s->cert_password;
+	return 0;
 }
+
+/* Which token source, if any: options, then environment, then profile. */
+static int token_source(const struct setup *s, const struct options *o, bool profiled,
+			struct token_source *src, char *err, size_t n)
+{
+	const char *env = getenv("RABULK_ACCESS_TOKEN");
+	memset(src, 0, sizeof(*src));
+	src->file = o->token_file, src->command = o->token_command;
+	if (src->file || src->command)
+		return 1;
+	if (env && *env) {
+		src->value = env, src->what = "RABULK_ACCESS_TOKEN";
+		return 1;
+	}
+	if (!profiled || o->cert)
+		return 0;
+	switch (s->profile.account) {
+	case PROFILE_ACCESS_TOKEN:
+		src->value = s->profile.token, src->what = "the profile's AccessToken account";
+		return 1;
+	case PROFILE_CERTIFICATE:
+		snprintf(err, n, "the profile's account for subscription %s is a management "
+				 "certificate (thumbprint %s): give it with --cert FILE",
+			 s->subscription, s->profile.account_id);
+		return ERR_INVAL;
+	default:
+		snprintf(err, n, "the profile's account '%s' (%s) needs a token: use --token-command "
+				 "(e.g. 'az account get-access-token --query accessToken -o tsv') or "
+				 "--token-file",
+			 s->profile.account_id, profile_account_name(s->profile.account));
+		return ERR_INVAL;
+	}
+}
+
+static int credentials(struct setup *s, const struct options *o, bool profiled, char *err,
+		       size_t n)
+{
+	struct token_source src;
+	int rc = o->cert ? use_cert(s, o, profiled, err, n) : 0;
+	if (rc == 0)
+		rc = token_source(s, o, profiled, &src, err, n);
+	if (rc <= 0)
+		return rc;
+	if (!(s->token = token_new(&src, err, n)))
+		return ERR_AUTH;
+	s->job.token = s->token;
+	if (o->verbose) {
+		char what[256];
+		token_describe(s->token, what, sizeof(what));
+		fprintf(stderr, "rabulk: %s\n", what);
+	}
+	return 0;
+}
+
+/* ---- target ---------------------------------------------------------- */
 
 static int start_emulator(struct setup *c, const struct options *o, char *err, size_t n)
 {
@@ -82,30 +185,37 @@ static int start_emulator(struct setup *c, const struct options *o, char *err, s
 	return 0;
 }
 
-static int set_target(struct setup *c, const struct options *o, char *err, size_t n)
+static int set_target(struct setup *c, const struct options *o, bool profiled, char *err,
+		      size_t n)
 {
-	snprintf(c->endpoint, sizeof(c->endpoint), "%s", o->endpoint);
+	const char *url = o->endpoint                       ? o->endpoint
+			  : profiled && c->profile.endpoint[0] ? c->profile.endpoint
+							       : DEFAULT_ENDPOINT;
+	snprintf(c->endpoint, sizeof(c->endpoint), "%s", url);
 	size_t len = strlen(c->endpoint);
 	while (len > 0 && c->endpoint[len - 1] == '/')
 		c->endpoint[--len] = '\0';
 	if (strncasecmp(c->endpoint, "https://", 8) != 0 && !loopback_url(c->endpoint)) {
-		snprintf(err, n, "bad --endpoint '%s': want https:// (http:// only for loopback)",
-			 o->endpoint);
+		snprintf(err, n, "bad endpoint '%s': want https:// (http:// only for loopback)", url);
 		return ERR_INVAL;
 	}
-	if (o->insecure && !loopback_url(c->endpoint) &&
-	    strncasecmp(c->endpoint, "https://127.", 12) != 0 &&
-	    strncasecmp(c->endpoint, "https://localhost", 17) != 0) {
+	if (o->insecure && !loopback_url(c->endpoint)) {
 		snprintf(err, n, "--insecure is only allowed for loopback endpoints");
 		return ERR_INVAL;
 	}
+	if (o->insecure)
+		fprintf(stderr, "rabulk: WARNING: --insecure: the server's certificate is NOT "
+				"checked\n");
+	snprintf(c->subscription, sizeof(c->subscription), "%s",
+		 profiled ? c->profile.subscription : o->subscription ? o->subscription : "");
 	c->job.target.endpoint = c->endpoint;
-	c->job.target.subscription = o->subscription;
+	c->job.target.subscription = c->subscription[0] ? c->subscription : NULL;
 	c->job.target.ns = o->ns;
 	if (o->emulator)
 		return start_emulator(c, o, err, n);
-	if (!o->subscription && !o->dry_run) {
-		snprintf(err, n, "no subscription: use --subscription ID (or --emulator to try it out)");
+	if (!c->job.target.subscription && !o->dry_run) {
+		snprintf(err, n, "no subscription: use --subscription ID or --profile FILE (or "
+				 "--emulator to try it out)");
 		return ERR_INVAL;
 	}
 	return 0;
@@ -116,7 +226,6 @@ static void build_job(struct setup *c, const struct options *o)
 	struct job *j = &c->job;
 	j->op = o->op;
 	j->message = o->text;
-	j->token = c->token;
 	j->cacert = o->cacert;
 	j->insecure = o->insecure;
 	j->no_wait = o->no_wait;
@@ -132,20 +241,29 @@ static void build_job(struct setup *c, const struct options *o)
 	j->verbose = o->verbose;
 }
 
-int setup_init(struct setup *s, const struct options *o, char *err, size_t errlen)
+int setup_init(struct setup *s, const struct options *o, char *err, size_t n)
 {
+	bool profiled = false;
 	int rc;
 	memset(s, 0, sizeof(*s));
 	build_job(s, o);
-	if ((rc = read_token(o, &s->token, err, errlen)) < 0)
+	if (!o->emulator && (rc = load_profile(s, o, &profiled, err, n)) < 0)
 		return rc;
-	s->job.token = s->token;
-	return set_target(s, o, err, errlen);
+	if ((rc = set_target(s, o, profiled, err, n)) < 0 || o->dry_run)
+		return rc;
+	if ((rc = credentials(s, o, profiled, err, n)) < 0)
+		return rc;
+	return o->emulator ? 0 : http_preflight(&s->job, err, n);
 }
 
 void setup_release(struct setup *s)
 {
 	emu_free(s->emu);
-	free(s->token);
-	s->emu = NULL, s->token = NULL;
+	token_free(s->token);
+	profile_release(&s->profile);
+	if (s->cert_password) {
+		explicit_bzero(s->cert_password, strlen(s->cert_password));
+		free(s->cert_password);
+	}
+	s->emu = NULL, s->token = NULL, s->cert_password = NULL;
 }

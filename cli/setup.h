@@ -1,25 +1,30 @@
 /* setup.h — what every sending command needs before its first request:
- * the job (target, token, transport settings) and, with --emulator, the
- * embedded emulator it points at. */
+ * the job (target, credentials, transport settings) and, with --emulator,
+ * the embedded emulator it points at. */
 #ifndef RABULK_SETUP_H
 #define RABULK_SETUP_H
 
 #include "cli/args.h"
 #include "emulator/emu.h"
 #include "engine/engine.h"
+#include "engine/profile.h"
 
 struct setup {
 	struct job job;
 	struct emu *emu;      /* --emulator, else NULL */
 	bool seed_from_input; /* --emulator without --emulator-seed */
-	char endpoint[256];
-	char *token;
+	char endpoint[512];
+	char subscription[128];
+	struct profile profile;
+	struct token *token;
+	char *cert_password;
 };
 
-/* Fills s from the options: reads the token (--token-file must be 0600 and
- * yours, or RABULK_ACCESS_TOKEN), checks the endpoint (https, or http on
- * loopback), starts the embedded emulator. Returns 0, or a negative error
- * with err set; call setup_release() either way. */
+/* Fills s from the options and the profile: picks the subscription and
+ * endpoint, loads and checks the certificate, fetches the first token,
+ * checks the endpoint (https, or http on loopback) with one TLS handshake,
+ * or starts the embedded emulator. Returns 0, or a negative error with err
+ * set; call setup_release() either way. */
 int setup_init(struct setup *s, const struct options *o, char *err, size_t errlen);
 void setup_release(struct setup *s);
 

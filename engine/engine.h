@@ -10,6 +10,7 @@
 #include "engine/api.h"
 #include "engine/queue.h"
 #include "engine/retry.h"
+#include "engine/token.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,7 +21,11 @@ struct job {
 	enum api_op op;
 	struct api_target target;
 	const char *message; /* for API_MESSAGE */
-	const char *token;   /* bearer token, or NULL */
+	struct token *token; /* bearer token source, or NULL */
+	const char *cert;    /* management certificate (TLS client), or NULL */
+	const char *cert_type; /* "PEM" or "P12" */
+	const char *key;       /* PEM key file, NULL: in cert */
+	const char *key_password;
 	const char *cacert;
 	bool insecure;
 	bool no_wait;

@@ -16,7 +16,8 @@
 	X(NOENT, -8, "not found")                                                                  \
 	X(TOOBIG, -9, "too big")                                                                   \
 	X(CURL, -10, "libcurl error")                                                              \
-	X(HTTPD, -11, "http server error")
+	X(HTTPD, -11, "http server error")                                                         \
+	X(AUTH, -12, "credentials rejected or unavailable")
 
 enum err {
 	ERR_OK = 0,

@@ -1,18 +1,32 @@
 /* http.h — libcurl settings every rabulk request uses, in one place:
- * the protocol headers, TLS 1.2 at least, no redirects, http/https only. */
+ * the protocol headers, credentials, TLS 1.2 at least, no redirects,
+ * http/https only, and --verbose output with secrets blanked. */
 #ifndef RABULK_HTTP_H
 #define RABULK_HTTP_H
 
 #include "engine/engine.h"
 #include <curl/curl.h>
 
-/* x-ms-version, Accept, (for POST) Content-Type and an empty Expect, and
- * the bearer token when the job has one. Caller owns the result
- * (curl_slist_free_all); NULL when out of memory. */
-struct curl_slist *http_headers(const struct job *job, bool post);
+/* x-ms-version, Accept, and for POST Content-Type and an empty Expect.
+ * Caller owns the result (curl_slist_free_all); NULL when out of memory. */
+struct curl_slist *http_headers(bool post);
 
-/* Applies the job's transport settings (timeouts, TLS, protocols, no
- * redirects, no signals) to an easy handle. Call once per handle. */
+/* Applies the job's transport settings (timeouts, TLS, client certificate,
+ * protocols, no redirects, no signals, --verbose) to an easy handle. */
 void http_setup(CURL *easy, const struct job *job);
+
+/* Sends `Authorization: Bearer <token>` from now on (libcurl copies it). */
+void http_bearer(CURL *easy, const char *token);
+
+/* Keeps the handle's bearer token current: copies the job's token into buf
+ * (TOKEN_MAX bytes) and sets it when its generation differs from *gen.
+ * Also lets the token refresh itself ahead of expiry. No-op without one. */
+void http_sync_token(CURL *easy, const struct job *job, unsigned *gen, char *buf);
+
+/* One TLS handshake with the endpoint before anything is sent, so that a
+ * certificate problem is one clear error instead of a failed row per
+ * input line. Returns 0 (also for plain http, or when the endpoint is
+ * merely unreachable: retries deal with that), or ERR_AUTH with err set. */
+int http_preflight(const struct job *job, char *err, size_t errlen);
 
 #endif

@@ -55,6 +55,7 @@ struct item {
 	bool reserved; /* holds a rate-limiter slot at `due` */
 	bool resumed;  /* came from --resume as accepted: polled, not sent */
 	bool journal;  /* an intermediate `accepted` row; the final row follows */
+	bool reauth;   /* was answered 401 once and sent again with a new token */
 	uint64_t seq;  /* input order, for --ordered */
 
 	char *collection; /* point into text[] */

@@ -38,6 +38,7 @@ struct slot {
 	char request_id[48];
 	long retry_after_ms; /* -1: none */
 	bool precise;	     /* it came from a *-retry-after-ms header */
+	unsigned token_gen;  /* generation of the bearer token set on easy */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -55,6 +56,7 @@ struct worker {
 	struct engine_stats stats;
 	char *body;
 	size_t body_cap;
+	char *token; /* TOKEN_MAX bytes when the job has a token */
 	char url[URL_MAX];
 };
 
@@ -128,9 +130,8 @@ struct worker *worker_new(struct engine_shared *sh, int id, int max_active, int 
 	w->body_cap = 64 + 6 * (1024 + (job->message ? strlen(job->message) : 0));
 	if (!(w->multi = curl_multi_init()) || !(w->slots = calloc(w->nslots, sizeof(*w->slots))) ||
 	    !(w->free_idx = calloc(w->nslots, sizeof(int))) ||
-	    !(w->body = malloc(w->body_cap)) ||
-	    !(w->post_headers = http_headers(job, true)) ||
-	    !(w->get_headers = http_headers(job, false)))
+	    !(w->body = malloc(w->body_cap)) || (job->token && !(w->token = malloc(TOKEN_MAX))) ||
+	    !(w->post_headers = http_headers(true)) || !(w->get_headers = http_headers(false)))
 		goto fail;
 	for (int i = 0; i < w->nslots; i++) {
 		if (slot_init(w, &w->slots[i]) < 0)
@@ -162,6 +163,9 @@ void worker_free(struct worker *w)
 	free(w->free_idx);
 	heap_release(&w->waiting);
 	free(w->body);
+	if (w->token)
+		explicit_bzero(w->token, TOKEN_MAX);
+	free(w->token);
 	free(w);
 }
 
@@ -261,6 +265,7 @@ static int prepare(struct worker *w, struct slot *s, struct item *it)
 		w->stats.requests++;
 	}
 	curl_easy_setopt(s->easy, CURLOPT_URL, w->url);
+	http_sync_token(s->easy, job, &s->token_gen, w->token);
 	return 0;
 }
 
@@ -307,6 +312,17 @@ static void start(struct worker *w, struct item *it, int64_t now)
 	}
 }
 
+/* A 401: the token may have expired. The row goes again, once, when a new
+ * token is ready (this worker's refresh or another's); true if so. */
+static bool reauth(struct worker *w, struct slot *s, struct item *it, int64_t now)
+{
+	if (it->reauth || !w->job->token || token_refresh(w->job->token, s->token_gen) < 0)
+		return false;
+	it->reauth = true;
+	park(w, it, now);
+	return true;
+}
+
 static void on_auth_error(struct worker *w, int http, const struct api_error *e)
 {
 	int expected = STOP_NONE;
@@ -350,6 +366,9 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 			return;
 		break;
 	case API_V_UNAUTHORIZED:
+		if (reauth(w, s, it, now))
+			return;
+		/* fall through */
 	case API_V_FORBIDDEN:
 		on_auth_error(w, http, &e);
 		/* fall through */
@@ -402,6 +421,8 @@ static void polled(struct worker *w, struct slot *s, struct item *it, int http, 
 		return;
 	}
 	enum api_verdict v = http == 200 ? API_V_RETRY : api_classify(http, &e);
+	if (v == API_V_UNAUTHORIZED && reauth(w, s, it, now))
+		return;
 	if (v == API_V_RETRY && retry_later(w, it, ++it->poll_errors, s->retry_after_ms, now))
 		return;
 	if (v == API_V_UNAUTHORIZED || v == API_V_FORBIDDEN)

@@ -1,0 +1,361 @@
+/* token.c — fetching, checking and refreshing the bearer token.
+ *
+ * State lives under one mutex; `gen` and `due_ms` are also atomics so the
+ * hot path (every request) reads them without locking. A fetch (reading
+ * the file, running the command) happens outside the mutex with
+ * `fetching` set: one fetch at a time, the others either wait for it (a
+ * 401, which needs the new token) or carry on with the current one (an
+ * early refresh, where the current token is still good).
+ *
+ * When to refresh ahead: a JWT's exp minus a margin of a quarter of its
+ * lifetime, at most two minutes (a 60-minute Azure AD token is refreshed
+ * two minutes early, a 4-second test token one second early). A token file
+ * is also checked once a second and re-read when its inode, size or mtime
+ * changed. */
+#include "engine/token.h"
+#include "engine/clock.h"
+#include "engine/err.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define FILE_CHECK_MS 1000
+#define MARGIN_MAX_MS 120000
+#define RETRY_MS 1000 /* after a failed or useless early refresh */
+
+struct token {
+	struct token_source src;
+	pthread_mutex_t lock;
+	pthread_cond_t fetched;
+	bool fetching;
+	char value[TOKEN_MAX];
+	int64_t exp_ms;	    /* 0: unknown */
+	int64_t refresh_ms; /* when to fetch a new one ahead of exp */
+	struct stat file_id;
+	atomic_uint gen;
+	atomic_llong due_ms; /* next token_maintain() with work to do */
+	unsigned failed_gen; /* a 401 refresh of this generation gave nothing new */
+	bool failed;
+};
+
+/* ---- JWT ------------------------------------------------------------- */
+
+static int b64url_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '-' || c == '+' ? 62 : c == '_' || c == '/' ? 63 : -1;
+}
+
+/* Decodes base64url (no padding needed) into dst; returns the length or -1. */
+static long b64url_decode(const char *s, size_t len, char *dst, size_t cap)
+{
+	unsigned acc = 0;
+	int bits = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < len && s[i] != '='; i++) {
+		int v = b64url_value((unsigned char)s[i]);
+		if (v < 0)
+			return -1;
+		acc = acc << 6 | (unsigned)v, bits += 6;
+		if (bits >= 8) {
+			if (n + 1 >= cap)
+				return -1;
+			bits -= 8;
+			dst[n++] = (char)(acc >> bits & 0xFF);
+		}
+	}
+	dst[n] = '\0';
+	return (long)n;
+}
+
+int token_jwt_exp(const char *tok, int64_t *exp_s)
+{
+	const char *a = strchr(tok, '.'), *b = a ? strchr(a + 1, '.') : NULL;
+	char payload[8192];
+	if (!b || b - a - 1 <= 0 || b64url_decode(a + 1, (size_t)(b - a - 1), payload,
+						  sizeof(payload)) < 0)
+		return ERR_PARSE;
+	cJSON *root = cJSON_Parse(payload);
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(root, "exp");
+	int rc = cJSON_IsNumber(exp) && exp->valuedouble > 0 ? 0 : ERR_PARSE;
+	if (rc == 0)
+		*exp_s = (int64_t)exp->valuedouble;
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ---- sources --------------------------------------------------------- */
+
+static void first_line(char *s)
+{
+	s[strcspn(s, "\r\n")] = '\0';
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+}
+
+static int read_private(FILE *f, const char *path, struct stat *st, char *dst, size_t cap,
+			char *err, size_t n)
+{
+	if (fstat(fileno(f), st) != 0) {
+		snprintf(err, n, "cannot read '%s': %s", path, strerror(errno));
+		return ERR_IO;
+	}
+	if ((st->st_mode & 077) || st->st_uid != geteuid()) {
+		snprintf(err, n, "'%s' must be yours and not readable by others (chmod 600 '%s')",
+			 path, path);
+		return ERR_INVAL;
+	}
+	size_t len = fread(dst, 1, cap - 1, f);
+	dst[len] = '\0';
+	if (len == cap - 1 && !feof(f)) {
+		snprintf(err, n, "'%s' is longer than %zu bytes", path, cap - 1);
+		return ERR_TOOBIG;
+	}
+	first_line(dst);
+	if (!dst[0]) {
+		snprintf(err, n, "'%s' is empty", path);
+		return ERR_INVAL;
+	}
+	return 0;
+}
+
+static int read_file_id(const char *path, char *dst, size_t cap, struct stat *st, char *err,
+			size_t n)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, n, "cannot open '%s': %s", path, strerror(errno));
+		return ERR_IO;
+	}
+	int rc = read_private(f, path, st, dst, cap, err, n);
+	fclose(f);
+	return rc;
+}
+
+int token_read_file(const char *path, char *dst, size_t cap, char *err, size_t n)
+{
+	struct stat st;
+	return read_file_id(path, dst, cap, &st, err, n);
+}
+
+static int run_command(const char *cmd, char *dst, size_t cap, char *err, size_t n)
+{
+	FILE *p = popen(cmd, "r");
+	if (!p) {
+		snprintf(err, n, "cannot run --token-command: %s", strerror(errno));
+		return ERR_IO;
+	}
+	size_t len = fread(dst, 1, cap - 1, p);
+	dst[len] = '\0';
+	while (len == cap - 1 && fgetc(p) != EOF) /* let it finish writing */
+		;
+	int status = pclose(p);
+	first_line(dst);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, n, "--token-command failed (exit status %d)",
+			 status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return ERR_AUTH;
+	}
+	if (!dst[0]) {
+		snprintf(err, n, "--token-command printed no token");
+		return ERR_AUTH;
+	}
+	return 0;
+}
+
+/* Reads the source into dst (and the file's identity into st). */
+static int fetch(const struct token_source *src, char *dst, size_t cap, struct stat *st,
+		 char *err, size_t n)
+{
+	if (src->command)
+		return run_command(src->command, dst, cap, err, n);
+	if (src->file)
+		return read_file_id(src->file, dst, cap, st, err, n);
+	snprintf(err, n, "%s cannot be refreshed", src->what ? src->what : "the token");
+	return ERR_AUTH;
+}
+
+/* ---- state ----------------------------------------------------------- */
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* When token_maintain() next has work: a file check, or the early refresh. */
+static int64_t next_due(const struct token *t, int64_t now)
+{
+	int64_t due = t->src.file ? now + FILE_CHECK_MS : INT64_MAX;
+	return t->refresh_ms < due ? t->refresh_ms : due;
+}
+
+/* The early refresh time of a token that expires at exp (0: unknown). */
+static int64_t refresh_time(const struct token *t, int64_t exp, int64_t now)
+{
+	if (!exp || (!t->src.file && !t->src.command))
+		return INT64_MAX;
+	int64_t margin = (exp - now) / 4;
+	int64_t at = exp - (margin > MARGIN_MAX_MS ? MARGIN_MAX_MS : margin);
+	return at > now ? at : now + RETRY_MS; /* the source gave an old token */
+}
+
+/* Installs a fetched token; with t->lock held. Returns true when it differs. */
+static bool install(struct token *t, const char *value, const struct stat *st, int64_t now)
+{
+	bool changed = strcmp(value, t->value) != 0;
+	int64_t exp_s;
+	if (st)
+		t->file_id = *st;
+	if (changed) {
+		snprintf(t->value, sizeof(t->value), "%s", value);
+		t->exp_ms = token_jwt_exp(value, &exp_s) == 0 ? exp_s * 1000 : 0;
+		atomic_fetch_add(&t->gen, 1);
+	}
+	t->refresh_ms = refresh_time(t, t->exp_ms, now);
+	atomic_store(&t->due_ms, next_due(t, now));
+	return changed;
+}
+
+struct token *token_new(const struct token_source *src, char *err, size_t n)
+{
+	struct token *t = calloc(1, sizeof(*t));
+	char *buf = malloc(TOKEN_MAX);
+	struct stat st;
+	int64_t now = clock_wall_ms();
+	int rc = t && buf ? 0 : ERR_NOMEM;
+	if (rc == 0 && src->value)
+		snprintf(buf, TOKEN_MAX, "%s", src->value);
+	else if (rc == 0)
+		rc = fetch(src, buf, TOKEN_MAX, &st, err, n);
+	if (rc < 0) {
+		if (rc == ERR_NOMEM)
+			snprintf(err, n, "out of memory");
+		free(buf), free(t);
+		return NULL;
+	}
+	t->src = *src;
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->fetched, NULL);
+	install(t, buf, src->file ? &st : NULL, now);
+	free(buf);
+	if (t->exp_ms && t->exp_ms <= now) {
+		snprintf(err, n, "the token from %s expired %lld s ago",
+			 src->command ? "--token-command" : src->file ? src->file : src->what,
+			 (long long)((now - t->exp_ms) / 1000));
+		token_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void token_free(struct token *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->fetched);
+	explicit_bzero(t->value, sizeof(t->value));
+	free(t);
+}
+
+unsigned token_generation(const struct token *t)
+{
+	return atomic_load(&((struct token *)t)->gen);
+}
+
+unsigned token_copy(struct token *t, char *dst, size_t cap)
+{
+	pthread_mutex_lock(&t->lock);
+	snprintf(dst, cap, "%s", t->value);
+	unsigned gen = atomic_load(&t->gen);
+	pthread_mutex_unlock(&t->lock);
+	return gen;
+}
+
+/* Fetches with t->lock held on entry and exit, dropping it meanwhile.
+ * Returns 1 when a different token was installed, 0 when the source gave
+ * the same one, or a negative error (said once on stderr). */
+static int fetch_unlocked(struct token *t, int64_t now)
+{
+	char *buf = malloc(TOKEN_MAX), err[512] = "";
+	struct stat st;
+	t->fetching = true;
+	pthread_mutex_unlock(&t->lock);
+	int rc = buf ? fetch(&t->src, buf, TOKEN_MAX, &st, err, sizeof(err)) : ERR_NOMEM;
+	pthread_mutex_lock(&t->lock);
+	t->fetching = false;
+	pthread_cond_broadcast(&t->fetched);
+	if (rc == 0)
+		rc = install(t, buf, t->src.file ? &st : NULL, now) ? 1 : 0;
+	else if (err[0])
+		fprintf(stderr, "rabulk: refreshing the token: %s\n", err);
+	if (buf)
+		explicit_bzero(buf, TOKEN_MAX);
+	free(buf);
+	return rc;
+}
+
+void token_maintain(struct token *t, int64_t now)
+{
+	struct stat st;
+	if (now < atomic_load(&t->due_ms))
+		return;
+	pthread_mutex_lock(&t->lock);
+	if (t->fetching || now < atomic_load(&t->due_ms)) {
+		pthread_mutex_unlock(&t->lock);
+		return;
+	}
+	/* A file is re-read when it changed; a command is run when it is time. */
+	bool go = t->src.file ? stat(t->src.file, &st) != 0 || !same_file(&st, &t->file_id)
+			      : now >= t->refresh_ms;
+	atomic_store(&t->due_ms, now + RETRY_MS); /* nobody else tries meanwhile */
+	if (!go || fetch_unlocked(t, now) >= 0)
+		atomic_store(&t->due_ms, next_due(t, now));
+	pthread_mutex_unlock(&t->lock);
+}
+
+int token_refresh(struct token *t, unsigned gen)
+{
+	int rc;
+	pthread_mutex_lock(&t->lock);
+	while (t->fetching && atomic_load(&t->gen) == gen)
+		pthread_cond_wait(&t->fetched, &t->lock);
+	if (atomic_load(&t->gen) != gen)
+		rc = 0;
+	else if (t->failed && t->failed_gen == gen)
+		rc = ERR_AUTH;
+	else if (fetch_unlocked(t, clock_wall_ms()) > 0 || atomic_load(&t->gen) != gen)
+		rc = 0;
+	else
+		t->failed = true, t->failed_gen = gen, rc = ERR_AUTH;
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+void token_describe(struct token *t, char *dst, size_t cap)
+{
+	char when[32] = "";
+	pthread_mutex_lock(&t->lock);
+	clock_iso8601(when, sizeof(when), t->exp_ms);
+	snprintf(dst, cap, "bearer token from %s%s%s%s",
+		 t->src.command ? "--token-command" : t->src.file ? t->src.file : t->src.what,
+		 t->exp_ms ? " (JWT, expires " : " (not a JWT: refreshed only after a 401",
+		 when, ")");
+	pthread_mutex_unlock(&t->lock);
+}

@@ -1,0 +1,57 @@
+/* token.h — the bearer token every worker sends, kept fresh.
+ *
+ * One token object per run, shared by all workers. It comes from a file
+ * (re-read when the file changes), a command (run again before the token
+ * expires, and once after a 401), or a fixed value (RABULK_ACCESS_TOKEN or
+ * the profile's AccessToken account). Workers read the generation number
+ * without a lock and copy the token only when it changed. The token is
+ * never printed: error messages name its source, not its value. */
+#ifndef RABULK_TOKEN_H
+#define RABULK_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TOKEN_MAX 16384 /* longest token accepted, terminator included */
+
+struct token_source {
+	const char *file;    /* --token-file: owner-only, re-read when it changes */
+	const char *command; /* --token-command: run by /bin/sh, first line of stdout */
+	const char *value;   /* a fixed token */
+	const char *what;    /* where the fixed value came from, for messages */
+};
+
+struct token;
+
+/* Fetches the first token. Caller owns the result; NULL with err set when
+ * the source fails, the file is readable by others, or a JWT has expired. */
+struct token *token_new(const struct token_source *src, char *err, size_t errlen);
+void token_free(struct token *t);
+
+/* The current token's generation: it changes whenever the token does.
+ * Lock-free; workers call it before every request. */
+unsigned token_generation(const struct token *t);
+/* Copies the current token (at most cap bytes, terminated) and returns
+ * its generation. Thread-safe. */
+unsigned token_copy(struct token *t, char *dst, size_t cap);
+/* Refreshes ahead of time when due: before a JWT's exp, or when the token
+ * file changed (checked once a second). Cheap when nothing is due; one
+ * caller at a time does the work, the others go on with the current
+ * token. Thread-safe. */
+void token_maintain(struct token *t, int64_t now_wall_ms);
+/* A request sent with generation gen was answered 401: returns 0 when a
+ * different token is ready (someone else's refresh counts), ERR_AUTH when
+ * the source cannot give one (a fixed token, or the same token again).
+ * Each generation is refreshed at most once. Thread-safe. */
+int token_refresh(struct token *t, unsigned gen);
+/* A one-line description for --verbose: source, JWT expiry; never the value. */
+void token_describe(struct token *t, char *dst, size_t cap);
+
+/* The exp claim (Unix seconds) of a JWT; ERR_PARSE when tok is not a JWT
+ * or has no numeric exp. */
+int token_jwt_exp(const char *tok, int64_t *exp_s);
+/* Reads the first line of a secret file into dst, refusing a file that is
+ * not the caller's or that others can read (as ssh does with keys). */
+int token_read_file(const char *path, char *dst, size_t cap, char *err, size_t errlen);
+
+#endif
