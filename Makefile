@@ -22,7 +22,7 @@ BUILD   := $(BUILD)/san-$(subst $(comma),-,$(SANITIZER))
 CFLAGS  += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZER)
 endif
-PKGS    = libcurl libcjson libmicrohttpd libcrypto
+PKGS    = libcurl libcjson libmicrohttpd libcrypto gnutls
 CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lpthread
 

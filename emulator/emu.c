@@ -18,6 +18,7 @@
  * x-remoteapp-operation-tracking-id, operationResults as pretty JSON with
  * CRLF, the XML-wrapped JSON 404 for a missing collection. */
 #include "emulator/emu.h"
+#include "emulator/auth.h"
 #include "engine/api.h"
 #include "engine/clock.h"
 #include "engine/err.h"
@@ -69,6 +70,8 @@ struct table {
 struct emu {
 	struct emu_config c;
 	struct MHD_Daemon *d;
+	struct emu_auth auth;
+	char *pem_cert, *pem_key, *pem_ca; /* HTTPS */
 	uint64_t secret;
 	atomic_uint_fast64_t seq; /* makes every generated id distinct */
 	pthread_mutex_t lock; /* sessions, collections, stats; lock order: lock, then log_lock */
@@ -627,22 +630,18 @@ static bool query_has(const char *query, const char *param)
 static bool refused(struct emu *e, struct MHD_Connection *c, const char *sub, struct reply *r)
 {
 	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-ms-version");
-	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	const char *code, *message;
 	if (!v || strcmp(v, API_MS_VERSION) != 0) {
 		reply_rdfe(r, 400, "MissingOrIncorrectVersionHeader",
 			   "The versioning header is not specified or was specified incorrectly.");
 		return true;
 	}
-	bool bad_sub = e->c.subscription && strcasecmp(sub, e->c.subscription) != 0;
-	bool bad_token = e->c.token && (!auth || strncmp(auth, "Bearer ", 7) != 0 ||
-					strcmp(auth + 7, e->c.token) != 0);
-	if (bad_sub || bad_token) {
-		reply_rdfe(r, 403, "AuthenticationFailed",
-			   "The server failed to authenticate the request. Verify that the "
-			   "certificate is valid and is associated with this subscription.");
-		return true;
-	}
-	return false;
+	int status = emuauth_check(&e->auth, c, &code, &message);
+	if (!status && e->c.subscription && strcasecmp(sub, e->c.subscription) != 0)
+		status = 403; /* the credential is not registered for this subscription */
+	if (status)
+		reply_rdfe(r, status, code, message);
+	return status != 0;
 }
 
 static void api(struct emu *e, struct MHD_Connection *c, const char *method, char **seg, int n,
@@ -761,10 +760,20 @@ static void admin_reset(struct emu *e, struct reply *r)
 	r->status = 200, r->ctype = "application/json", r->body = strdup("{}");
 }
 
-static void admin(struct emu *e, const char *method, const char *what, struct reply *r)
+/* A fresh bearer token, as an identity provider would issue one. */
+static void admin_token(struct emu *e, const char *query, struct reply *r)
+{
+	r->status = 200, r->ctype = "text/plain";
+	r->body = emuauth_issue(&e->auth, query_has(query, "opaque=1"), clock_wall_ms());
+}
+
+static void admin(struct emu *e, const char *method, const char *what, const char *query,
+		  struct reply *r)
 {
 	bool get = strcmp(method, "GET") == 0;
-	if (get && strcmp(what, "state") == 0)
+	if (get && strcmp(what, "token") == 0)
+		admin_token(e, query, r);
+	else if (get && strcmp(what, "state") == 0)
 		admin_state(e, r);
 	else if (get && strcmp(what, "stats") == 0)
 		admin_stats(e, r);
@@ -1012,7 +1021,7 @@ static void route(struct emu *e, struct MHD_Connection *c, const char *method, s
 	if (q->body_too_big)
 		reply_rdfe(r, 413, "RequestEntityTooLarge", "The request body is too large.");
 	else if (n == 2 && strcmp(segs[0], "_emulator") == 0)
-		admin(e, method, segs[1], r);
+		admin(e, method, segs[1], query, r);
 	else if (n < 0)
 		reply_rdfe(r, 404, "ResourceNotFound", "The requested resource was not found.");
 	else
@@ -1127,6 +1136,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* ---- lifecycle ------------------------------------------------------- */
 
+/* --tls-cert/--tls-key (HTTPS) and --client-ca (management certificates). */
+static int load_tls(struct emu *e, char *err, size_t n)
+{
+	const char *files[] = {e->c.tls_cert, e->c.tls_key, e->c.client_ca};
+	char **pems[] = {&e->pem_cert, &e->pem_key, &e->pem_ca};
+	emuauth_init(&e->auth);
+	e->auth.token = e->c.token;
+	e->auth.token_ttl_ms = e->c.token_ttl_ms;
+	e->auth.client_ca = e->c.client_ca != NULL;
+	if (!e->c.tls_cert != !e->c.tls_key || (e->c.client_ca && !e->c.tls_cert)) {
+		snprintf(err, n, "--tls-cert and --tls-key go together (and --client-ca needs them)");
+		return ERR_INVAL;
+	}
+	for (int i = 0; i < 3; i++)
+		if (files[i] && !(*pems[i] = emuauth_read_pem(files[i]))) {
+			snprintf(err, n, "cannot read '%s'", files[i]);
+			return ERR_IO;
+		}
+	return 0;
+}
+
+const char *emu_scheme(const struct emu *e)
+{
+	return e->pem_cert ? "https" : "http";
+}
+
 struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 {
 	struct emu *e = calloc(1, sizeof(*e));
@@ -1159,15 +1194,27 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 		return NULL;
 	}
 	e->timer_started = true;
-	e->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
-				NULL, on_request, e,
+	if (load_tls(e, err, errlen) < 0) {
+		emu_free(e);
+		return NULL;
+	}
+	struct MHD_OptionItem tls[] = {
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, e->pem_cert},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, e->pem_key},
+		{e->pem_ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, e->pem_ca},
+		{MHD_OPTION_END, 0, NULL}};
+	e->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+					(e->pem_cert ? MHD_USE_TLS : 0),
+				0, NULL, NULL, on_request, e,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)e->c.threads,
 				MHD_OPTION_CONNECTION_LIMIT, 16384u, MHD_OPTION_CONNECTION_TIMEOUT,
 				120u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, e,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, e, MHD_OPTION_END);
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
+				MHD_OPTION_ARRAY, e->pem_cert ? tls : tls + 3, MHD_OPTION_END);
 	if (!e->d) {
-		snprintf(err, errlen, "cannot listen on 127.0.0.1:%d (port in use?)", c->port);
+		snprintf(err, errlen, "cannot listen on 127.0.0.1:%d (port in use%s?)", c->port,
+			 e->pem_cert ? ", or a bad TLS certificate or key" : "");
 		emu_free(e);
 		return NULL;
 	}
@@ -1213,6 +1260,11 @@ void emu_free(struct emu *e)
 	free(e->log);
 	pthread_mutex_destroy(&e->lock);
 	pthread_mutex_destroy(&e->log_lock);
+	free(e->pem_cert);
+	free(e->pem_ca);
+	if (e->pem_key)
+		explicit_bzero(e->pem_key, strlen(e->pem_key));
+	free(e->pem_key);
 	free(e);
 }
 

@@ -14,7 +14,10 @@ struct emu_config {
 	int port;		  /* 0: any free port */
 	const char *subscription; /* NULL: accept any */
 	const char *ns;		  /* default "remoteapp" */
-	const char *token;	  /* NULL: no bearer token required */
+	const char *token;	  /* a fixed bearer token (NULL: none) */
+	long token_ttl_ms;	  /* > 0: require tokens issued at /_emulator/token, this long */
+	const char *tls_cert, *tls_key; /* PEM files: serve HTTPS */
+	const char *client_ca;	  /* PEM: require a client certificate it issued */
 	long op_delay_ms;	  /* operations stay Pending this long */
 	bool no_session_404;	  /* no session: 404 now, instead of 202 then Failed */
 	int threads;		  /* server threads, default 2 */
@@ -40,6 +43,8 @@ struct emu;
 struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen);
 /* The port it listens on (useful with port 0). */
 int emu_port(const struct emu *e);
+/* "https" or "http". */
+const char *emu_scheme(const struct emu *e);
 /* Adds a collection (idempotent). Returns 0 or ERR_NOMEM. */
 int emu_add_collection(struct emu *e, const char *collection);
 /* Adds (or resets) a session, creating its collection; state NULL means

@@ -16,7 +16,8 @@
 
 static const char usage[] =
 	"usage: rabulk-emulator [--port N] [--port-file FILE] [--seed FILE]... [--generate NAME:N]...\n"
-	"                       [--subscription ID] [--namespace NS] [--token TOKEN]\n"
+	"                       [--subscription ID] [--namespace NS] [--token TOKEN] [--token-ttl D]\n"
+	"                       [--tls-cert PEM --tls-key PEM [--client-ca PEM]]\n"
 	"                       [--op-delay MS] [--no-session 202|404] [--threads N] [--log-max N]\n"
 	"                       [--latency MS[:JITTER]] [--throttle N/s] [--retry-after D]\n"
 	"                       [--fault 429=P,503=P,500=P,reset=P,stall=P,truncate=P]\n";
@@ -71,6 +72,8 @@ int main(int argc, char **argv)
 		{"log-max", required_argument, 0, 'L'},	 {"help", no_argument, 0, 'h'},
 		{"latency", required_argument, 0, 'l'},	 {"fault", required_argument, 0, 'f'},
 		{"throttle", required_argument, 0, 'r'}, {"retry-after", required_argument, 0, 'R'},
+		{"token-ttl", required_argument, 0, 'E'}, {"tls-cert", required_argument, 0, 'C'},
+		{"tls-key", required_argument, 0, 'K'},	 {"client-ca", required_argument, 0, 'A'},
 		{0, 0, 0, 0}};
 	struct emu_config c = {0};
 	const char *port_file = NULL, *seeds[64], *gens[64];
@@ -103,6 +106,13 @@ int main(int argc, char **argv)
 			if (args_duration(optarg, &c.retry_after_ms) < 0)
 				die("bad --retry-after", optarg);
 			break;
+		case 'E':
+			if (args_duration(optarg, &c.token_ttl_ms) < 0 || c.token_ttl_ms <= 0)
+				die("bad --token-ttl", optarg);
+			break;
+		case 'C': c.tls_cert = optarg; break;
+		case 'K': c.tls_key = optarg; break;
+		case 'A': c.client_ca = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -135,7 +145,7 @@ int main(int argc, char **argv)
 		emu_free(e);
 		return 2;
 	}
-	fprintf(stderr, "rabulk-emulator: listening on http://127.0.0.1:%d\n", port);
+	fprintf(stderr, "rabulk-emulator: listening on %s://127.0.0.1:%d\n", emu_scheme(e), port);
 	int sig;
 	sigwait(&set, &sig);
 	emu_free(e);

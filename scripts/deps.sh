@@ -6,7 +6,7 @@
 #   scripts/deps.sh bench  the same, plus nginx, h2load and curl for make bench
 set -eu
 pkgs="build-essential pkg-config libcurl4-openssl-dev libcsv-dev libcjson-dev
-libmicrohttpd-dev libcmocka-dev libssl-dev python3 time strace"
+libmicrohttpd-dev libgnutls28-dev libcmocka-dev libssl-dev openssl python3 time strace"
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev"
 [ "${1:-}" = bench ] && pkgs="$pkgs nginx-light nghttp2-client curl"
 missing=""

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
@@ -36,7 +37,7 @@ def no_sanitizer_report(text, who):
 class Emulator:
     """A rabulk-emulator process on 127.0.0.1, port chosen by the kernel."""
 
-    def __init__(self, workdir, *args):
+    def __init__(self, workdir, *args, cafile=None):
         self.port_file = os.path.join(workdir, "emu-%d.port" % time.monotonic_ns())
         self.log = open(os.path.join(workdir, "emu.err"), "ab")
         self.proc = subprocess.Popen([EMULATOR, "--port", "0", "--port-file", self.port_file, *args],
@@ -47,12 +48,14 @@ class Emulator:
                 raise RuntimeError("emulator did not start: %s" % open(self.log.name).read())
             time.sleep(0.01)
         self.port = int(open(self.port_file).read())
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.tls = "--tls-cert" in args
+        self.url = "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
+        self.ssl = ssl.create_default_context(cafile=cafile) if self.tls else None
 
     def get(self, path, headers=None):
         req = urllib.request.Request(self.url + path, headers=headers or {})
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=30, context=self.ssl) as r:
                 return r.status, dict(r.headers), r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read().decode()
@@ -93,8 +96,8 @@ class Workdir:
         os.chmod(p, mode)
         return p
 
-    def emulator(self, *args):
-        e = Emulator(self.path, *args)
+    def emulator(self, *args, cafile=None):
+        e = Emulator(self.path, *args, cafile=cafile)
         self.emulators.append(e)
         return e
 
@@ -116,7 +119,9 @@ def rabulk(workdir, *args, stdin=None, report="report.csv", env=None, timeout=RU
     path = os.path.join(workdir.path, report) if report else None
     cmd = [RABULK, *args] + (["--report", path] if report else [])
     e = dict(os.environ)
-    e.pop("RABULK_ACCESS_TOKEN", None)
+    for secret in ("RABULK_ACCESS_TOKEN", "RABULK_CERT_PASSWORD", "RABULK_PROFILE"):
+        e.pop(secret, None)
+    e["HOME"] = workdir.path  # never the machine's own ~/.config/rabulk profile
     e.update(env or {})
     p = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout,
                        cwd=workdir.path, env=e)

@@ -1,0 +1,342 @@
+"""Credentials end to end: management certificates over mutual TLS, profiles,
+bearer tokens that expire and refresh, strict TLS, and secrets that never
+leak. Certificates are made here with the openssl command; profiles are
+templates in tests/data/profiles."""
+import os
+import subprocess
+import sys
+import threading
+import time
+
+from harness import (ROOT, RABULK, SUB, Workdir, by_status, check, rabulk, target, users_csv)
+
+PROFILES = os.path.join(ROOT, "tests", "data", "profiles")
+
+
+def openssl(w, *args):
+    subprocess.run(["openssl", *args], cwd=w.path, check=True, capture_output=True, timeout=60)
+
+
+def make_pki(w):
+    """CA, server (127.0.0.1), client, a client from another CA, an expired client,
+    the client as PKCS#12 with a password, and a self-signed server."""
+    w.file("san.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for ca in ("ca", "other-ca"):
+        openssl(w, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca + ".key",
+                "-out", ca + ".pem", "-days", "30", "-subj", "/CN=rabulk test " + ca)
+
+    def issue(name, ca, days, *ext):
+        openssl(w, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out",
+                name + ".csr", "-subj", "/CN=" + name)
+        openssl(w, "x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+                "-CAcreateserial", "-out", name + ".pem", "-days", str(days), *ext)
+    issue("server", "ca", 30, "-extfile", "san.ext")
+    issue("client", "ca", 30)
+    issue("stranger", "other-ca", 30)
+    issue("expired", "ca", -1)
+    openssl(w, "pkcs12", "-export", "-in", "client.pem", "-inkey", "client.key", "-out",
+            "client.p12", "-passout", "pass:p12-Secret-pw")
+    openssl(w, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "self.key", "-out",
+            "self.pem", "-days", "30", "-subj", "/CN=127.0.0.1", "-addext",
+            "subjectAltName=IP:127.0.0.1")
+    for name in os.listdir(w.path):
+        os.chmod(os.path.join(w.path, name), 0o600)
+    return lambda name: os.path.join(w.path, name)
+
+
+def thumbprint(w, cert):
+    out = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-fingerprint", "-sha1"],
+                         capture_output=True, text=True, check=True).stdout
+    return out.strip().split("=", 1)[1].replace(":", "")
+
+
+def profile(w, name, **subst):
+    text = open(os.path.join(PROFILES, name)).read()
+    for k, v in subst.items():
+        text = text.replace("@%s@" % k.upper(), v)
+    return w.file(name, text)
+
+
+def tls_emulator(w, pki, *args):
+    return w.emulator("--tls-cert", pki("server.pem"), "--tls-key", pki("server.key"),
+                      "--client-ca", pki("ca.pem"), "--subscription", SUB, *args,
+                      cafile=pki("ca.pem"))
+
+
+def api_requests(emu):
+    return [e for e in emu.requests() if not e["path"].startswith("/_emulator")]
+
+
+def token_command(w, emu, opaque=False, cafile=None):
+    """A --token-command asking the emulator (the identity provider here) for a
+    token; every token it hands out is also appended to issued.txt."""
+    script = w.file("get-token.py", (
+        "import ssl, urllib.request\n"
+        "ctx = ssl.create_default_context(cafile=%r) if %r else None\n"
+        "t = urllib.request.urlopen(%r, context=ctx).read().decode()\n"
+        "open(%r, 'a').write(t + '\\n')\n"
+        "print(t)\n") % (cafile, cafile, emu.url + "/_emulator/token" + ("?opaque=1" if opaque else ""),
+                        os.path.join(w.path, "issued.txt")))
+    return "%s %s" % (sys.executable, script)
+
+
+def issued(w):
+    path = os.path.join(w.path, "issued.txt")
+    return open(path).read().split() if os.path.exists(path) else []
+
+
+def test_management_certificate_over_mutual_tls():
+    with Workdir() as w:
+        pki = make_pki(w)
+        emu = tls_emulator(w, pki, "--generate", "Apps:40")
+        r = rabulk(w, "disconnect", *target(emu, "--cacert", pki("ca.pem"), "--cert",
+                                             pki("client.pem"), "--key", pki("client.key")),
+                   w.file("a.csv", users_csv(20)))
+        check(r.code == 0 and by_status(r.rows()) == {"succeeded": 20}, "PEM", r.code, r.stderr)
+        pw = w.file("pw", "p12-Secret-pw\n")
+        r = rabulk(w, "logoff", "--yes", *target(emu, "--cacert", pki("ca.pem"), "--cert",
+                                                  pki("client.p12"), "--cert-password-file", pw),
+                   w.file("b.csv", "CollectionName,UserUpn\n" + "".join(
+                       "Apps,user%d@contoso.com\n" % i for i in range(21, 31))), report="p12.csv")
+        check(r.code == 0 and by_status(r.rows()) == {"succeeded": 10}, "PKCS#12", r.code, r.stderr)
+        r = rabulk(w, "disconnect", *target(emu, "--cacert", pki("ca.pem"), "--cert",
+                                             pki("client.p12")),
+                   w.file("c.csv", "CollectionName,UserUpn\nApps,user31@contoso.com\n"),
+                   env={"RABULK_CERT_PASSWORD": "p12-Secret-pw"}, report="env.csv")
+        check(r.code == 0, "PKCS#12 password from the environment", r.code, r.stderr)
+        states = {s["upn"]: s["state"] for s in emu.state()["sessions"]}
+        check(all(states["user%d@contoso.com" % i] == "Disconnected" for i in range(1, 21)),
+              "disconnected", states)
+        check(all(states.get("user%d@contoso.com" % i, "None") == "None" for i in range(21, 31)),
+              "logged off", states)
+        r = rabulk(w, "disconnect", *target(emu, "--cacert", pki("ca.pem"), "--cert",
+                                             pki("client.p12")),
+                   w.file("d.csv", users_csv(1)), env={"RABULK_CERT_PASSWORD": "wrong"},
+                   report="bad.csv")
+        check(r.code == 2 and "wrong password" in r.stderr, "wrong PKCS#12 password", r.stderr)
+
+
+def test_wrong_client_certificate_is_rejected_and_stops_the_run():
+    with Workdir() as w:
+        pki = make_pki(w)
+        emu = tls_emulator(w, pki, "--generate", "Apps:200")
+        r = rabulk(w, "disconnect", *target(emu, "--cacert", pki("ca.pem"), "--cert",
+                                             pki("stranger.pem"), "--key", pki("stranger.key"),
+                                             "--concurrency", "4"),
+                   w.file("a.csv", users_csv(200)))
+        check(r.code == 3 and "AuthenticationFailed" in r.stderr, "exit 3", r.code, r.stderr)
+        st = by_status(r.rows())
+        check(sum(st.values()) == 200 and set(st) == {"failed", "not_attempted"} and
+              st["not_attempted"] > 150, "rest not_attempted", st)
+        r = rabulk(w, "disconnect", *target(emu, "--cacert", pki("ca.pem")),
+                   w.file("b.csv", users_csv(3)), report="none.csv")
+        check(r.code == 3, "no certificate at all", r.code, r.stderr)
+
+
+def test_expired_or_mismatched_certificate_is_refused_before_sending():
+    with Workdir() as w:
+        pki = make_pki(w)
+        emu = tls_emulator(w, pki, "--generate", "Apps:5")
+        f = w.file("a.csv", users_csv(5))
+        r = rabulk(w, "disconnect", *target(emu, "--cacert", pki("ca.pem"), "--cert",
+                                             pki("expired.pem"), "--key", pki("expired.key")), f)
+        check(r.code == 2 and "expired on" in r.stderr, "expired", r.code, r.stderr)
+        r = rabulk(w, "disconnect", *target(emu, "--cacert", pki("ca.pem"), "--cert",
+                                             pki("client.pem"), "--key", pki("stranger.key")), f)
+        check(r.code == 2 and "does not belong" in r.stderr, "key mismatch", r.code, r.stderr)
+        prof = profile(w, "certificate.json", endpoint=emu.url, thumbprint=thumbprint(w, pki("server.pem")))
+        r = rabulk(w, "disconnect", "--profile", prof, "--cacert", pki("ca.pem"), "--cert",
+                   pki("client.pem"), "--key", pki("client.key"), f)
+        check(r.code == 2 and "thumbprint" in r.stderr, "thumbprint mismatch", r.code, r.stderr)
+        check(not api_requests(emu), "nothing sent", api_requests(emu)[:1])
+
+
+def test_profile_picks_subscription_endpoint_and_account():
+    with Workdir() as w:
+        pki = make_pki(w)
+        emu = tls_emulator(w, pki, "--generate", "Apps:10")
+        # Certificate account: the endpoint and subscription come from the profile.
+        tp = thumbprint(w, pki("client.pem")).lower()
+        prof = profile(w, "certificate.json", endpoint=emu.url, thumbprint=":".join(
+            tp[i:i + 2] for i in range(0, 40, 2)))
+        r = rabulk(w, "disconnect", "--cacert", pki("ca.pem"), "--cert", pki("client.pem"), "--key",
+                   pki("client.key"), "--poll-interval", "20ms", w.file("a.csv", users_csv(3)),
+                   env={"RABULK_PROFILE": prof})
+        check(r.code == 0, "certificate profile", r.code, r.stderr)
+        check({e["path"].split("/")[1] for e in api_requests(emu)} == {SUB}, "subscription",
+              api_requests(emu)[:1])
+        r = rabulk(w, "disconnect", "--profile", prof, "--cacert", pki("ca.pem"),
+                   w.file("b.csv", users_csv(1)), report="nocert.csv")
+        check(r.code == 2 and "--cert FILE" in r.stderr, "certificate account needs --cert", r.stderr)
+
+        # AccessToken account (Type as a number), picked as the default.
+        emu2 = w.emulator("--generate", "Apps:10", "--token", "profile-token-1")
+        prof2 = profile(w, "tokens.json", endpoint=emu2.url, token="profile-token-1")
+        r = rabulk(w, "disconnect", "--profile", prof2, "--poll-interval", "20ms",
+                   w.file("c.csv", users_csv(4)), report="tok.csv")
+        check(r.code == 0, "AccessToken profile", r.code, r.stderr)
+        auth = {e["headers"].get("Authorization") for e in api_requests(emu2)}
+        check(auth == {"Bearer profile-token-1"}, "the profile's token", auth)
+        # By name, a User account: a token must come from an option.
+        r = rabulk(w, "disconnect", "--profile", prof2, "--subscription", "contoso TEST",
+                   w.file("d.csv", users_csv(1)), report="user.csv")
+        check(r.code == 2 and "--token-command" in r.stderr, "User account needs a token", r.stderr)
+        r = rabulk(w, "disconnect", "--profile", prof2, "--subscription", "nope",
+                   w.file("e.csv", users_csv(1)), report="nope.csv")
+        check(r.code == 2 and "no subscription 'nope'" in r.stderr, "unknown subscription", r.stderr)
+
+        bad = [("missing-account.json", "not in Accounts"), ("no-default.json", "no default"),
+               ("unknown-environment.json", "not in Environments")]
+        for name, why in bad:
+            r = rabulk(w, "disconnect", "--profile", os.path.join(PROFILES, name),
+                       w.file("f.csv", users_csv(1)), report="bad.csv")
+            check(r.code == 2 and why in r.stderr and name in r.stderr, name, r.code, r.stderr)
+        r = rabulk(w, "disconnect", "--profile", os.path.join(w.path, "absent.json"),
+                   w.file("g.csv", users_csv(1)), report="absent.csv")
+        check(r.code == 2 and "absent.json" in r.stderr, "missing profile", r.stderr)
+        w.file("broken.json", "{\"Subscriptions\": [")
+        r = rabulk(w, "disconnect", "--profile", os.path.join(w.path, "broken.json"),
+                   w.file("h.csv", users_csv(1)), report="broken.csv")
+        check(r.code == 2 and "not a JSON object" in r.stderr, "broken profile", r.stderr)
+
+
+def statuses_of(emu):
+    out = {}
+    for e in api_requests(emu):
+        out[e["status"]] = out.get(e["status"], 0) + 1
+    return out
+
+
+def test_jwt_refreshed_before_it_expires():
+    """2,000 rows over about 6 s with tokens that live 2 s: refreshed ahead of
+    exp each time, so no request is ever answered 401."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:2000", "--token-ttl", "2s")
+        r = rabulk(w, "disconnect", *target(emu, "--token-command", token_command(w, emu),
+                                             "--rate", "330/s"),
+                   w.file("a.csv", users_csv(2000)))
+        check(r.code == 0 and by_status(r.rows()) == {"succeeded": 2000}, "all succeeded",
+              r.code, by_status(r.rows()), r.stderr[-600:])
+        check(len(set(issued(w))) >= 3, "token refreshed", len(issued(w)))
+        check(401 not in statuses_of(emu), "refreshed before expiry", statuses_of(emu))
+
+
+def test_opaque_token_refreshed_after_401():
+    """Tokens rabulk cannot read the expiry of: each expiry costs a 401, one
+    refresh and one retry of the rows concerned; no row fails."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:2000", "--token-ttl", "2s")
+        r = rabulk(w, "disconnect", *target(emu, "--token-command", token_command(w, emu, True),
+                                             "--rate", "330/s"),
+                   w.file("a.csv", users_csv(2000)))
+        check(r.code == 0 and by_status(r.rows()) == {"succeeded": 2000}, "all succeeded",
+              r.code, by_status(r.rows()), r.stderr[-600:])
+        st = statuses_of(emu)
+        check(st.get(401, 0) > 0 and len(set(issued(w))) >= 3, "refreshed after 401s", st,
+              len(issued(w)))
+
+
+def test_fixed_token_that_expires_stops_the_run():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:300", "--token-ttl", "1s")
+        tok = emu.get("/_emulator/token?opaque=1")[2]
+        r = rabulk(w, "disconnect", *target(emu, "--rate", "100/s"), w.file("a.csv", users_csv(300)),
+                   env={"RABULK_ACCESS_TOKEN": tok})
+        check(r.code == 3 and "cannot be refreshed" in r.stderr, "exit 3", r.code, r.stderr[-600:])
+        st = by_status(r.rows())
+        check(sum(st.values()) == 300 and st.get("not_attempted", 0) > 100 and
+              set(st) <= {"succeeded", "failed", "not_attempted", "accepted"}, "report complete", st)
+
+
+def test_token_file_is_reread_when_it_changes():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:1500", "--token-ttl", "2s")
+        path = os.path.join(w.path, "token")
+        stop = threading.Event()
+
+        def rotate():  # what a sidecar renewing the token would do
+            while not stop.is_set():
+                w.file("token.tmp", emu.get("/_emulator/token?opaque=1")[2] + "\n")
+                os.replace(os.path.join(w.path, "token.tmp"), path)
+                stop.wait(0.7)
+        rotate_thread = threading.Thread(target=rotate)
+        rotate_thread.start()
+        try:
+            time.sleep(0.1)
+            r = rabulk(w, "disconnect", *target(emu, "--token-file", path, "--rate", "300/s"),
+                       w.file("a.csv", users_csv(1500)))
+        finally:
+            stop.set()
+            rotate_thread.join()
+        check(r.code == 0 and by_status(r.rows()) == {"succeeded": 1500}, "all succeeded",
+              r.code, by_status(r.rows()), r.stderr[-600:])
+        tokens = {e["headers"].get("Authorization") for e in api_requests(emu)}
+        check(len(tokens) >= 4, "new tokens picked up", len(tokens))
+
+
+def test_secrets_never_leak():
+    """Tokens and the certificate password: not in rabulk's command line, the
+    report, the summary, or --verbose output."""
+    with Workdir() as w:
+        pki = make_pki(w)
+        emu = tls_emulator(w, pki, "--generate", "Apps:300", "--token-ttl", "1s")
+        cmd = token_command(w, emu, cafile=pki("ca.pem"))
+        report = os.path.join(w.path, "report.csv")
+        args = [RABULK, "disconnect", *target(emu, "--cacert", pki("ca.pem"), "--cert", pki("client.p12"),
+                                               "--token-command", cmd, "--rate", "150/s", "--verbose",
+                                               "--summary-json", os.path.join(w.path, "summary.json")),
+                "--report", report, w.file("a.csv", users_csv(300))]
+        env = dict(os.environ, RABULK_CERT_PASSWORD="p12-Secret-pw", HOME=w.path)
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env, cwd=w.path)
+        time.sleep(0.8)
+        cmdline = open("/proc/%d/cmdline" % p.pid, "rb").read().decode(errors="replace")
+        out, err = p.communicate(timeout=120)
+        check(p.returncode == 0, "run", p.returncode, err[-800:])
+        check("Authorization: [redacted]" in err and "> POST" in err, "verbose shows requests",
+              err[:400])
+        tokens = issued(w)
+        check(len(set(tokens)) >= 2, "tokens issued", len(tokens))
+        seen = cmdline + out + err + open(report).read() + open(os.path.join(w.path, "summary.json")).read()
+        for secret in tokens + ["p12-Secret-pw"]:
+            check(secret not in seen, "secret leaked", secret[:12] + "...")
+
+
+def test_weak_or_untrusted_tls_is_refused():
+    with Workdir() as w:
+        pki = make_pki(w)
+        f = w.file("a.csv", users_csv(2))
+        emu = w.emulator("--tls-cert", pki("self.pem"), "--tls-key", pki("self.key"),
+                         "--generate", "Apps:2", cafile=pki("self.pem"))
+        r = rabulk(w, "disconnect", *target(emu), f)
+        check(r.code == 2 and "self-signed certificate" in r.stderr and "--cacert" in r.stderr,
+              "self-signed refused", r.code, r.stderr)
+        r = rabulk(w, "disconnect", *target(emu, "--cacert", pki("self.pem")), f, report="ok.csv")
+        check(r.code == 0, "trusted with --cacert", r.code, r.stderr)
+        r = rabulk(w, "disconnect", *target(emu, "--insecure"), f, report="insecure.csv")
+        check(r.code == 0 and "NOT" in r.stderr, "--insecure on loopback, loudly", r.code, r.stderr)
+
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        old = subprocess.Popen(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port, "-tls1_1",
+                                "-cipher", "DEFAULT:@SECLEVEL=0", "-cert", pki("server.pem"),
+                                "-key", pki("server.key"), "-www", "-quiet"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            r = rabulk(w, "disconnect", "--endpoint", "https://127.0.0.1:%d" % port, "--subscription",
+                       SUB, "--cacert", pki("ca.pem"), f, report="old.csv")
+        finally:
+            old.terminate()
+            old.wait(timeout=10)
+        check(r.code == 2 and "TLS 1.2" in r.stderr, "TLS 1.1 refused", r.code, r.stderr)

@@ -1,0 +1,243 @@
+/* test_auth.c — tokens (JWT exp, file and command sources, refresh after a
+ * 401), AzureProfile.json selection, thumbprint comparison. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "engine/cert.h"
+#include "engine/clock.h"
+#include "engine/err.h"
+#include "engine/profile.h"
+#include "engine/token.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* {"alg":"none"} . {"sub":"x","exp":<exp>} . sig, encoded by hand. */
+static void make_jwt(char *dst, size_t cap, long long exp)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	char json[128], enc[256];
+	int n = snprintf(json, sizeof(json), "{\"sub\":\"x\",\"exp\":%lld}", exp), k = 0;
+	for (int i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)json[i] << 16 |
+			     (i + 1 < n ? (unsigned char)json[i + 1] << 8 : 0) |
+			     (i + 2 < n ? (unsigned char)json[i + 2] : 0);
+		enc[k++] = tbl[v >> 18 & 63], enc[k++] = tbl[v >> 12 & 63];
+		if (i + 1 < n)
+			enc[k++] = tbl[v >> 6 & 63];
+		if (i + 2 < n)
+			enc[k++] = tbl[v & 63];
+	}
+	enc[k] = '\0';
+	snprintf(dst, cap, "eyJhbGciOiJub25lIn0.%s.c2ln", enc);
+}
+
+static void jwt_exp_is_read(void **state)
+{
+	char jwt[512];
+	int64_t exp = 0;
+	make_jwt(jwt, sizeof(jwt), 1795000000LL);
+	assert_int_equal(token_jwt_exp(jwt, &exp), 0);
+	assert_int_equal(exp, 1795000000LL);
+	assert_int_equal(token_jwt_exp("opaque-token", &exp), ERR_PARSE);
+	assert_int_equal(token_jwt_exp("a.b", &exp), ERR_PARSE);
+	assert_int_equal(token_jwt_exp("a.!!!.c", &exp), ERR_PARSE);
+	assert_int_equal(token_jwt_exp("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln", &exp),
+			 ERR_PARSE); /* {"sub":"x"}: no exp */
+}
+
+static char dir[] = "/tmp/rabulk-auth-XXXXXX";
+
+static void write_file(const char *name, const char *text, mode_t mode)
+{
+	char path[256], tmp[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(tmp, mode);
+	assert_int_equal(rename(tmp, path), 0);
+}
+
+static void file_token_is_reread_when_it_changes(void **state)
+{
+	char path[256], err[256], buf[TOKEN_MAX];
+	snprintf(path, sizeof(path), "%s/token", dir);
+	write_file("token", "first\n", 0600);
+	struct token_source src = {.file = path};
+	struct token *t = token_new(&src, err, sizeof(err));
+	assert_non_null(t);
+	unsigned g1 = token_copy(t, buf, sizeof(buf));
+	assert_string_equal(buf, "first");
+	token_maintain(t, clock_wall_ms()); /* not due yet: nothing read */
+	assert_int_equal(token_generation(t), g1);
+	write_file("token", "second\n", 0600);
+	token_maintain(t, clock_wall_ms() + 1500);
+	unsigned g2 = token_copy(t, buf, sizeof(buf));
+	assert_string_equal(buf, "second");
+	assert_int_not_equal(g1, g2);
+	/* A 401 with the old generation: the newer token is already there. */
+	assert_int_equal(token_refresh(t, g1), 0);
+	/* A 401 with the current one and an unchanged file: nothing new. */
+	assert_int_equal(token_refresh(t, g2), ERR_AUTH);
+	assert_int_equal(token_refresh(t, g2), ERR_AUTH);
+	token_free(t);
+
+	write_file("token", "shared\n", 0644);
+	assert_null(token_new(&src, err, sizeof(err)));
+	assert_non_null(strstr(err, "chmod 600"));
+}
+
+static void command_runs_again_after_401_once_per_generation(void **state)
+{
+	char cmd[512], err[256], buf[TOKEN_MAX];
+	/* Prints tok-1, tok-2, ... counting its runs in a file. */
+	snprintf(cmd, sizeof(cmd),
+		 "n=$(cat %s/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > %s/n; echo tok-$n", dir,
+		 dir);
+	struct token_source src = {.command = cmd};
+	struct token *t = token_new(&src, err, sizeof(err));
+	assert_non_null(t);
+	unsigned g1 = token_copy(t, buf, sizeof(buf));
+	assert_string_equal(buf, "tok-1");
+	assert_int_equal(token_refresh(t, g1), 0);
+	assert_int_equal(token_refresh(t, g1), 0); /* no second run for the same 401 wave */
+	unsigned g2 = token_copy(t, buf, sizeof(buf));
+	assert_string_equal(buf, "tok-2");
+	assert_int_not_equal(g1, g2);
+	token_free(t);
+
+	struct token_source bad = {.command = "exit 3"};
+	assert_null(token_new(&bad, err, sizeof(err)));
+	assert_non_null(strstr(err, "exit status 3"));
+	struct token_source quiet = {.command = "true"};
+	assert_null(token_new(&quiet, err, sizeof(err)));
+	assert_non_null(strstr(err, "no token"));
+}
+
+static void jwt_is_refreshed_ahead_of_exp(void **state)
+{
+	char cmd[1024], jwt[512], err[256], buf[TOKEN_MAX];
+	int64_t now = clock_wall_ms();
+	make_jwt(jwt, sizeof(jwt), now / 1000 + 400); /* 400 s left: refresh a quarter early */
+	snprintf(cmd, sizeof(cmd), "echo %s", jwt);
+	struct token_source src = {.command = cmd};
+	struct token *t = token_new(&src, err, sizeof(err));
+	assert_non_null(t);
+	unsigned g = token_generation(t);
+	snprintf(cmd, sizeof(cmd), "echo fresh"); /* what the next run prints */
+	token_maintain(t, now + 200 * 1000);	  /* 200 s left: not yet */
+	assert_int_equal(token_generation(t), g);
+	token_maintain(t, now + 310 * 1000); /* 90 s left: due */
+	token_copy(t, buf, sizeof(buf));
+	assert_string_equal(buf, "fresh");
+	token_free(t);
+
+	make_jwt(jwt, sizeof(jwt), now / 1000 - 10);
+	struct token_source fixed = {.value = jwt, .what = "RABULK_ACCESS_TOKEN"};
+	assert_null(token_new(&fixed, err, sizeof(err)));
+	assert_non_null(strstr(err, "expired"));
+	struct token_source ok = {.value = "opaque", .what = "RABULK_ACCESS_TOKEN"};
+	t = token_new(&ok, err, sizeof(err));
+	assert_non_null(t);
+	assert_int_equal(token_refresh(t, token_generation(t)), ERR_AUTH);
+	token_free(t);
+}
+
+static void profile_default_and_by_name(void **state)
+{
+	struct profile p;
+	char err[512];
+	const char *path = "tests/data/profiles/tokens.json";
+	assert_int_equal(profile_load(path, NULL, &p, err, sizeof(err)), 0);
+	assert_string_equal(p.subscription, "30da001a-1a9e-48a1-8b77-e5abcfe38bdc");
+	assert_string_equal(p.name, "Contoso Production");
+	assert_int_equal(p.account, PROFILE_ACCESS_TOKEN); /* "Type": 3 */
+	assert_string_equal(p.token, "@TOKEN@");
+	assert_string_equal(p.endpoint, "@ENDPOINT@");
+	profile_release(&p);
+	assert_int_equal(profile_load(path, "contoso test", &p, err, sizeof(err)), 0);
+	assert_string_equal(p.subscription, "11111111-2222-3333-4444-555555555555");
+	assert_int_equal(p.account, PROFILE_USER);
+	assert_null(p.token);
+	profile_release(&p);
+	assert_int_equal(profile_load(path, "11111111-2222-3333-4444-555555555555", &p, err,
+				      sizeof(err)),
+			 0);
+	assert_string_equal(p.account_id, "admin@contoso.com");
+	profile_release(&p);
+	assert_int_equal(profile_load("tests/data/profiles/certificate.json", NULL, &p, err,
+				      sizeof(err)),
+			 0);
+	assert_int_equal(p.account, PROFILE_CERTIFICATE);
+	assert_string_equal(p.account_id, "@THUMBPRINT@");
+	assert_string_equal(p.endpoint, "@ENDPOINT@"); /* the trailing '/' is gone */
+	profile_release(&p);
+}
+
+static void profile_errors_name_file_and_reason(void **state)
+{
+	struct profile p;
+	char err[512];
+	static const char *const cases[][2] = {
+		{"tests/data/profiles/missing-account.json", "not in Accounts"},
+		{"tests/data/profiles/no-default.json", "no default subscription"},
+		{"tests/data/profiles/unknown-environment.json", "not in Environments"},
+		{"tests/data/profiles/absent.json", "cannot read profile"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		assert_true(profile_load(cases[i][0], NULL, &p, err, sizeof(err)) < 0);
+		assert_non_null(strstr(err, cases[i][1]));
+		assert_non_null(strstr(err, cases[i][0]));
+		profile_release(&p);
+	}
+	assert_true(profile_load("tests/data/profiles/tokens.json", "nope", &p, err, sizeof(err)) <
+		    0);
+	assert_non_null(strstr(err, "no subscription 'nope'"));
+	profile_release(&p);
+}
+
+static void thumbprints_compare_loosely(void **state)
+{
+	assert_true(cert_thumbprint_equal("a1b2c3", "A1B2C3"));
+	assert_true(cert_thumbprint_equal("a1:b2:c3", "A1B2C3"));
+	assert_true(cert_thumbprint_equal("A1 B2 C3", "a1b2c3"));
+	assert_false(cert_thumbprint_equal("A1B2C3", "A1B2C4"));
+	assert_false(cert_thumbprint_equal("A1B2C3", "A1B2C3D4"));
+	assert_false(cert_thumbprint_equal("", "A1"));
+}
+
+static int setup(void **state)
+{
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(jwt_exp_is_read),
+		cmocka_unit_test(file_token_is_reread_when_it_changes),
+		cmocka_unit_test(command_runs_again_after_401_once_per_generation),
+		cmocka_unit_test(jwt_is_refreshed_ahead_of_exp),
+		cmocka_unit_test(profile_default_and_by_name),
+		cmocka_unit_test(profile_errors_name_file_and_reason),
+		cmocka_unit_test(thumbprints_compare_loosely),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
