@@ -53,19 +53,35 @@ static void on_signal(int sig)
 	}
 }
 
+struct sink {
+	struct writer *w;
+	bool extras_set;
+};
+
+/* One run: options, credentials, the report; and the pass under way. */
 struct ctx {
 	const struct options *o;
+	struct options opts; /* o points here; a pass may change op and text */
 	struct setup set;
-	FILE *files[ARGS_MAX_INPUTS];
-	struct queue *in, *out;
-	struct engine *engine;
-	struct dedup *dedup;	/* NULL with --no-dedup */
+	struct sink sink;
 	struct resume *resume;	/* --resume */
 	uint64_t seq;		/* rows read so far, for --ordered */
 	_Atomic(char *) extra_header; /* --keep-columns: the first CSV header's other names */
-	atomic_bool reader_done;
+	enum stop_reason stopped;     /* the first pass that stopped early */
+	struct engine_stats stats;    /* summed over passes */
 	int input_rc;
 	char input_err[512];
+	char report_path[256];
+	int64_t t0;
+
+	/* the current pass */
+	FILE **files;
+	const char **names;
+	int nfiles;
+	struct queue *in, *out;
+	struct engine *engine;
+	struct dedup *dedup; /* NULL with --no-dedup */
+	atomic_bool reader_done;
 };
 
 /* ---- the reader thread ----------------------------------------------- */
@@ -130,8 +146,8 @@ static int on_row(void *arg, const struct row *row)
 static void *reader_main(void *arg)
 {
 	struct ctx *c = arg;
-	for (int i = 0; i < c->o->ninputs && c->input_rc == 0; i++) {
-		const char *name = strcmp(c->o->inputs[i], "-") == 0 ? "<stdin>" : c->o->inputs[i];
+	for (int i = 0; i < c->nfiles && c->input_rc == 0; i++) {
+		const char *name = c->names[i];
 		c->input_rc = input_read(c->files[i], name, &c->o->input, on_row, c,
 					 c->input_err, sizeof(c->input_err));
 		if (c->input_rc < 0 && !c->input_err[0])
@@ -147,13 +163,15 @@ static void *reader_main(void *arg)
 
 /* ---- set-up ---------------------------------------------------------- */
 
-static int open_inputs(struct ctx *c, char *err, size_t n)
+static int open_inputs(const struct options *o, FILE **files, const char **names, char *err,
+		       size_t n)
 {
-	for (int i = 0; i < c->o->ninputs; i++) {
-		const char *path = c->o->inputs[i];
+	for (int i = 0; i < o->ninputs; i++) {
+		const char *path = o->inputs[i];
+		names[i] = strcmp(path, "-") == 0 ? "<stdin>" : path;
 		if (strcmp(path, "-") == 0) {
-			c->files[i] = stdin;
-		} else if (!(c->files[i] = fopen(path, "r"))) {
+			files[i] = stdin;
+		} else if (!(files[i] = fopen(path, "r"))) {
 			snprintf(err, n, "cannot open '%s': %s", path, strerror(errno));
 			return ERR_IO;
 		}
@@ -161,19 +179,14 @@ static int open_inputs(struct ctx *c, char *err, size_t n)
 	return 0;
 }
 
-static void close_inputs(struct ctx *c)
+static void close_inputs(FILE **files, int n)
 {
-	for (int i = 0; i < c->o->ninputs; i++)
-		if (c->files[i] && c->files[i] != stdin)
-			fclose(c->files[i]);
+	for (int i = 0; i < n; i++)
+		if (files[i] && files[i] != stdin)
+			fclose(files[i]);
 }
 
 /* ---- the writer loop ------------------------------------------------- */
-
-struct sink {
-	struct writer *w;
-	bool extras_set;
-};
 
 /* Writes one item; reacts to a halt or a broken report by stopping the run. */
 static void emit(struct ctx *c, struct sink *s, struct item *it)
@@ -248,6 +261,13 @@ static void write_all(struct ctx *c, struct sink *s)
 		pump(c, s, 100);
 	while (pump(c, s, 0) > 0)
 		;
+	struct engine_stats st;
+	engine_stats(c->engine, &st);
+	c->stats.requests += st.requests, c->stats.polls += st.polls;
+	c->stats.retries += st.retries, c->stats.throttled += st.throttled;
+	c->stats.paused_ms += st.paused_ms, c->stats.rate_now = st.rate_now;
+	if (c->stopped == STOP_NONE)
+		c->stopped = engine_stop_reason(c->engine);
 }
 
 /* ---- the end --------------------------------------------------------- */
@@ -255,9 +275,8 @@ static void write_all(struct ctx *c, struct sink *s)
 static void print_summary(const struct ctx *c, const struct summary *s, int64_t elapsed_ms,
 			  const char *report_path)
 {
-	struct engine_stats st;
+	const struct engine_stats st = c->stats;
 	double secs = (double)elapsed_ms / 1000.0;
-	engine_stats(c->engine, &st);
 	char shard[48] = "";
 	if (c->o->shard_n > 1)
 		snprintf(shard, sizeof(shard), " (shard %d/%d)", c->o->shard_k, c->o->shard_n);
@@ -297,8 +316,7 @@ static const char *const stop_names[] = {"", "signal", "auth", "halt", "deadline
 static int summary_json(const struct ctx *c, const struct summary *s, int64_t elapsed_ms,
 			int exit_status)
 {
-	struct engine_stats st;
-	engine_stats(c->engine, &st);
+	const struct engine_stats st = c->stats;
 	cJSON *o = cJSON_CreateObject(), *counts = cJSON_CreateObject(), *lat = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "operation", c->o->command);
 	if (c->o->shard_n > 1) {
@@ -323,7 +341,7 @@ static int summary_json(const struct ctx *c, const struct summary *s, int64_t el
 	cJSON_AddNumberToObject(lat, "p99", (double)summary_percentile(s, 0.99));
 	cJSON_AddNumberToObject(lat, "max", (double)s->max_ms);
 	cJSON_AddItemToObject(o, "latency_ms", lat);
-	cJSON_AddStringToObject(o, "stopped", stop_names[engine_stop_reason(c->engine)]);
+	cJSON_AddStringToObject(o, "stopped", stop_names[c->stopped]);
 	cJSON_AddNumberToObject(o, "exit_status", exit_status);
 	char *text = cJSON_Print(o);
 	cJSON_Delete(o);
@@ -337,7 +355,7 @@ static int summary_json(const struct ctx *c, const struct summary *s, int64_t el
 
 static int exit_code(struct ctx *c, const struct sink *s, int report_rc)
 {
-	enum stop_reason why = engine_stop_reason(c->engine);
+	enum stop_reason why = c->stopped;
 	const struct summary *sum = writer_summary(s->w);
 	if (report_rc < 0) {
 		fprintf(stderr, "rabulk: cannot write the report: %s\n", strerror(writer_errno(s->w)));
@@ -376,38 +394,39 @@ static bool same_file(const char *a, const char *b)
 	       sa.st_ino == sb.st_ino;
 }
 
-static int execute(struct ctx *c, const char *report_path)
-{
-	struct writer_opts wo = {report_path, same_file(report_path, c->o->resume), c->o->ordered,
-				 c->o->halt_error_rate, !c->o->dry_run};
-	struct sink s = {0};
-	pthread_t reader;
-	char err[512];
-	int64_t t0 = clock_mono_ms();
+/* ---- runs and passes -------------------------------------------------- */
 
-	if (!(s.w = writer_new(&wo, err, sizeof(err)))) {
-		fprintf(stderr, "rabulk: %s\n", err);
-		return EXIT_USAGE;
+/* One pass: the rows of files[] through a new engine into the open report. */
+static int pass(struct ctx *c, FILE **files, const char **names, int nfiles)
+{
+	char err[512] = "";
+	pthread_t reader;
+	int rc = 0;
+	c->files = files, c->names = names, c->nfiles = nfiles;
+	atomic_store(&c->reader_done, false);
+	if (!(c->in = queue_new((size_t)c->o->concurrency * 2)) || !(c->out = queue_new(OUT_QUEUE)) ||
+	    (!c->o->no_dedup && !(c->dedup = dedup_new())) ||
+	    !(c->engine = engine_new(&c->set.job, c->in, c->out, err, sizeof(err)))) {
+		fprintf(stderr, "rabulk: %s\n", err[0] ? err : "out of memory");
+		rc = ERR_NOMEM;
+		goto out;
 	}
 	if ((!c->o->dry_run && engine_start(c->engine) < 0) ||
 	    pthread_create(&reader, NULL, reader_main, c) != 0) {
 		fprintf(stderr, "rabulk: cannot start threads\n");
 		exit(EXIT_INTERNAL);
 	}
-	write_all(c, &s);
+	write_all(c, &c->sink);
 	if (atomic_load(&c->reader_done))
 		pthread_join(reader, NULL);
 	else
 		pthread_detach(reader); /* blocked on a silent pipe; exit ends it */
-	int report_rc = writer_close(s.w);
-	int rc = exit_code(c, &s, report_rc);
-	int64_t elapsed = clock_mono_ms() - t0;
-	if (!c->o->quiet)
-		print_summary(c, writer_summary(s.w), elapsed, report_path);
-	if (c->o->summary_json && summary_json(c, writer_summary(s.w), elapsed, rc) < 0 &&
-	    rc < EXIT_STOPPED)
-		rc = EXIT_INTERNAL;
-	writer_free(s.w);
+out:
+	engine_free(c->engine);
+	queue_free(c->in);
+	queue_free(c->out);
+	dedup_free(c->dedup);
+	c->engine = NULL, c->in = c->out = NULL, c->dedup = NULL;
 	return rc;
 }
 
@@ -420,6 +439,88 @@ static void raise_fd_limit(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+struct ctx *run_open(const struct options *o, int *exit_status)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+	char err[512] = "";
+	*exit_status = EXIT_INTERNAL;
+	if (!c)
+		return NULL;
+	c->opts = *o, c->o = &c->opts;
+	*exit_status = EXIT_USAGE;
+	raise_fd_limit();
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (setup_init(&c->set, c->o, err, sizeof(err)) < 0)
+		goto fail;
+	if (o->resume && !(c->resume = resume_load(o->resume, err, sizeof(err))))
+		goto fail;
+	if (o->report)
+		snprintf(c->report_path, sizeof(c->report_path), "%s", o->report);
+	else if (o->resume)
+		snprintf(c->report_path, sizeof(c->report_path), "%s", o->resume);
+	else
+		default_report(c->report_path, sizeof(c->report_path), o);
+	struct writer_opts wo = {c->report_path, same_file(c->report_path, o->resume), o->ordered,
+				 o->halt_error_rate, !o->dry_run};
+	if (!(c->sink.w = writer_new(&wo, err, sizeof(err))))
+		goto fail;
+	c->t0 = clock_mono_ms();
+	return c;
+fail:
+	fprintf(stderr, "rabulk: %s\n", err);
+	run_close(c, false);
+	return NULL;
+}
+
+enum stop_reason run_pass(struct ctx *c, enum api_op op, const char *text, FILE *in,
+			  const char *name)
+{
+	FILE *files[1] = {in};
+	const char *names[1] = {name};
+	c->opts.op = op, c->opts.text = text;
+	c->set.job.op = op, c->set.job.message = text;
+	if (c->stopped == STOP_NONE && pass(c, files, names, 1) < 0)
+		c->stopped = STOP_INTERNAL;
+	return c->stopped;
+}
+
+const struct summary *run_summary(const struct ctx *c)
+{
+	return writer_summary(c->sink.w);
+}
+
+bool run_signalled(void)
+{
+	return signals_seen > 0;
+}
+
+int run_close(struct ctx *c, bool report)
+{
+	int rc = EXIT_USAGE;
+	if (!c)
+		return EXIT_INTERNAL;
+	if (c->sink.w) {
+		int report_rc = writer_close(c->sink.w);
+		rc = exit_code(c, &c->sink, report_rc);
+		int64_t elapsed = clock_mono_ms() - c->t0;
+		if (report && !c->o->quiet)
+			print_summary(c, writer_summary(c->sink.w), elapsed, c->report_path);
+		if (report && c->o->summary_json &&
+		    summary_json(c, writer_summary(c->sink.w), elapsed, rc) < 0 && rc < EXIT_STOPPED)
+			rc = EXIT_INTERNAL;
+		writer_free(c->sink.w);
+	}
+	resume_free(c->resume);
+	free(atomic_load(&c->extra_header));
+	setup_release(&c->set);
+	curl_global_cleanup();
+	free(c);
+	return rc;
 }
 
 static bool confirmed(const struct options *o)
@@ -441,12 +542,12 @@ static bool confirmed(const struct options *o)
 
 int run(const struct options *opts)
 {
-	struct ctx c = {.o = opts};
 	struct options o = *opts;
-	char err[512] = "", report_path[256];
-	int rc = EXIT_USAGE;
+	FILE *files[ARGS_MAX_INPUTS] = {0};
+	const char *names[ARGS_MAX_INPUTS];
+	char err[512] = "";
+	int rc;
 
-	c.o = &o;
 	if (o.ninputs == 0) {
 		if (isatty(STDIN_FILENO)) {
 			fprintf(stderr, "rabulk: no input: give a file, or - for standard input\n");
@@ -456,39 +557,16 @@ int run(const struct options *opts)
 	}
 	if (!confirmed(&o))
 		return EXIT_USAGE;
-	raise_fd_limit();
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (setup_init(&c.set, &o, err, sizeof(err)) < 0 || open_inputs(&c, err, sizeof(err)) < 0)
-		goto out;
-	if (!(c.in = queue_new((size_t)o.concurrency * 2)) || !(c.out = queue_new(OUT_QUEUE)) ||
-	    (!o.no_dedup && !(c.dedup = dedup_new())) ||
-	    !(c.engine = engine_new(&c.set.job, c.in, c.out, err, sizeof(err)))) {
-		rc = EXIT_INTERNAL;
-		goto out;
-	}
-	if (o.resume && !(c.resume = resume_load(o.resume, err, sizeof(err))))
-		goto out;
-	if (o.report)
-		snprintf(report_path, sizeof(report_path), "%s", o.report);
-	else if (o.resume)
-		snprintf(report_path, sizeof(report_path), "%s", o.resume);
-	else
-		default_report(report_path, sizeof(report_path), &o);
-	rc = execute(&c, report_path);
-out:
-	if (err[0])
+	if (open_inputs(&o, files, names, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rabulk: %s\n", err);
-	engine_free(c.engine);
-	queue_free(c.in);
-	queue_free(c.out);
-	close_inputs(&c);
-	dedup_free(c.dedup);
-	resume_free(c.resume);
-	free(atomic_load(&c.extra_header));
-	setup_release(&c.set);
-	curl_global_cleanup();
+		close_inputs(files, o.ninputs);
+		return EXIT_USAGE;
+	}
+	struct ctx *c = run_open(&o, &rc);
+	if (c && pass(c, files, names, o.ninputs) < 0)
+		c->stopped = STOP_INTERNAL;
+	if (c)
+		rc = run_close(c, true);
+	close_inputs(files, o.ninputs);
 	return rc;
 }

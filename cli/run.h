@@ -1,13 +1,37 @@
-/* run.h — one bulk run: input -> engine -> report, and its exit code. */
+/* run.h — bulk runs: input -> engine -> report, and their exit code.
+ *
+ * run() is one bulk command. Commands made of several phases (drain) open
+ * a run, feed it one pass per phase (each its own operation, all into one
+ * report), and close it. */
 #ifndef RABULK_RUN_H
 #define RABULK_RUN_H
 
 #include "cli/args.h"
+#include "engine/engine.h"
+#include "output/summary.h"
+#include <stdio.h>
 
 /* Exit codes (DESIGN section 2). */
 enum { EXIT_ALL_OK = 0, EXIT_SOME_FAILED = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3, EXIT_INTERNAL = 4 };
 
 /* Runs the job the options describe; returns the process exit code. */
 int run(const struct options *o);
+
+struct ctx;
+/* Sets up credentials, the endpoint and the report; installs the signal
+ * handlers. NULL (with the reason on stderr and *exit_status set) on failure. */
+struct ctx *run_open(const struct options *o, int *exit_status);
+/* Sends op (text: the message) for every row of `in` (named `name` in
+ * errors); rows go to the run's report. Returns why the run stopped
+ * (STOP_NONE: it did not); once stopped, later passes send nothing. */
+enum stop_reason run_pass(struct ctx *c, enum api_op op, const char *text, FILE *in,
+			  const char *name);
+/* The counts so far, over every pass. */
+const struct summary *run_summary(const struct ctx *c);
+/* True once SIGINT or SIGTERM arrived. */
+bool run_signalled(void);
+/* Closes the report, prints the summary (when `report`), frees c; returns
+ * the exit code. */
+int run_close(struct ctx *c, bool report);
 
 #endif
