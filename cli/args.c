@@ -9,6 +9,7 @@
 #include "engine/clock.h"
 #include "engine/err.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@ static const char usage[] =
 	"       rabulk logoff     [options] [--yes] [INPUT...]\n"
 	"       rabulk message    --text TEXT [options] [INPUT...]\n"
 	"       rabulk sessions   [--state S] [--format csv|json|ndjson] [options] COLLECTION...\n"
+	"       rabulk result     [options] TRACKING_ID...\n"
+	"       rabulk drain      --message TEXT --grace D [--remind D,D...] [--then logoff|disconnect]\n"
+	"                         [--exclude FILE] [options] COLLECTION...\n"
 	"       rabulk report merge [--input FILE] REPORT...  > merged.csv\n"
 	"\n"
 	"INPUT is a CSV, NDJSON or plain-UPN file, or - for standard input (the default\n"
@@ -69,6 +73,14 @@ static const char usage[] =
 	"  --emulator-seed FILE   seed the embedded emulator from a CSV instead\n"
 	"  --yes                  logoff without asking\n"
 	"  --text TEXT            the message, for rabulk message\n"
+	"  --text-file FILE       the message, from a file\n"
+	"  --message TEXT         drain: the warning sent to connected users ({left}: time left)\n"
+	"  --grace D              drain: how long users get before the action\n"
+	"  --remind D,D...        drain: warn again when this much time is left (5m,1m)\n"
+	"  --then OP              drain: logoff or disconnect what is left [disconnect]\n"
+	"  --exclude FILE         drain: users (UPNs, or collection and UPN) to leave alone\n"
+	"  --progress             progress line on stderr [on when stderr is a terminal]\n"
+	"  --no-progress          no progress line\n"
 	"  --quiet                no summary on stderr\n"
 	"  -h, --help             this text\n"
 	"  --version              print the version\n"
@@ -254,6 +266,49 @@ static int shard_from_env(struct options *o, char *err, size_t n)
 	return 0;
 }
 
+/* --text-file: the whole file (a trailing newline dropped) is the message. */
+static int text_file(struct options *o, const char *path, char *err, size_t n)
+{
+	static char text[ARGS_TEXT_MAX + 1];
+	FILE *f = fopen(path, "r");
+	size_t len = f ? fread(text, 1, sizeof(text), f) : 0;
+	if (!f || len > ARGS_TEXT_MAX) {
+		snprintf(err, n, "--text-file '%s': %s", path,
+			 f ? "longer than 4096 bytes" : strerror(errno));
+		if (f)
+			fclose(f);
+		return ERR_INVAL;
+	}
+	fclose(f);
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	text[len] = '\0';
+	o->text = text;
+	return 0;
+}
+
+/* --remind 5m,1m: times left at which connected users are warned again. */
+static int remind(struct options *o, const char *arg, char *err, size_t n)
+{
+	char buf[256], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", arg);
+	o->nremind = 0;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		long ms;
+		if (o->nremind == 8 || args_duration(t, &ms) < 0 || ms <= 0) {
+			snprintf(err, n, "bad --remind '%s': want up to 8 durations, such as 5m,1m", arg);
+			return ERR_INVAL;
+		}
+		o->remind_ms[o->nremind++] = ms;
+	}
+	for (int i = 1; i < o->nremind; i++) /* longest first */
+		for (int j = i; j > 0 && o->remind_ms[j] > o->remind_ms[j - 1]; j--) {
+			long t = o->remind_ms[j];
+			o->remind_ms[j] = o->remind_ms[j - 1], o->remind_ms[j - 1] = t;
+		}
+	return 0;
+}
+
 static void defaults(struct options *o)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -268,6 +323,8 @@ static void defaults(struct options *o)
 	o->poll_timeout_ms = 300000;
 	o->burst = 1;
 	o->halt_error_rate = 2; /* off */
+	o->then = API_DISCONNECT;
+	o->progress = -1;
 }
 
 enum {
@@ -277,7 +334,8 @@ enum {
 	O_EMULATOR_SEED, O_YES, O_TEXT, O_QUIET, O_VERBOSE, O_VERSION, O_STATE, O_DRY_RUN,
 	O_NO_DEDUP, O_KEEP_COLUMNS, O_RATE, O_BURST, O_POLL_RATE, O_HALT, O_DEADLINE, O_RESUME,
 	O_ORDERED, O_SUMMARY_JSON, O_SHARD, O_SHARDS, O_INPUT, O_PROFILE, O_CERT, O_KEY,
-	O_CERT_PASSWORD_FILE, O_TOKEN_COMMAND
+	O_CERT_PASSWORD_FILE, O_TOKEN_COMMAND, O_TEXT_FILE, O_MESSAGE, O_GRACE, O_REMIND, O_THEN,
+	O_EXCLUDE, O_PROGRESS, O_NO_PROGRESS
 };
 
 static const struct option longopts[] = {
@@ -286,6 +344,14 @@ static const struct option longopts[] = {
 	{"namespace", required_argument, 0, O_NAMESPACE},
 	{"token-file", required_argument, 0, O_TOKEN_FILE},
 	{"token-command", required_argument, 0, O_TOKEN_COMMAND},
+	{"text-file", required_argument, 0, O_TEXT_FILE},
+	{"message", required_argument, 0, O_MESSAGE},
+	{"grace", required_argument, 0, O_GRACE},
+	{"remind", required_argument, 0, O_REMIND},
+	{"then", required_argument, 0, O_THEN},
+	{"exclude", required_argument, 0, O_EXCLUDE},
+	{"progress", no_argument, 0, O_PROGRESS},
+	{"no-progress", no_argument, 0, O_NO_PROGRESS},
 	{"profile", required_argument, 0, O_PROFILE},
 	{"cert", required_argument, 0, O_CERT},
 	{"key", required_argument, 0, O_KEY},
@@ -336,6 +402,18 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 	case O_NAMESPACE: o->ns = arg; return 0;
 	case O_TOKEN_FILE: o->token_file = arg; return 0;
 	case O_TOKEN_COMMAND: o->token_command = arg; return 0;
+	case O_TEXT_FILE: return text_file(o, arg, err, n);
+	case O_MESSAGE: o->text = arg; return 0;
+	case O_GRACE: return duration("--grace", arg, &o->grace_ms, err, n);
+	case O_REMIND: return remind(o, arg, err, n);
+	case O_EXCLUDE: o->exclude = arg; return 0;
+	case O_PROGRESS: o->progress = 1; return 0;
+	case O_NO_PROGRESS: o->progress = 0; return 0;
+	case O_THEN:
+		if (api_op_parse(arg, &o->then) == 0 && o->then != API_MESSAGE)
+			return 0;
+		snprintf(err, n, "bad --then '%s': want logoff or disconnect", arg);
+		return ERR_INVAL;
 	case O_PROFILE: o->profile = arg; return 0;
 	case O_CERT: o->cert = arg; return 0;
 	case O_KEY: o->key = arg; return 0;
@@ -408,8 +486,20 @@ static int check(struct options *o, char *err, size_t n)
 	}
 	if (o->rate > 0 && o->poll_rate == 0)
 		o->poll_rate = 4 * o->rate;
-	if (o->op == API_MESSAGE && (!o->text || !*o->text)) {
-		snprintf(err, n, "rabulk message needs --text TEXT");
+	if (o->op == API_MESSAGE && !o->drain && (!o->text || !*o->text)) {
+		snprintf(err, n, "rabulk message needs --text TEXT or --text-file FILE");
+		return ERR_INVAL;
+	}
+	if (o->drain && (!o->text || !*o->text || o->grace_ms <= 0 || o->ninputs == 0)) {
+		snprintf(err, n, "rabulk drain needs --message TEXT, --grace D and a COLLECTION");
+		return ERR_INVAL;
+	}
+	if (o->result && o->ninputs == 0) {
+		snprintf(err, n, "rabulk result needs at least one TRACKING_ID");
+		return ERR_INVAL;
+	}
+	if (!o->drain && (o->exclude || o->grace_ms || o->nremind)) {
+		snprintf(err, n, "--exclude, --grace and --remind are for rabulk drain");
 		return ERR_INVAL;
 	}
 	if (o->shard_auto && shard_from_env(o, err, n) < 0)
@@ -434,8 +524,8 @@ static int check(struct options *o, char *err, size_t n)
 		snprintf(err, n, "%s needs --cert", o->key ? "--key" : "--cert-password-file");
 		return ERR_INVAL;
 	}
-	if (o->op != API_MESSAGE && o->text) {
-		snprintf(err, n, "--text is only for rabulk message");
+	if (o->op != API_MESSAGE && !o->drain && o->text) {
+		snprintf(err, n, "--text is only for rabulk message (--message for drain)");
 		return ERR_INVAL;
 	}
 	return 0;
@@ -455,6 +545,10 @@ int args_parse(int argc, char **argv, struct options *o, char *err, size_t n)
 	}
 	o->command = argv[1];
 	o->list = strcmp(o->command, "sessions") == 0;
+	o->result = strcmp(o->command, "result") == 0;
+	o->drain = strcmp(o->command, "drain") == 0;
+	if (o->drain)
+		o->op = API_MESSAGE;
 	if (strcmp(o->command, "report") == 0) {
 		if (argc < 3 || strcmp(argv[2], "merge") != 0) {
 			snprintf(err, n, "rabulk report: want 'rabulk report merge REPORT...'");
@@ -464,8 +558,9 @@ int args_parse(int argc, char **argv, struct options *o, char *err, size_t n)
 		argv++, argc--; /* "merge" becomes the command word */
 	}
 	o->out_format = "csv";
-	if (!o->list && !o->merge && api_op_parse(o->command, &o->op) < 0) {
-		snprintf(err, n, "unknown command '%s': want disconnect, logoff, message or sessions",
+	if (!o->list && !o->merge && !o->result && !o->drain && api_op_parse(o->command, &o->op) < 0) {
+		snprintf(err, n, "unknown command '%s': want disconnect, logoff, message, sessions, "
+				 "result or drain",
 			 o->command);
 		return ERR_INVAL;
 	}

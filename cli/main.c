@@ -1,5 +1,7 @@
 /* main.c — rabulk: bulk RemoteApp session operations. */
 #include "cli/args.h"
+#include "cli/drain.h"
+#include "cli/result.h"
 #include "cli/run.h"
 #include "cli/merge.h"
 #include "cli/sessions.h"
@@ -26,5 +28,9 @@ int main(int argc, char **argv)
 	}
 	if (o.merge)
 		return merge_run(&o);
+	if (o.result)
+		return result_run(&o);
+	if (o.drain)
+		return drain_run(&o);
 	return o.list ? sessions_run(&o) : run(&o);
 }

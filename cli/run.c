@@ -489,6 +489,17 @@ enum stop_reason run_pass(struct ctx *c, enum api_op op, const char *text, FILE 
 	return c->stopped;
 }
 
+const struct job *run_job(const struct ctx *c)
+{
+	return &c->set.job;
+}
+
+void run_stop(struct ctx *c, enum stop_reason why)
+{
+	if (c->stopped == STOP_NONE)
+		c->stopped = why;
+}
+
 const struct summary *run_summary(const struct ctx *c)
 {
 	return writer_summary(c->sink.w);
@@ -523,21 +534,52 @@ int run_close(struct ctx *c, bool report)
 	return rc;
 }
 
-static bool confirmed(const struct options *o)
+bool run_ask(const char *question)
 {
 	char answer[16] = "";
-	if (o->op != API_LOGOFF || o->yes)
-		return true;
-	FILE *tty = isatty(STDERR_FILENO) ? fopen("/dev/tty", "r") : NULL;
+	FILE *tty = isatty(STDIN_FILENO) && isatty(STDERR_FILENO) ? fopen("/dev/tty", "r") : NULL;
 	if (!tty) {
 		fprintf(stderr, "rabulk: logoff ends users' sessions and loses their unsaved work: "
 				"add --yes to confirm\n");
 		return false;
 	}
-	fprintf(stderr, "rabulk: log off every user listed in the input? [y/N] ");
+	fprintf(stderr, "rabulk: %s [y/N] ", question);
 	bool yes = fgets(answer, sizeof(answer), tty) && (answer[0] == 'y' || answer[0] == 'Y');
 	fclose(tty);
 	return yes;
+}
+
+static int count_row(void *arg, const struct row *row)
+{
+	*(unsigned long *)arg += !row->reason;
+	return 0;
+}
+
+/* Valid rows in the input files, read once and rewound; 0 if unknown. */
+static unsigned long count_rows(const struct options *o, FILE **files, const char **names)
+{
+	unsigned long n = 0;
+	char err[256];
+	for (int i = 0; i < o->ninputs; i++)
+		if (files[i] == stdin || input_read(files[i], names[i], &o->input, count_row, &n, err,
+						    sizeof(err)) < 0 ||
+		    fseek(files[i], 0, SEEK_SET) != 0)
+			return 0;
+	return n;
+}
+
+/* logoff asks first, with the number of users, unless --yes. */
+static bool confirmed(const struct options *o, FILE **files, const char **names)
+{
+	char q[128];
+	if (o->op != API_LOGOFF || o->yes || o->dry_run)
+		return true;
+	unsigned long n = isatty(STDIN_FILENO) ? count_rows(o, files, names) : 0;
+	if (n)
+		snprintf(q, sizeof(q), "log off %lu user%s listed in the input?", n, n == 1 ? "" : "s");
+	else
+		snprintf(q, sizeof(q), "log off every user listed in the input?");
+	return run_ask(q);
 }
 
 int run(const struct options *opts)
@@ -555,10 +597,9 @@ int run(const struct options *opts)
 		}
 		o.inputs[o.ninputs++] = "-";
 	}
-	if (!confirmed(&o))
-		return EXIT_USAGE;
-	if (open_inputs(&o, files, names, err, sizeof(err)) < 0) {
-		fprintf(stderr, "rabulk: %s\n", err);
+	if (open_inputs(&o, files, names, err, sizeof(err)) < 0 || !confirmed(&o, files, names)) {
+		if (err[0])
+			fprintf(stderr, "rabulk: %s\n", err);
 		close_inputs(files, o.ninputs);
 		return EXIT_USAGE;
 	}

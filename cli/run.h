@@ -26,6 +26,13 @@ struct ctx *run_open(const struct options *o, int *exit_status);
  * (STOP_NONE: it did not); once stopped, later passes send nothing. */
 enum stop_reason run_pass(struct ctx *c, enum api_op op, const char *text, FILE *in,
 			  const char *name);
+/* The run's job: target, credentials, transport settings. */
+const struct job *run_job(const struct ctx *c);
+/* Marks the run stopped early (a signal during drain's wait). */
+void run_stop(struct ctx *c, enum stop_reason why);
+/* Asks a yes/no question on the terminal; false (after saying --yes is
+ * needed) when stdin or stderr is not a terminal. */
+bool run_ask(const char *question);
 /* The counts so far, over every pass. */
 const struct summary *run_summary(const struct ctx *c);
 /* True once SIGINT or SIGTERM arrived. */

@@ -54,16 +54,22 @@ uint64_t dedup_hash(const char *collection, const char *upn)
 	return h ? h : 1;
 }
 
+/* The slot holding h, or the empty slot where it would go. */
+static size_t probe(const uint64_t *slots, size_t cap, uint64_t h)
+{
+	size_t i = (size_t)(((unsigned __int128)h * cap) >> 64);
+	while (slots[i] && slots[i] != h)
+		i = i + 1 == cap ? 0 : i + 1;
+	return i;
+}
+
 static bool insert(uint64_t *slots, size_t cap, uint64_t h)
 {
-	for (size_t i = (size_t)(((unsigned __int128)h * cap) >> 64);; i = i + 1 == cap ? 0 : i + 1) {
-		if (slots[i] == h)
-			return false;
-		if (!slots[i]) {
-			slots[i] = h;
-			return true;
-		}
-	}
+	size_t i = probe(slots, cap, h);
+	if (slots[i] == h)
+		return false;
+	slots[i] = h;
+	return true;
 }
 
 static int grow(struct dedup *d)
@@ -78,6 +84,12 @@ static int grow(struct dedup *d)
 	free(d->slots);
 	d->slots = s, d->cap = cap;
 	return 0;
+}
+
+bool dedup_has(const struct dedup *d, const char *collection, const char *upn)
+{
+	uint64_t h = dedup_hash(collection, upn);
+	return d->cap && d->slots[probe(d->slots, d->cap, h)] == h;
 }
 
 int dedup_check(struct dedup *d, const char *collection, const char *upn)

@@ -20,6 +20,8 @@ void dedup_free(struct dedup *d);
 /* Records the pair; returns 1 if it was seen before, 0 if new, ERR_NOMEM.
  * Case-insensitive (ASCII) on both collection and UPN. */
 int dedup_check(struct dedup *d, const char *collection, const char *upn);
+/* Was the pair recorded? Does not record it. */
+bool dedup_has(const struct dedup *d, const char *collection, const char *upn);
 /* The pair's hash (FNV-1a over the folded bytes, then a 64-bit finaliser);
  * stable across runs and platforms. */
 uint64_t dedup_hash(const char *collection, const char *upn);

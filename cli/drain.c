@@ -1,0 +1,276 @@
+/* drain.c — rabulk drain: warn, wait, act; what admins do before maintenance.
+ *
+ *   list sessions ─▶ message the connected ─▶ wait --grace (reminders at
+ *   --remind, each to whoever is still connected) ─▶ list again ─▶
+ *   disconnect (or log off) what is left
+ *
+ * Every phase is a pass of the ordinary bulk pipeline (run.c) over a list
+ * built in memory, so rate limits, retries, polling and the report behave
+ * exactly as for `rabulk message` and `rabulk disconnect`; all passes write
+ * into one report, its operation column telling the phases apart. Users in
+ * --exclude are never touched; users who left during the grace period are
+ * not in the second listing, so nothing is sent for them. */
+#include "cli/drain.h"
+#include "cli/run.h"
+#include "cli/sessions.h"
+#include "engine/clock.h"
+#include "engine/err.h"
+#include "input/dedup.h"
+#include "output/report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- who is there ---------------------------------------------------- */
+
+struct targets {
+	const struct dedup *exclude; /* (collection, UPN), or ("", UPN) for any collection */
+	bool connected_only;
+	FILE *csv;		/* CollectionName,UserUpn rows, built in memory */
+	unsigned long rows, excluded;
+};
+
+static bool excluded(const struct dedup *ex, const char *collection, const char *upn)
+{
+	return ex && (dedup_has(ex, collection, upn) || dedup_has(ex, "", upn));
+}
+
+static int add_target(void *arg, const char *collection, const struct api_session *s)
+{
+	struct targets *t = arg;
+	char row[4096];
+	size_t n = 0;
+	if (t->connected_only && !sessions_connected(s->state))
+		return 0;
+	if (excluded(t->exclude, collection, s->upn)) {
+		t->excluded++;
+		return 0;
+	}
+	if (report_csv_cell(row, sizeof(row), &n, collection, false, false) < 0 ||
+	    report_csv_cell(row, sizeof(row), &n, s->upn, false, true) < 0)
+		return 0; /* longer than any valid name: the service would not have it */
+	fwrite(row, 1, n, t->csv);
+	t->rows++;
+	return 0;
+}
+
+/* Lists the collections into an in-memory CSV of the users to act on.
+ * Returns the FILE to read it from (caller closes and frees *buf), or NULL. */
+static FILE *list_targets(struct ctx *c, const struct options *o, const struct dedup *ex,
+			  bool connected_only, char **buf, unsigned long *rows)
+{
+	size_t len = 0;
+	struct targets t = {ex, connected_only, open_memstream(buf, &len), 0, 0};
+	if (!t.csv)
+		return NULL;
+	fputs("CollectionName,UserUpn\n", t.csv);
+	int failures = sessions_list(run_job(c), o->inputs, o->ninputs, add_target, &t);
+	fclose(t.csv);
+	if (failures != 0) {
+		fprintf(stderr, "rabulk: drain: %s: stopping\n",
+			failures > 0 ? "a collection could not be listed" : "out of memory");
+		free(*buf), *buf = NULL;
+		return NULL;
+	}
+	*rows = t.rows;
+	if (t.excluded && o->verbose)
+		fprintf(stderr, "rabulk: drain: %lu excluded\n", t.excluded);
+	return fmemopen(*buf, len, "r");
+}
+
+/* ---- --exclude ------------------------------------------------------- */
+
+static int exclude_row(void *arg, const struct row *row)
+{
+	/* "*" stands for "any collection": a plain list of UPNs. */
+	const char *coll = strcmp(row->collection, "*") == 0 ? "" : row->collection;
+	return row->upn[0] && dedup_check(arg, coll, row->upn) < 0 ? ERR_NOMEM : 0;
+}
+
+static struct dedup *load_exclude(const struct options *o)
+{
+	char err[512] = "";
+	struct input_opts io = o->input;
+	io.collection = "*";
+	FILE *f = fopen(o->exclude, "r");
+	struct dedup *d = f ? dedup_new() : NULL;
+	if (!f)
+		snprintf(err, sizeof(err), "cannot open --exclude '%s'", o->exclude);
+	else if (!d || input_read(f, o->exclude, &io, exclude_row, d, err, sizeof(err)) < 0) {
+		dedup_free(d);
+		d = NULL;
+	}
+	if (f)
+		fclose(f);
+	if (!d)
+		fprintf(stderr, "rabulk: %s\n", err[0] ? err : "out of memory");
+	return d;
+}
+
+/* ---- the message ----------------------------------------------------- */
+
+static void say_left(char *dst, size_t cap, long ms)
+{
+	long s = (ms + 999) / 1000;
+	if (s >= 120 && s % 60 == 0)
+		snprintf(dst, cap, "%ld minutes", s / 60);
+	else if (s >= 60 && s < 120 && s % 60 == 0)
+		snprintf(dst, cap, "1 minute");
+	else
+		snprintf(dst, cap, "%ld second%s", s, s == 1 ? "" : "s");
+}
+
+/* The text with every "{left}" replaced by the time left. */
+static void message_text(char *dst, size_t cap, const char *text, long left_ms)
+{
+	char left[32];
+	size_t n = 0;
+	say_left(left, sizeof(left), left_ms);
+	for (const char *p = text; *p && n + 1 < cap;) {
+		if (strncmp(p, "{left}", 6) == 0) {
+			n += (size_t)snprintf(dst + n, cap - n, "%s", left);
+			n = n < cap ? n : cap - 1;
+			p += 6;
+		} else {
+			dst[n++] = *p++;
+		}
+	}
+	dst[n] = '\0';
+}
+
+/* Messages whoever is connected now; false when the run stopped. */
+static bool warn(struct ctx *c, const struct options *o, const struct dedup *ex, long left_ms,
+		 const char *phase)
+{
+	char text[ARGS_TEXT_MAX + 64], *buf = NULL;
+	unsigned long rows = 0;
+	FILE *in = list_targets(c, o, ex, true, &buf, &rows);
+	if (!in) {
+		run_stop(c, STOP_INTERNAL);
+		return false;
+	}
+	message_text(text, sizeof(text), o->text, left_ms);
+	if (!o->quiet)
+		fprintf(stderr, "rabulk: drain: %s: messaging %lu connected user%s\n", phase, rows,
+			rows == 1 ? "" : "s");
+	enum stop_reason why = rows ? run_pass(c, API_MESSAGE, text, in, phase) : STOP_NONE;
+	fclose(in);
+	free(buf);
+	return why == STOP_NONE;
+}
+
+/* ---- waiting --------------------------------------------------------- */
+
+static void countdown(long left_ms, bool tty)
+{
+	if (tty)
+		fprintf(stderr, "\r\033[Krabulk: drain: %ld:%02ld left", left_ms / 60000,
+			(left_ms / 1000) % 60);
+}
+
+/* Waits out the grace period, warning again at each --remind; false when
+ * a signal (or a failed reminder) stopped it. */
+static bool wait_grace(struct ctx *c, const struct options *o, const struct dedup *ex)
+{
+	bool tty = isatty(STDERR_FILENO) && !o->quiet && o->progress != 0;
+	int64_t end = clock_mono_ms() + o->grace_ms;
+	int next = 0;
+	while (next < o->nremind && o->remind_ms[next] >= o->grace_ms)
+		next++; /* a reminder at or before the start is the first message */
+	for (;;) {
+		long left = (long)(end - clock_mono_ms());
+		if (run_signalled()) {
+			if (tty)
+				fputc('\n', stderr);
+			fprintf(stderr, "rabulk: drain: interrupted during the grace period; nothing "
+					"more is sent\n");
+			run_stop(c, STOP_SIGNAL);
+			return false;
+		}
+		if (left <= 0)
+			break;
+		if (next < o->nremind && left <= o->remind_ms[next]) {
+			if (tty)
+				fputc('\n', stderr);
+			if (!warn(c, o, ex, o->remind_ms[next], "reminder"))
+				return false;
+			next++;
+			continue;
+		}
+		countdown(left, tty);
+		long nap = left % 1000 ? left % 1000 : 1000;
+		if (next < o->nremind && left - o->remind_ms[next] < nap)
+			nap = left - o->remind_ms[next];
+		struct timespec ts = {nap / 1000, (nap % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (tty)
+		fputs("\r\033[K", stderr);
+	return true;
+}
+
+/* ---- the command ----------------------------------------------------- */
+
+static void print_plan(const struct options *o)
+{
+	fprintf(stderr, "rabulk: dry run: drain of %d collection%s:\n", o->ninputs,
+		o->ninputs == 1 ? "" : "s");
+	fprintf(stderr, "  1. list sessions (%d GET request%s)\n", o->ninputs,
+		o->ninputs == 1 ? "" : "s");
+	fprintf(stderr, "  2. message every connected user%s\n",
+		o->exclude ? " not in --exclude" : "");
+	fprintf(stderr, "  3. wait %ld s", o->grace_ms / 1000);
+	for (int i = 0; i < o->nremind; i++)
+		fprintf(stderr, "%s%ld s left", i ? ", " : "; remind the still connected at ",
+			o->remind_ms[i] / 1000);
+	fprintf(stderr, "\n  4. list again; %s %s\n", o->then == API_LOGOFF ? "log off" : "disconnect",
+		o->then == API_LOGOFF ? "every session left" : "the users still connected");
+	if (o->rate > 0)
+		fprintf(stderr, "  each phase sends at most %.0f requests/s\n", o->rate);
+	fprintf(stderr, "rabulk: nothing sent\n");
+}
+
+static bool act(struct ctx *c, const struct options *o, const struct dedup *ex)
+{
+	char *buf = NULL;
+	unsigned long rows = 0;
+	bool logoff = o->then == API_LOGOFF;
+	FILE *in = list_targets(c, o, ex, !logoff, &buf, &rows);
+	if (!in) {
+		run_stop(c, STOP_INTERNAL);
+		return false;
+	}
+	if (!o->quiet)
+		fprintf(stderr, "rabulk: drain: grace period over: %s %lu user%s\n",
+			logoff ? "logging off" : "disconnecting", rows, rows == 1 ? "" : "s");
+	if (rows)
+		run_pass(c, o->then, NULL, in, logoff ? "logoff" : "disconnect");
+	fclose(in);
+	free(buf);
+	return true;
+}
+
+int drain_run(const struct options *o)
+{
+	struct dedup *ex = NULL;
+	int rc;
+	if (o->dry_run) {
+		print_plan(o);
+		return EXIT_ALL_OK;
+	}
+	if (o->then == API_LOGOFF && !o->yes &&
+	    !run_ask("drain: log off the users still signed in after the grace period?"))
+		return EXIT_USAGE;
+	if (o->exclude && !(ex = load_exclude(o)))
+		return EXIT_USAGE;
+	struct ctx *c = run_open(o, &rc);
+	if (c && warn(c, o, ex, o->grace_ms, "message") && wait_grace(c, o, ex))
+		act(c, o, ex);
+	if (c)
+		rc = run_close(c, true);
+	dedup_free(ex);
+	return rc;
+}
