@@ -123,10 +123,17 @@ format:
 clean:
 	rm -rf $(BUILD)
 
+# `make install PREFIX=/usr DESTDIR=pkg`: the two binaries and their man pages.
+MANDIR ?= $(PREFIX)/share/man
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(RABULK) $(EMULATOR) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/rabulk.1 man/rabulk-emulator.1 $(DESTDIR)$(MANDIR)/man1/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/rabulk $(DESTDIR)$(PREFIX)/bin/rabulk-emulator \
+	  $(DESTDIR)$(MANDIR)/man1/rabulk.1 $(DESTDIR)$(MANDIR)/man1/rabulk-emulator.1
 
 .SECONDARY:
-.PHONY: all bench unit test test-durability test-engine test-unit valgrind deps demo format clean install fuzz
+.PHONY: all bench unit test test-durability test-engine test-unit valgrind deps demo format clean install uninstall fuzz
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

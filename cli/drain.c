@@ -166,9 +166,9 @@ static bool warn(struct ctx *c, const struct options *o, const struct dedup *ex,
 
 static void countdown(long left_ms, bool tty)
 {
+	long s = (left_ms + 999) / 1000;
 	if (tty)
-		fprintf(stderr, "\r\033[Krabulk: drain: %ld:%02ld left", left_ms / 60000,
-			(left_ms / 1000) % 60);
+		fprintf(stderr, "\r\033[Krabulk: drain: %ld:%02ld left", s / 60, s % 60);
 }
 
 /* Waits out the grace period, warning again at each --remind; false when

@@ -21,6 +21,7 @@
 #include "engine/err.h"
 #include "engine/item.h"
 #include "input/dedup.h"
+#include "output/progress.h"
 #include "output/resume.h"
 #include "output/summary.h"
 #include "output/writer.h"
@@ -66,6 +67,12 @@ struct ctx {
 	struct sink sink;
 	struct resume *resume;	/* --resume */
 	uint64_t seq;		/* rows read so far, for --ordered */
+	atomic_ullong rows_read; /* the same, for the progress line */
+	uint64_t rows_expected;	 /* lines in the input files; 0: unknown */
+	bool progress;		/* a progress line on stderr */
+	int64_t progress_at;	/* when it was last drawn (monotonic ms) */
+	int64_t pass_t0;	/* when the current pass began */
+	uint64_t rows_before;	/* report rows written by earlier passes */
 	_Atomic(char *) extra_header; /* --keep-columns: the first CSV header's other names */
 	enum stop_reason stopped;     /* the first pass that stopped early */
 	struct engine_stats stats;    /* summed over passes */
@@ -121,6 +128,7 @@ static int on_row(void *arg, const struct row *row)
 							c->set.job.op, &tracking)
 					: RESUME_NEW;
 	it->seq = c->seq++;
+	atomic_fetch_add(&c->rows_read, 1);
 	if (row->reason) {
 		item_set_error(it, STATUS_INVALID, "InvalidInput", row->reason);
 	} else if (seen) {
@@ -242,12 +250,76 @@ static void watch_stops(struct ctx *c)
 	}
 }
 
+/* Lines in a regular file, not counting a first line without '@' (a
+ * header), read with pread so the reader's position is untouched; -1 when
+ * the input is not a regular file. Only runs when a progress line is
+ * shown: it makes the ETA an estimate of the right size (quoted newlines
+ * and JSON arrays aside) at the cost of one quick pass over the file. */
+static long long count_lines(FILE *f)
+{
+	struct stat st;
+	static char buf[1 << 20];
+	long long lines = 0;
+	off_t off = 0;
+	ssize_t n;
+	bool header = false;
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+		return -1;
+	while ((n = pread(fileno(f), buf, sizeof(buf), off)) > 0) {
+		if (off == 0) {
+			char *nl = memchr(buf, '\n', (size_t)n);
+			header = !memchr(buf, '@', nl ? (size_t)(nl - buf) : (size_t)n);
+		}
+		for (char *p = buf; (p = memchr(p, '\n', (size_t)(buf + n - p))); p++)
+			lines++;
+		if (buf[n - 1] != '\n' && off + n == st.st_size)
+			lines++;
+		off += n;
+	}
+	return lines - (header && lines > 0);
+}
+
+static void estimate_rows(struct ctx *c)
+{
+	long long total = 0;
+	for (int i = 0; i < c->nfiles; i++) {
+		long long n = count_lines(c->files[i]);
+		if (n < 0)
+			return;
+		total += n;
+	}
+	c->rows_expected = (uint64_t)total;
+}
+
+/* Redraws the progress line at most four times a second; `end` clears it. */
+static void progress(struct ctx *c, bool end)
+{
+	char line[512];
+	int64_t now = clock_mono_ms();
+	if (!c->progress || (!end && now - c->progress_at < 250))
+		return;
+	c->progress_at = now;
+	if (end) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	uint64_t read = atomic_load(&c->rows_read), total = read;
+	bool known = atomic_load(&c->reader_done);
+	if (!known && c->rows_expected)
+		total = c->rows_expected > read ? c->rows_expected : read, known = true;
+	const struct summary *s = writer_summary(c->sink.w);
+	progress_line(line, sizeof(line), s, s->rows - c->rows_before, known ? total : read, known,
+		      (double)(now - c->pass_t0) / 1000.0);
+	fprintf(stderr, "\r\033[K%s", line);
+}
+
 static void write_all(struct ctx *c, struct sink *s)
 {
 	void *p;
 	while (!engine_done(c->engine)) {
 		watch_stops(c);
 		pump(c, s, 100);
+		progress(c, false);
 	}
 	engine_join(c->engine);
 	queue_close(c->in);
@@ -261,6 +333,7 @@ static void write_all(struct ctx *c, struct sink *s)
 		pump(c, s, 100);
 	while (pump(c, s, 0) > 0)
 		;
+	progress(c, true);
 	struct engine_stats st;
 	engine_stats(c->engine, &st);
 	c->stats.requests += st.requests, c->stats.polls += st.polls;
@@ -271,6 +344,24 @@ static void write_all(struct ctx *c, struct sink *s)
 }
 
 /* ---- the end --------------------------------------------------------- */
+
+/* --dry-run: what a real run would send, and how long --rate makes it. */
+static void print_plan(const struct options *o, uint64_t rows)
+{
+	fprintf(stderr, "rabulk: dry run: %llu %s request%s would be sent", (unsigned long long)rows,
+		o->command, rows == 1 ? "" : "s");
+	if (!o->no_wait)
+		fprintf(stderr, ", then at least as many polls (every %.1f s per operation)",
+			(double)o->poll_interval_ms / 1000.0);
+	if (o->rate > 0) {
+		long secs = (long)((double)rows / o->rate + 0.5);
+		fprintf(stderr, "; at --rate %.0f/s that takes %ld:%02ld:%02ld", o->rate, secs / 3600,
+			secs / 60 % 60, secs % 60);
+	} else {
+		fprintf(stderr, "; no --rate: as fast as %d requests in flight allow", o->concurrency);
+	}
+	fprintf(stderr, ". Nothing was sent.\n");
+}
 
 static void print_summary(const struct ctx *c, const struct summary *s, int64_t elapsed_ms,
 			  const char *report_path)
@@ -305,8 +396,7 @@ static void print_summary(const struct ctx *c, const struct summary *s, int64_t 
 			(long long)summary_percentile(s, 0.99), (long long)s->max_ms);
 	fputc('\n', stderr);
 	if (c->o->dry_run)
-		fprintf(stderr, "rabulk: dry run: %llu requests would be sent, none was\n",
-			(unsigned long long)s->count[STATUS_PLANNED]);
+		print_plan(c->o, s->count[STATUS_PLANNED]);
 	fprintf(stderr, "rabulk: report: %s\n", report_path);
 }
 
@@ -404,6 +494,12 @@ static int pass(struct ctx *c, FILE **files, const char **names, int nfiles)
 	int rc = 0;
 	c->files = files, c->names = names, c->nfiles = nfiles;
 	atomic_store(&c->reader_done, false);
+	atomic_store(&c->rows_read, 0);
+	c->rows_expected = 0;
+	c->pass_t0 = clock_mono_ms();
+	c->rows_before = writer_summary(c->sink.w)->rows;
+	if (c->progress)
+		estimate_rows(c);
 	if (!(c->in = queue_new((size_t)c->o->concurrency * 2)) || !(c->out = queue_new(OUT_QUEUE)) ||
 	    (!c->o->no_dedup && !(c->dedup = dedup_new())) ||
 	    !(c->engine = engine_new(&c->set.job, c->in, c->out, err, sizeof(err)))) {
@@ -470,6 +566,7 @@ struct ctx *run_open(const struct options *o, int *exit_status)
 	if (!(c->sink.w = writer_new(&wo, err, sizeof(err))))
 		goto fail;
 	c->t0 = clock_mono_ms();
+	c->progress = o->progress == 1 || (o->progress < 0 && !o->quiet && isatty(STDERR_FILENO));
 	return c;
 fail:
 	fprintf(stderr, "rabulk: %s\n", err);

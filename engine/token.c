@@ -115,7 +115,11 @@ static int read_private(FILE *f, const char *path, struct stat *st, char *dst, s
 		snprintf(err, n, "cannot read '%s': %s", path, strerror(errno));
 		return ERR_IO;
 	}
-	if ((st->st_mode & 077) || st->st_uid != geteuid()) {
+	/* Yours and private (as ssh wants keys), or root's and shared with
+	 * your group only: a Kubernetes secret mounted with fsGroup. */
+	bool mine = st->st_uid == geteuid() && !(st->st_mode & 077);
+	bool roots = st->st_uid == 0 && !(st->st_mode & 027);
+	if (!mine && !roots) {
 		snprintf(err, n, "'%s' must be yours and not readable by others (chmod 600 '%s')",
 			 path, path);
 		return ERR_INVAL;

@@ -1,0 +1,225 @@
+"""The maintenance workflow end to end: sessions round trips, result, drain,
+--dry-run for every command, the progress line on a terminal (a real
+pseudo-terminal) and not elsewhere, and --help against the man page."""
+import json
+import os
+import pty
+import re
+import subprocess
+import threading
+import time
+
+from harness import (ROOT, RABULK, SUB, Workdir, by_status, check, rabulk, target, users_csv)
+
+SEED = ("CollectionName,UserUpn,State\n"
+        "Apps,ann@contoso.com,Connected\nApps,bob@contoso.com,Active\n"
+        "Apps,cid@contoso.com,Connected\nApps,dan@contoso.com,Disconnected\n"
+        "Apps,eve@contoso.com,Connected\nDesk,fay@contoso.com,Connected\n"
+        "Lab,gus@contoso.com,Disconnected\n")
+
+
+def states(emu):
+    return {s["upn"]: (s["state"], s["operations"]) for s in emu.state()["sessions"]}
+
+
+def test_sessions_output_round_trips_into_the_other_commands():
+    with Workdir() as w:
+        emu = w.emulator("--seed", w.file("seed.csv", SEED), "--latency", "200")
+        r = rabulk(w, "sessions", *target(emu, "--state", "Connected"), "Apps", "Desk", "Lab",
+                   report=None)
+        check(r.code == 0, "sessions", r.code, r.stderr)
+        lines = r.stdout.splitlines()
+        check(lines[0] == "CollectionName,UserUpn,State,LogonTimeUtc" and len(lines) == 6,
+              "connected and active only", lines)
+        gets = sorted(e["t_ms"] for e in emu.requests() if e["method"] == "GET")
+        check(len(gets) == 3 and gets[-1] - gets[0] < 150, "collections listed at once", gets)
+        r2 = rabulk(w, "disconnect", *target(emu), "-", stdin=r.stdout)
+        check(r2.code == 0 and by_status(r2.rows()) == {"succeeded": 5}, "disconnect", r2.stderr)
+        st = states(emu)
+        check({u for u, (s, _) in st.items() if s == "Disconnected"} ==
+              {"ann@contoso.com", "bob@contoso.com", "cid@contoso.com", "eve@contoso.com",
+               "fay@contoso.com", "dan@contoso.com", "gus@contoso.com"}, "all disconnected", st)
+        for fmt in ("json", "ndjson"):
+            r = rabulk(w, "sessions", *target(emu, "--format", fmt), "Apps", report=None)
+            rows = json.loads(r.stdout) if fmt == "json" else [json.loads(x) for x in r.stdout.splitlines()]
+            check(len(rows) == 5 and rows[0]["CollectionName"] == "Apps", fmt, r.stdout)
+            r3 = rabulk(w, "message", "--text", "hello", *target(emu), "-", stdin=r.stdout,
+                        report=fmt + ".csv")
+            check(r3.code == 0 and by_status(r3.rows()) == {"succeeded": 5}, fmt + " as input",
+                  r3.stderr)
+        r = rabulk(w, "sessions", *target(emu), "Apps", "Nope", report=None)
+        check(r.code == 1 and "CollectionDoesNotExist" in r.stderr, "missing collection", r.stderr)
+
+
+def test_result_reports_each_operation():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:3", "--op-delay", "0")
+        r = rabulk(w, "disconnect", *target(emu, "--no-wait"), w.file("a.csv", users_csv(3)))
+        ids = [x["tracking_id"] for x in r.rows()]
+        check(r.code == 0 and all(ids), "tracking ids", r.rows())
+        forged = "0" * 8 + "-0000-0000-0000-" + "0" * 12
+        r = rabulk(w, "result", *target(emu), *ids, forged, report=None)
+        lines = r.stdout.splitlines()
+        check(lines[0] == "TrackingId,Status,Description,ErrorDetails", "header", lines)
+        check([l.split(",")[1] for l in lines[1:]] == ["Success"] * 3 + ["NotFound"], "statuses",
+              lines)
+        check([l.split(",")[0] for l in lines[1:4]] == ids, "in the order given", lines)
+        check(r.code == 1, "an unknown operation is a failure", r.code)
+        r = rabulk(w, "result", *target(emu), *ids, report=None)
+        check(r.code == 0, "all known", r.code, r.stderr)
+
+
+def test_drain_warns_waits_skips_leavers_and_acts_on_the_rest():
+    with Workdir() as w:
+        emu = w.emulator("--seed", w.file("seed.csv", SEED))
+        exclude = w.file("exclude.txt", "eve@contoso.com\n")
+
+        def bob_leaves():  # bob logs off during the grace period
+            time.sleep(1.0)
+            rabulk(w, "logoff", "--yes", *target(emu), w.file("bob.csv",
+                   "CollectionName,UserUpn\nApps,bob@contoso.com\n"), report="bob-report.csv")
+        t = threading.Thread(target=bob_leaves)
+        t.start()
+        r = rabulk(w, "drain", *target(emu, "--message", "Maintenance in {left}", "--grace", "3s",
+                                        "--remind", "2s", "--exclude", exclude), "Apps", "Desk", "Lab")
+        t.join()
+        check(r.code == 0, "exit", r.code, r.stderr)
+        ops = {}
+        for row in r.rows():
+            ops.setdefault(row["operation"], []).append(row["upn"])
+            check(row["status"] == "succeeded", "row", row)
+        check(sorted(ops["message"]) == sorted(["ann@contoso.com", "bob@contoso.com",
+                                                "cid@contoso.com", "fay@contoso.com",
+                                                "ann@contoso.com", "cid@contoso.com",
+                                                "fay@contoso.com"]),
+              "warned, then reminded those still there", ops)
+        check(sorted(ops["disconnect"]) == ["ann@contoso.com", "cid@contoso.com", "fay@contoso.com"],
+              "acted on the rest", ops)
+        st = states(emu)
+        check(st["eve@contoso.com"] == ("Connected", {"disconnect": 0, "logoff": 0, "sendMessage": 0}),
+              "excluded user untouched", st["eve@contoso.com"])
+        check(st["dan@contoso.com"][1]["sendMessage"] == 0 and st["dan@contoso.com"][0] == "Disconnected",
+              "disconnected users are not messaged", st["dan@contoso.com"])
+        check(st["bob@contoso.com"][0] == "None" and st["bob@contoso.com"][1]["disconnect"] == 0,
+              "the leaver skipped", st["bob@contoso.com"])
+        bodies = [json.loads(e["body"])["Message"] for e in emu.requests() if e["path"].endswith("sendMessage")]
+        check(bodies.count("Maintenance in 3 seconds") == 4 and bodies.count("Maintenance in 2 seconds") == 3,
+              "{left} filled in", bodies)
+
+        emu2 = w.emulator("--seed", w.file("seed2.csv", SEED))
+        r = rabulk(w, "drain", *target(emu2, "--message", "bye", "--grace", "1s", "--then", "logoff"),
+                   "Lab", report="refused.csv")
+        check(r.code == 2 and "--yes" in r.stderr, "logoff drain needs --yes off a terminal", r.stderr)
+        r = rabulk(w, "drain", *target(emu2, "--message", "bye", "--grace", "1s", "--then", "logoff",
+                                        "--yes"), "Lab", "Desk", report="logoff.csv")
+        check(r.code == 0, "logoff drain", r.code, r.stderr)
+        st = states(emu2)
+        check(st["gus@contoso.com"][0] == "None" and st["fay@contoso.com"][0] == "None",
+              "logoff removes disconnected and connected sessions", st)
+        check(st["gus@contoso.com"][1]["sendMessage"] == 0, "disconnected users are not messaged")
+
+
+def test_dry_run_plans_every_command_and_sends_nothing():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:3")
+        f = w.file("a.csv", users_csv(3))
+        cases = [
+            (["disconnect", *target(emu, "--rate", "2/s"), f], "takes 0:00:02"),
+            (["logoff", *target(emu), f], "3 logoff requests would be sent"),
+            (["message", "--text", "x", *target(emu), f], "3 message requests"),
+            (["sessions", *target(emu), "Apps", "Desk"], "would list 2 collections"),
+            (["result", *target(emu), "abc"], "would query 1 operation"),
+            (["drain", *target(emu, "--message", "m", "--grace", "10m", "--remind", "5m,1m"), "Apps"],
+             "remind the still connected at 300 s left, 60 s left"),
+        ]
+        for args, plan in cases:
+            r = rabulk(w, *args, "--dry-run", report="dry.csv" if args[0] in ("disconnect", "logoff", "message") else None)
+            check(r.code == 0 and plan in r.stderr, "plan for " + args[0], r.code, r.stderr)
+        check(not emu.requests(), "nothing sent", emu.requests()[:1])
+
+
+def on_a_terminal(args, cwd):
+    """Runs rabulk with stderr on a pseudo-terminal; returns (code, what it showed)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([RABULK, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=slave, cwd=cwd, env=dict(os.environ, HOME=cwd))
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return p.wait(timeout=60), out.decode(errors="replace")
+
+
+def test_progress_on_a_terminal_and_nowhere_else():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:240", "--latency", "40")
+        f = w.file("a.csv", users_csv(240))
+        args = ["disconnect", *target(emu, "--concurrency", "16"), f]
+        code, shown = on_a_terminal([*args, "--report", "p.csv"], w.path)
+        check(code == 0, "run", code, shown[-400:])
+        frames = [x for x in shown.split("\r\x1b[K") if x.startswith("rabulk: ") and "/240" in x]
+        check(len(frames) >= 3, "progress redrawn", shown[:500])
+        check(re.search(r"rabulk: \d+/240 rows  \d+/s  ETA \d+:\d\d succeeded \d+", shown),
+              "done/total, rate, ETA, counts", frames[-1:])
+        code, shown = on_a_terminal([*args, "--report", "q.csv", "--quiet"], w.path)
+        check(code == 0 and "/240" not in shown and "ETA" not in shown, "--quiet: none", shown[:300])
+        r = rabulk(w, *args, report="r.csv")
+        check(r.code == 0 and "\r" not in r.stderr and "ETA" not in r.stderr, "not a terminal: none",
+              r.stderr[:300])
+        r = rabulk(w, *args, "--progress", report="s.csv")
+        check("ETA" in r.stderr, "--progress forces it", r.stderr[:300])
+        code, shown = on_a_terminal(["drain", *target(emu, "--message", "m", "--grace", "2s"), "Apps",
+                                     "--report", "d.csv", "--concurrency", "64"], w.path)
+        check(code == 0 and "0:01 left" in shown, "drain countdown", shown[-400:])
+
+
+def test_help_matches_the_man_page():
+    r = subprocess.run([RABULK, "--help"], capture_output=True, text=True)
+    check(r.returncode == 0, "--help")
+    man = open(os.path.join(ROOT, "man", "rabulk.1")).read().replace("\\-", "-")
+    options = set(re.findall(r"(--[a-z][a-z-]+)", r.stdout))
+    missing = sorted(o for o in options if o not in man)
+    check(len(options) > 40 and not missing, "every --help option in man/rabulk.1", missing)
+    for cmd in ("disconnect", "logoff", "message", "sessions", "result", "drain", "report merge"):
+        check("rabulk " + cmd in r.stdout and cmd in man, "command " + cmd)
+    emu_help = subprocess.run([os.environ.get("EMULATOR", os.path.join(ROOT, "build", "rabulk-emulator")),
+                               "--help"], capture_output=True, text=True).stdout
+    emu_man = open(os.path.join(ROOT, "man", "rabulk-emulator.1")).read().replace("\\-", "-")
+    missing = sorted(o for o in set(re.findall(r"(--[a-z][a-z-]+)", emu_help)) if o not in emu_man)
+    check(not missing, "every emulator option in man/rabulk-emulator.1", missing)
+
+
+def test_logoff_asks_with_the_row_count_on_a_terminal():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:5")
+        f = w.file("a.csv", users_csv(3))
+        for answer, logged_off in ((b"n\n", 0), (b"y\n", 3)):
+            pid, fd = pty.fork()
+            if pid == 0:  # the child: a terminal on stdin, stdout and stderr
+                os.chdir(w.path)
+                os.execv(RABULK, [RABULK, "logoff", *target(emu), "--report", "l.csv", f])
+            out = b""
+            while b"[y/N]" not in out:
+                out += os.read(fd, 1024)
+            os.write(fd, answer)
+            try:
+                while True:
+                    chunk = os.read(fd, 4096)
+                    if not chunk:
+                        break
+                    out += chunk
+            except OSError:
+                pass
+            os.close(fd)
+            code = os.waitpid(pid, 0)[1] >> 8
+            check(b"log off 3 users listed in the input? [y/N]" in out, "asks with the count", out)
+            gone = sum(1 for s in emu.state()["sessions"] if s["state"] == "None")
+            check(gone == logged_off and code == (2 if logged_off == 0 else 0), "answer " + answer.decode().strip(),
+                  code, gone, out[-300:])
