@@ -3,11 +3,13 @@
 #include "engine/err.h"
 #include "engine/http.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BODY_MAX (64 * 1024 * 1024)
 #define IN_FLIGHT 32
+#define URL_MAX 4096
 
 struct one {
 	CURL *easy;
@@ -71,7 +73,7 @@ static bool finished(struct one *o, CURLcode rc, const struct job *job)
 	return false;
 }
 
-int fetch_all(const struct job *job, char *const *urls, int n, struct fetch_result *out)
+static int fetch_all(const struct job *job, char *const *urls, int n, struct fetch_result *out)
 {
 	CURLM *m = curl_multi_init();
 	struct one *ones = calloc((size_t)n + 1, sizeof(*ones));
@@ -118,8 +120,35 @@ int fetch_all(const struct job *job, char *const *urls, int n, struct fetch_resu
 	return rc;
 }
 
-void fetch_release(struct fetch_result *r, int n)
+struct fetch_result *fetch_each(const struct job *job, fetch_url_fn url,
+				const char *const *names, int n)
 {
-	for (int i = 0; i < n; i++)
-		free(r[i].body), r[i].body = NULL;
+	char **urls = calloc((size_t)n + 1, sizeof(char *));
+	struct fetch_result *res = calloc((size_t)n + 1, sizeof(*res));
+	int rc = urls && res ? 0 : ERR_NOMEM;
+	for (int i = 0; rc == 0 && i < n; i++) {
+		if (!(urls[i] = malloc(URL_MAX)))
+			rc = ERR_NOMEM;
+		else if (url(urls[i], URL_MAX, &job->target, names[i]) < 0)
+			rc = ERR_INVAL;
+		if (rc == ERR_INVAL)
+			fprintf(stderr, "rabulk: cannot make a request URL of '%s'\n", names[i]);
+	}
+	if (rc == 0)
+		rc = fetch_all(job, urls, n, res);
+	for (int i = 0; urls && i < n; i++)
+		free(urls[i]);
+	free(urls);
+	if (rc < 0) {
+		fetch_free(res, n);
+		return NULL;
+	}
+	return res;
+}
+
+void fetch_free(struct fetch_result *r, int n)
+{
+	for (int i = 0; r && i < n; i++)
+		free(r[i].body);
+	free(r);
 }

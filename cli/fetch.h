@@ -16,9 +16,15 @@ struct fetch_result {
 	char err[256]; /* transport error, or "" */
 };
 
-/* GETs urls[0..n) with the job's credentials and settings; fills out[i]
- * for urls[i]. Returns 0, or ERR_NOMEM. Free each body with free(). */
-int fetch_all(const struct job *job, char *const *urls, int n, struct fetch_result *out);
-void fetch_release(struct fetch_result *r, int n);
+/* Builds a resource's URL from its name (api_url_sessions, api_url_result). */
+typedef int (*fetch_url_fn)(char *dst, size_t cap, const struct api_target *t, const char *name);
+
+/* GETs the resource named names[i] for each i < n, all at once, with the
+ * job's credentials and settings. Returns an array of n results in the
+ * order of names (free with fetch_free), or NULL: out of memory, or a name
+ * url() refuses (said on stderr). */
+struct fetch_result *fetch_each(const struct job *job, fetch_url_fn url,
+				const char *const *names, int n);
+void fetch_free(struct fetch_result *r, int n);
 
 #endif

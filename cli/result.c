@@ -52,7 +52,6 @@ int result_run(const struct options *o)
 	struct setup set;
 	char err[512] = "";
 	int rc = EXIT_USAGE, bad = 0, n = o->ninputs;
-	char **urls = NULL;
 	struct fetch_result *res = NULL;
 
 	if (o->dry_run) {
@@ -65,18 +64,7 @@ int result_run(const struct options *o)
 	if (setup_init(&set, o, err, sizeof(err)) < 0)
 		goto out;
 	rc = EXIT_INTERNAL;
-	if (!(urls = calloc((size_t)n, sizeof(char *))) || !(res = calloc((size_t)n, sizeof(*res))))
-		goto out;
-	for (int i = 0; i < n; i++) {
-		if (!(urls[i] = malloc(4096)))
-			goto out;
-		if (api_url_result(urls[i], 4096, &set.job.target, o->inputs[i]) < 0) {
-			snprintf(err, sizeof(err), "bad tracking id '%s'", o->inputs[i]);
-			rc = EXIT_USAGE;
-			goto out;
-		}
-	}
-	if (fetch_all(&set.job, urls, n, res) < 0)
+	if (!(res = fetch_each(&set.job, api_url_result, o->inputs, n)))
 		goto out;
 	puts("TrackingId,Status,Description,ErrorDetails");
 	for (int i = 0; i < n; i++)
@@ -86,12 +74,7 @@ int result_run(const struct options *o)
 out:
 	if (err[0])
 		fprintf(stderr, "rabulk: %s\n", err);
-	for (int i = 0; urls && i < n; i++)
-		free(urls[i]);
-	if (res)
-		fetch_release(res, n);
-	free(urls);
-	free(res);
+	fetch_free(res, n);
 	setup_release(&set);
 	curl_global_cleanup();
 	return rc;

@@ -36,28 +36,11 @@ static int each_session(void *arg, const struct api_session *s)
 	return e->fn(e->arg, e->collection, s);
 }
 
-static int make_urls(const struct job *job, const char *const *colls, int n, char **urls)
-{
-	for (int i = 0; i < n; i++) {
-		if (!(urls[i] = malloc(4096)))
-			return ERR_NOMEM;
-		if (api_url_sessions(urls[i], 4096, &job->target, colls[i]) < 0) {
-			fprintf(stderr, "rabulk: bad collection name '%s'\n", colls[i]);
-			return ERR_INVAL;
-		}
-	}
-	return 0;
-}
-
 int sessions_list(const struct job *job, const char *const *colls, int n, sessions_fn fn,
 		  void *arg)
 {
-	char **urls = calloc((size_t)n + 1, sizeof(char *));
-	struct fetch_result *res = calloc((size_t)n + 1, sizeof(*res));
-	int rc = urls && res ? make_urls(job, colls, n, urls) : ERR_NOMEM;
-	int failures = 0;
-	if (rc == 0)
-		rc = fetch_all(job, urls, n, res);
+	struct fetch_result *res = fetch_each(job, api_url_sessions, colls, n);
+	int rc = res ? 0 : ERR_NOMEM, failures = 0;
 	for (int i = 0; rc == 0 && i < n; i++) {
 		struct fetch_result *r = &res[i];
 		struct api_error e;
@@ -80,12 +63,7 @@ int sessions_list(const struct job *job, const char *const *colls, int n, sessio
 		}
 		failures++;
 	}
-	for (int i = 0; urls && i < n; i++)
-		free(urls[i]);
-	if (res)
-		fetch_release(res, n);
-	free(urls);
-	free(res);
+	fetch_free(res, n);
 	return rc < 0 ? rc : failures;
 }
 
