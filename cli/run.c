@@ -562,7 +562,7 @@ struct ctx *run_open(const struct options *o, int *exit_status)
 	else
 		default_report(c->report_path, sizeof(c->report_path), o);
 	struct writer_opts wo = {c->report_path, same_file(c->report_path, o->resume), o->ordered,
-				 o->halt_error_rate, !o->dry_run};
+				 o->halt_error_rate};
 	if (!(c->sink.w = writer_new(&wo, err, sizeof(err))))
 		goto fail;
 	c->t0 = clock_mono_ms();
@@ -580,6 +580,8 @@ enum stop_reason run_pass(struct ctx *c, enum api_op op, const char *text, FILE 
 	FILE *files[1] = {in};
 	const char *names[1] = {name};
 	c->opts.op = op, c->opts.text = text;
+	c->opts.input.format = INPUT_CSV; /* the caller's list, whatever --format said */
+	c->opts.input.keep_columns = false;
 	c->set.job.op = op, c->set.job.message = text;
 	if (c->stopped == STOP_NONE && pass(c, files, names, 1) < 0)
 		c->stopped = STOP_INTERNAL;

@@ -27,7 +27,8 @@ enum report_format report_format_of(const char *path);
 struct report *report_open(const char *path, bool append, char *err, size_t errlen);
 /* Hands each row to the kernel as it is written (call before the first):
  * a kill -9 then loses at most the row being written, never a buffer of
- * finished ones. Without it rows are written in blocks (--dry-run). */
+ * finished ones (the journal). Without it rows are written in blocks and
+ * at each report_tick(). */
 void report_row_buffered(struct report *r);
 /* Names extra columns (INPUT_EXTRA_SEP-joined, copied) to follow the
  * standard ones; only before the first row. Returns 0 or ERR_NOMEM. */

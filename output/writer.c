@@ -10,7 +10,10 @@
  * file, REPORT.journal.ndjson, so that the report itself keeps exactly one
  * row per input row. After a crash --resume reads both and polls what the
  * journal says was accepted; a run that closes its report removes the
- * journal, since every row then has its final row in the report. */
+ * journal, since every row then has its final row in the report.
+ *
+ * Report rows are written in batches (see writer_new); journal rows one by
+ * one. */
 #include "output/writer.h"
 #include "engine/err.h"
 #include "engine/heap.h"
@@ -50,8 +53,11 @@ struct writer *writer_new(const struct writer_opts *o, char *err, size_t errlen)
 		free(w);
 		return NULL;
 	}
-	if (o->durable)
-		report_row_buffered(w->report);
+	/* Report rows reach the kernel in blocks and at every writer_tick()
+	 * (each turn of the writer loop): one write per batch instead of one
+	 * per row. A kill -9 loses only rows of the current turn, whose pairs a
+	 * resume sends again (at least once). The journal stays row-buffered:
+	 * an accepted operation must be on disk before anyone could resume. */
 	return w;
 }
 

@@ -19,7 +19,6 @@ struct writer_opts {
 	bool append;	  /* --resume into the same file */
 	bool ordered;	  /* rows in input order (item->seq from 0) */
 	double halt;	  /* --halt-error-rate, > 1 = off */
-	bool durable;	  /* requests are sent: each row to the kernel at once */
 };
 
 struct writer;
