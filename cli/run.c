@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #define OUT_QUEUE 4096
+#define PUMP_BATCH 4096 /* rows written per turn of the writer loop, at most */
 #define READER_GRACE_MS 2000 /* after a stop, how long to wait for a blocked reader */
 
 static volatile sig_atomic_t signals_seen;
@@ -221,7 +222,7 @@ static int pump(struct ctx *c, struct sink *s, int wait_ms)
 	void *p;
 	int n = 0;
 	/* The count is tested first: an item popped and not written would be lost. */
-	while (n < 4096 && queue_pop(c->out, &p, n ? 0 : wait_ms) == 0) {
+	while (n < PUMP_BATCH && queue_pop(c->out, &p, n ? 0 : wait_ms) == 0) {
 		emit(c, s, p);
 		n++;
 	}
@@ -318,8 +319,10 @@ static void write_all(struct ctx *c, struct sink *s)
 	void *p;
 	while (!engine_done(c->engine)) {
 		watch_stops(c);
-		pump(c, s, 100);
+		int n = pump(c, s, 100);
 		progress(c, false);
+		if (n > 0 && n < PUMP_BATCH) /* rows are flowing: let a batch gather */
+			nanosleep(&(struct timespec){0, 1000000L}, NULL);
 	}
 	engine_join(c->engine);
 	queue_close(c->in);

@@ -1,7 +1,10 @@
 /* queue.c — bounded ring buffer under one mutex and two condition variables.
  *
  * The queues carry one pointer per row, so a mutex per operation costs far
- * less than the HTTP request behind it; a lock-free queue would buy nothing. */
+ * less than the HTTP request behind it; a lock-free queue would buy nothing.
+ * What does cost is waking threads: a producer blocked on a full queue is
+ * woken only once it has drained to half (then it refills in one burst),
+ * not after every pop, which would hand the CPU back and forth per row. */
 #include "engine/queue.h"
 #include "engine/err.h"
 
@@ -18,6 +21,7 @@ struct queue {
 	pthread_cond_t not_empty, not_full;
 	void **ring;
 	size_t cap, head, count;
+	int producers_waiting;
 	bool closed;
 	struct {
 		queue_wake_fn fn;
@@ -60,8 +64,11 @@ static void wake_all(struct queue *q, int n)
 int queue_push(struct queue *q, void *p)
 {
 	pthread_mutex_lock(&q->lock);
-	while (q->count == q->cap && !q->closed)
+	while (q->count == q->cap && !q->closed) {
+		q->producers_waiting++;
 		pthread_cond_wait(&q->not_full, &q->lock);
+		q->producers_waiting--;
+	}
 	if (q->closed) {
 		pthread_mutex_unlock(&q->lock);
 		return ERR_CLOSED;
@@ -105,7 +112,8 @@ int queue_pop(struct queue *q, void **p, int timeout_ms)
 	*p = q->ring[q->head];
 	q->head = (q->head + 1) % q->cap;
 	q->count--;
-	pthread_cond_signal(&q->not_full);
+	if (q->producers_waiting && q->count <= q->cap / 2)
+		pthread_cond_broadcast(&q->not_full);
 	pthread_mutex_unlock(&q->lock);
 	return 0;
 }
