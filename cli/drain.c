@@ -29,7 +29,7 @@
 struct targets {
 	const struct dedup *exclude; /* (collection, UPN), or ("", UPN) for any collection */
 	bool connected_only;
-	FILE *csv;		/* CollectionName,UserUpn rows, built in memory */
+	FILE *csv; /* CollectionName,UserUpn rows, built in memory */
 	unsigned long rows, excluded;
 };
 
@@ -185,8 +185,9 @@ static bool wait_grace(struct ctx *c, const struct options *o, const struct dedu
 		if (run_signalled()) {
 			if (tty)
 				fputc('\n', stderr);
-			fprintf(stderr, "rabulk: drain: interrupted during the grace period; nothing "
-					"more is sent\n");
+			fprintf(stderr,
+				"rabulk: drain: interrupted during the grace period; nothing "
+				"more is sent\n");
 			run_stop(c, STOP_SIGNAL);
 			return false;
 		}
@@ -226,7 +227,8 @@ static void print_plan(const struct options *o)
 	for (int i = 0; i < o->nremind; i++)
 		fprintf(stderr, "%s%ld s left", i ? ", " : "; remind the still connected at ",
 			o->remind_ms[i] / 1000);
-	fprintf(stderr, "\n  4. list again; %s %s\n", o->then == API_LOGOFF ? "log off" : "disconnect",
+	fprintf(stderr, "\n  4. list again; %s %s\n",
+		o->then == API_LOGOFF ? "log off" : "disconnect",
 		o->then == API_LOGOFF ? "every session left" : "the users still connected");
 	if (o->rate > 0)
 		fprintf(stderr, "  each phase sends at most %.0f requests/s\n", o->rate);

@@ -60,7 +60,7 @@ static bool finished(struct one *o, CURLcode rc, const struct job *job)
 	if (rc != CURLE_OK) {
 		r->http = 0;
 		snprintf(r->err, sizeof(r->err), "%s",
-			 o->too_big ? "answer larger than 64 MiB"
+			 o->too_big	? "answer larger than 64 MiB"
 			 : o->errbuf[0] ? o->errbuf
 					: curl_easy_strerror(rc));
 		return false;
@@ -99,7 +99,8 @@ static int fetch_all(const struct job *job, char *const *urls, int n, struct fet
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&o);
 			curl_multi_remove_handle(m, o->easy);
 			active--;
-			if (finished(o, cc, job) && start(m, o, job, urls[o - ones], headers, token) == 0)
+			if (finished(o, cc, job) &&
+			    start(m, o, job, urls[o - ones], headers, token) == 0)
 				active++;
 		}
 		if (active > 0)
@@ -120,8 +121,8 @@ static int fetch_all(const struct job *job, char *const *urls, int n, struct fet
 	return rc;
 }
 
-struct fetch_result *fetch_each(const struct job *job, fetch_url_fn url,
-				const char *const *names, int n)
+struct fetch_result *fetch_each(const struct job *job, fetch_url_fn url, const char *const *names,
+				int n)
 {
 	char **urls = calloc((size_t)n + 1, sizeof(char *));
 	struct fetch_result *res = calloc((size_t)n + 1, sizeof(*res));

@@ -10,8 +10,8 @@
 #include "engine/engine.h"
 
 struct fetch_result {
-	long http;     /* 0: no answer (err holds why) */
-	char *body;    /* heap, NUL-terminated, may be empty */
+	long http;  /* 0: no answer (err holds why) */
+	char *body; /* heap, NUL-terminated, may be empty */
 	size_t len;
 	char err[256]; /* transport error, or "" */
 };
@@ -23,8 +23,8 @@ typedef int (*fetch_url_fn)(char *dst, size_t cap, const struct api_target *t, c
  * job's credentials and settings. Returns an array of n results in the
  * order of names (free with fetch_free), or NULL: out of memory, or a name
  * url() refuses (said on stderr). */
-struct fetch_result *fetch_each(const struct job *job, fetch_url_fn url,
-				const char *const *names, int n);
+struct fetch_result *fetch_each(const struct job *job, fetch_url_fn url, const char *const *names,
+				int n);
 void fetch_free(struct fetch_result *r, int n);
 
 #endif

@@ -55,8 +55,9 @@ int result_run(const struct options *o)
 	struct fetch_result *res = NULL;
 
 	if (o->dry_run) {
-		fprintf(stderr, "rabulk: dry run: would query %d operation%s (%d GET request%s, all at "
-				"once); nothing sent\n",
+		fprintf(stderr,
+			"rabulk: dry run: would query %d operation%s (%d GET request%s, all at "
+			"once); nothing sent\n",
 			n, n == 1 ? "" : "s", n, n == 1 ? "" : "s");
 		return EXIT_ALL_OK;
 	}

@@ -36,8 +36,7 @@ static int each_session(void *arg, const struct api_session *s)
 	return e->fn(e->arg, e->collection, s);
 }
 
-int sessions_list(const struct job *job, const char *const *colls, int n, sessions_fn fn,
-		  void *arg)
+int sessions_list(const struct job *job, const char *const *colls, int n, sessions_fn fn, void *arg)
 {
 	struct fetch_result *res = fetch_each(job, api_url_sessions, colls, n);
 	int rc = res ? 0 : ERR_NOMEM, failures = 0;
@@ -50,8 +49,8 @@ int sessions_list(const struct job *job, const char *const *colls, int n, sessio
 			fprintf(stderr, "rabulk: '%s': %s\n", colls[i], r->err);
 		} else if (r->http != 200) {
 			api_parse_error(r->body, r->len, &e);
-			fprintf(stderr, "rabulk: '%s': HTTP %ld %s%s%s\n", colls[i], r->http, e.code,
-				e.code[0] ? ": " : "", e.message);
+			fprintf(stderr, "rabulk: '%s': HTTP %ld %s%s%s\n", colls[i], r->http,
+				e.code, e.code[0] ? ": " : "", e.message);
 		} else if ((prc = api_parse_sessions(r->body ? r->body : "", r->len, each_session,
 						     &each)) == 0) {
 			continue;
@@ -101,7 +100,8 @@ static int print_session(void *arg, const char *collection, const struct api_ses
 		cJSON_AddStringToObject(o, "LogonTimeUtc", s->logon_time);
 		char *text = cJSON_PrintUnformatted(o);
 		bool array = strcmp(fmt, "json") == 0;
-		printf("%s%s%s", array && out->rows ? ",\n" : "", text ? text : "", array ? "" : "\n");
+		printf("%s%s%s", array && out->rows ? ",\n" : "", text ? text : "",
+		       array ? "" : "\n");
 		cJSON_free(text);
 		cJSON_Delete(o);
 	}
@@ -117,9 +117,11 @@ int sessions_run(const struct options *o)
 	int rc = EXIT_USAGE;
 
 	if (o->dry_run) {
-		fprintf(stderr, "rabulk: dry run: would list %d collection%s (%d GET request%s, all "
-				"at once); nothing sent\n",
-			o->ninputs, o->ninputs == 1 ? "" : "s", o->ninputs, o->ninputs == 1 ? "" : "s");
+		fprintf(stderr,
+			"rabulk: dry run: would list %d collection%s (%d GET request%s, all "
+			"at once); nothing sent\n",
+			o->ninputs, o->ninputs == 1 ? "" : "s", o->ninputs,
+			o->ninputs == 1 ? "" : "s");
 		return EXIT_ALL_OK;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);

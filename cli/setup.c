@@ -37,8 +37,7 @@ static bool loopback_url(const char *url)
 /* --profile, else $RABULK_PROFILE, else the default file if there is one.
  * An implicit default profile without the --subscription asked for is
  * ignored (the option wins); an explicit one is an error. */
-static int load_profile(struct setup *s, const struct options *o, bool *loaded, char *err,
-			size_t n)
+static int load_profile(struct setup *s, const struct options *o, bool *loaded, char *err, size_t n)
 {
 	const char *path = o->profile, *env = getenv("RABULK_PROFILE"), *home = getenv("HOME");
 	char def[4096];
@@ -92,14 +91,16 @@ static int use_cert(struct setup *s, const struct options *o, bool profiled, cha
 		return rc;
 	if (profiled && s->profile.account == PROFILE_CERTIFICATE &&
 	    !cert_thumbprint_equal(ci.thumbprint, s->profile.account_id)) {
-		snprintf(err, n, "certificate '%s' has thumbprint %s, but the profile's account for "
-				 "subscription %s is %s",
+		snprintf(err, n,
+			 "certificate '%s' has thumbprint %s, but the profile's account for "
+			 "subscription %s is %s",
 			 o->cert, ci.thumbprint, s->subscription, s->profile.account_id);
 		return ERR_INVAL;
 	}
 	if (ci.days_left < 7)
-		fprintf(stderr, "rabulk: warning: certificate '%s' expires in %d day%s: renew it "
-				"and upload it to the subscription\n",
+		fprintf(stderr,
+			"rabulk: warning: certificate '%s' expires in %d day%s: renew it "
+			"and upload it to the subscription\n",
 			o->cert, ci.days_left, ci.days_left == 1 ? "" : "s");
 	if (o->verbose)
 		fprintf(stderr, "rabulk: management certificate %s (%s, thumbprint %s)\n", o->cert,
@@ -131,21 +132,22 @@ static int token_source(const struct setup *s, const struct options *o, bool pro
 		src->value = s->profile.token, src->what = "the profile's AccessToken account";
 		return 1;
 	case PROFILE_CERTIFICATE:
-		snprintf(err, n, "the profile's account for subscription %s is a management "
-				 "certificate (thumbprint %s): give it with --cert FILE",
+		snprintf(err, n,
+			 "the profile's account for subscription %s is a management "
+			 "certificate (thumbprint %s): give it with --cert FILE",
 			 s->subscription, s->profile.account_id);
 		return ERR_INVAL;
 	default:
-		snprintf(err, n, "the profile's account '%s' (%s) needs a token: use --token-command "
-				 "(e.g. 'az account get-access-token --query accessToken -o tsv') or "
-				 "--token-file",
+		snprintf(err, n,
+			 "the profile's account '%s' (%s) needs a token: use --token-command "
+			 "(e.g. 'az account get-access-token --query accessToken -o tsv') or "
+			 "--token-file",
 			 s->profile.account_id, profile_account_name(s->profile.account));
 		return ERR_INVAL;
 	}
 }
 
-static int credentials(struct setup *s, const struct options *o, bool profiled, char *err,
-		       size_t n)
+static int credentials(struct setup *s, const struct options *o, bool profiled, char *err, size_t n)
 {
 	struct token_source src;
 	int rc = o->cert ? use_cert(s, o, profiled, err, n) : 0;
@@ -185,10 +187,9 @@ static int start_emulator(struct setup *c, const struct options *o, char *err, s
 	return 0;
 }
 
-static int set_target(struct setup *c, const struct options *o, bool profiled, char *err,
-		      size_t n)
+static int set_target(struct setup *c, const struct options *o, bool profiled, char *err, size_t n)
 {
-	const char *url = o->endpoint                       ? o->endpoint
+	const char *url = o->endpoint			       ? o->endpoint
 			  : profiled && c->profile.endpoint[0] ? c->profile.endpoint
 							       : DEFAULT_ENDPOINT;
 	snprintf(c->endpoint, sizeof(c->endpoint), "%s", url);
@@ -196,7 +197,8 @@ static int set_target(struct setup *c, const struct options *o, bool profiled, c
 	while (len > 0 && c->endpoint[len - 1] == '/')
 		c->endpoint[--len] = '\0';
 	if (strncasecmp(c->endpoint, "https://", 8) != 0 && !loopback_url(c->endpoint)) {
-		snprintf(err, n, "bad endpoint '%s': want https:// (http:// only for loopback)", url);
+		snprintf(err, n, "bad endpoint '%s': want https:// (http:// only for loopback)",
+			 url);
 		return ERR_INVAL;
 	}
 	if (o->insecure && !loopback_url(c->endpoint)) {
@@ -207,15 +209,18 @@ static int set_target(struct setup *c, const struct options *o, bool profiled, c
 		fprintf(stderr, "rabulk: WARNING: --insecure: the server's certificate is NOT "
 				"checked\n");
 	snprintf(c->subscription, sizeof(c->subscription), "%s",
-		 profiled ? c->profile.subscription : o->subscription ? o->subscription : "");
+		 profiled	   ? c->profile.subscription
+		 : o->subscription ? o->subscription
+				   : "");
 	c->job.target.endpoint = c->endpoint;
 	c->job.target.subscription = c->subscription[0] ? c->subscription : NULL;
 	c->job.target.ns = o->ns;
 	if (o->emulator)
 		return start_emulator(c, o, err, n);
 	if (!c->job.target.subscription && !o->dry_run) {
-		snprintf(err, n, "no subscription: use --subscription ID or --profile FILE (or "
-				 "--emulator to try it out)");
+		snprintf(err, n,
+			 "no subscription: use --subscription ID or --profile FILE (or "
+			 "--emulator to try it out)");
 		return ERR_INVAL;
 	}
 	return 0;

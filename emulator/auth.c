@@ -92,7 +92,7 @@ static int check_token(const struct emu_auth *a, const char *tok)
 static bool good_client_cert(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	unsigned status = 0;
 	return ci && ci->tls_session &&
 	       gnutls_certificate_verify_peers2((gnutls_session_t)ci->tls_session, &status) == 0 &&
@@ -111,9 +111,10 @@ int emuauth_check(const struct emu_auth *a, struct MHD_Connection *c, const char
 	else if (a->client_ca)
 		verdict = 403;
 	*code = verdict == 401 ? "ExpiredAuthenticationToken" : "AuthenticationFailed";
-	*message = verdict == 401 ? "The access token has expired."
-				  : "The server failed to authenticate the request. Verify that the "
-				    "certificate is valid and is associated with this subscription.";
+	*message = verdict == 401
+		       ? "The access token has expired."
+		       : "The server failed to authenticate the request. Verify that the "
+			 "certificate is valid and is associated with this subscription.";
 	return verdict;
 }
 

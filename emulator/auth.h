@@ -15,10 +15,10 @@
 #include <stdint.h>
 
 struct emu_auth {
-	const char *token;	 /* a fixed token that never expires, or NULL */
-	long token_ttl_ms;	 /* > 0: issued tokens expire after this; also requires a token */
-	bool client_ca;		 /* a client certificate from the CA is required */
-	unsigned char key[32];	 /* signs issued tokens */
+	const char *token;     /* a fixed token that never expires, or NULL */
+	long token_ttl_ms;     /* > 0: issued tokens expire after this; also requires a token */
+	bool client_ca;	       /* a client certificate from the CA is required */
+	unsigned char key[32]; /* signs issued tokens */
 };
 
 /* Fills the signing key. */

@@ -46,9 +46,10 @@ static int load_pkcs12(const char *path, const char *password, X509 **x, EVP_PKE
 	PKCS12_free(p12);
 	if (!ok || !*x)
 		return fail(err, n, "cannot open PKCS#12", path,
-			    password ? "wrong password (RABULK_CERT_PASSWORD or --cert-password-file)?"
-				     : "it needs a password (RABULK_CERT_PASSWORD or "
-				       "--cert-password-file)");
+			    password
+				? "wrong password (RABULK_CERT_PASSWORD or --cert-password-file)?"
+				: "it needs a password (RABULK_CERT_PASSWORD or "
+				  "--cert-password-file)");
 	if (!*k)
 		return fail(err, n, "no private key in", path, "export it with its key");
 	return 0;
@@ -95,8 +96,9 @@ static int check_dates(X509 *x, const char *path, struct cert_info *out, char *e
 		char when[64] = "?";
 		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
-		snprintf(err, n, "certificate '%s' expired on %s: renew it and upload it to the "
-				 "subscription",
+		snprintf(err, n,
+			 "certificate '%s' expired on %s: renew it and upload it to the "
+			 "subscription",
 			 path, when);
 		return ERR_INVAL;
 	}
@@ -123,8 +125,7 @@ int cert_load(const char *path, const char *keyfile, const char *password, struc
 		rc = load_pkcs12(path, password, &x, &k, err, n);
 	}
 	if (rc == 0 && X509_check_private_key(x, k) != 1)
-		rc = fail(err, n, "the key does not belong to certificate", path,
-			  "check --key");
+		rc = fail(err, n, "the key does not belong to certificate", path, "check --key");
 	if (rc == 0)
 		rc = check_dates(x, path, out, err, n);
 	if (rc == 0) {

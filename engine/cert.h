@@ -13,11 +13,11 @@
 #include <stdint.h>
 
 struct cert_info {
-	bool pkcs12;		/* else PEM */
-	char thumbprint[41];	/* SHA-1 of the DER certificate, upper-case hex */
+	bool pkcs12;	     /* else PEM */
+	char thumbprint[41]; /* SHA-1 of the DER certificate, upper-case hex */
 	char subject[256];
-	int64_t not_after_ms;	/* Unix ms */
-	int days_left;		/* whole days until not_after */
+	int64_t not_after_ms; /* Unix ms */
+	int days_left;	      /* whole days until not_after */
 };
 
 /* Loads `cert` (PEM or PKCS#12, told apart by content) and, for PEM, its

@@ -36,8 +36,8 @@ struct curl_slist *http_headers(bool post)
  * headers), with the Authorization value blanked. Bodies are not shown. */
 static int on_debug(CURL *e, curl_infotype type, char *data, size_t len, void *arg)
 {
-	static const char *const marks[] = {[CURLINFO_TEXT] = "*", [CURLINFO_HEADER_IN] = "<",
-					    [CURLINFO_HEADER_OUT] = ">"};
+	static const char *const marks[] = {
+	    [CURLINFO_TEXT] = "*", [CURLINFO_HEADER_IN] = "<", [CURLINFO_HEADER_OUT] = ">"};
 	char out[8192];
 	size_t n = 0;
 	if (type != CURLINFO_TEXT && type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
@@ -50,11 +50,12 @@ static int on_debug(CURL *e, curl_infotype type, char *data, size_t len, void *a
 		while (line > 0 && data[i + line - 1] == '\r')
 			line--;
 		if (line > 0 || type == CURLINFO_TEXT) {
-			bool secret = line >= 14 && strncasecmp(data + i, "authorization:", 14) == 0;
+			bool secret =
+			    line >= 14 && strncasecmp(data + i, "authorization:", 14) == 0;
 			int w = secret ? snprintf(out + n, sizeof(out) - n, "%s %.14s [redacted]\n",
 						  marks[type], data + i)
-				       : snprintf(out + n, sizeof(out) - n, "%s %.*s\n", marks[type],
-						  (int)line, data + i);
+				       : snprintf(out + n, sizeof(out) - n, "%s %.*s\n",
+						  marks[type], (int)line, data + i);
 			if (w < 0 || n + (size_t)w >= sizeof(out))
 				break;
 			n += (size_t)w;
@@ -152,7 +153,7 @@ int http_preflight(const struct job *job, char *err, size_t n)
 	snprintf(err, n, "TLS with %s failed: %s%s", job->target.endpoint,
 		 msg[0] ? msg : curl_easy_strerror(rc),
 		 rc == CURLE_PEER_FAILED_VERIFICATION ? " (a private CA? add it with --cacert FILE)"
-		 : rc == CURLE_SSL_CONNECT_ERROR ? " (rabulk needs TLS 1.2 or later)"
-						 : "");
+		 : rc == CURLE_SSL_CONNECT_ERROR      ? " (rabulk needs TLS 1.2 or later)"
+						      : "");
 	return ERR_AUTH;
 }

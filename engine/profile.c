@@ -51,8 +51,7 @@ static bool is_default(const cJSON *sub)
 	return cJSON_IsTrue(d) || (cJSON_IsString(d) && strcasecmp(d->valuestring, "True") == 0);
 }
 
-static const cJSON *pick(const cJSON *root, const char *want, const char *path, char *err,
-			 size_t n)
+static const cJSON *pick(const cJSON *root, const char *want, const char *path, char *err, size_t n)
 {
 	const cJSON *subs = cJSON_GetObjectItem(root, "Subscriptions"), *s, *found = NULL;
 	int count = 0;
@@ -63,8 +62,9 @@ static const cJSON *pick(const cJSON *root, const char *want, const char *path, 
 	cJSON_ArrayForEach(s, subs)
 	{
 		const char *id = str(s, "Id"), *name = str(s, "Name");
-		bool match = want ? (id && !strcasecmp(id, want)) || (name && !strcasecmp(name, want))
-				  : is_default(s);
+		bool match =
+		    want ? (id && !strcasecmp(id, want)) || (name && !strcasecmp(name, want))
+			 : is_default(s);
 		if (match && !found)
 			found = s;
 		count += match;
@@ -72,13 +72,14 @@ static const cJSON *pick(const cJSON *root, const char *want, const char *path, 
 	if (!want && !found && cJSON_GetArraySize(subs) == 1)
 		return cJSON_GetArrayItem(subs, 0);
 	if (!found)
-		snprintf(err, n, want ? "profile '%s' has no subscription '%s'"
-				      : "profile '%s' has no default subscription%s: choose one with "
-					"--subscription ID|NAME",
+		snprintf(err, n,
+			 want ? "profile '%s' has no subscription '%s'"
+			      : "profile '%s' has no default subscription%s: choose one with "
+				"--subscription ID|NAME",
 			 path, want ? want : "");
 	else if (count > 1)
-		snprintf(err, n, "profile '%s' has %d %s subscriptions: choose one by Id", path, count,
-			 want ? "matching" : "default");
+		snprintf(err, n, "profile '%s' has %d %s subscriptions: choose one by Id", path,
+			 count, want ? "matching" : "default");
 	return found && count == 1 ? found : NULL;
 }
 
@@ -92,8 +93,9 @@ static int endpoint(const cJSON *root, const cJSON *sub, struct profile *p, cons
 	if (!e) {
 		if (strcasecmp(env, "AzureCloud") == 0) /* the built-in one is often not listed */
 			return 0;
-		snprintf(err, n, "profile '%s': subscription '%s' uses environment '%s', which is "
-				 "not in Environments",
+		snprintf(err, n,
+			 "profile '%s': subscription '%s' uses environment '%s', which is "
+			 "not in Environments",
 			 path, p->subscription, env);
 		return ERR_INVAL;
 	}
@@ -130,16 +132,18 @@ static int account(const cJSON *root, const cJSON *sub, struct profile *p, const
 	const char *id = str(sub, "Account");
 	const cJSON *a = id ? find(root, "Accounts", "Id", id) : NULL;
 	if (!a) {
-		snprintf(err, n, id ? "profile '%s': subscription '%s' names account '%s', which is "
-				      "not in Accounts"
-				    : "profile '%s': subscription '%s' has no Account%s",
+		snprintf(err, n,
+			 id ? "profile '%s': subscription '%s' names account '%s', which is "
+			      "not in Accounts"
+			    : "profile '%s': subscription '%s' has no Account%s",
 			 path, p->subscription, id ? id : "");
 		return ERR_INVAL;
 	}
 	snprintf(p->account_id, sizeof(p->account_id), "%s", id);
 	if (account_type(a, &p->account) < 0) {
-		snprintf(err, n, "profile '%s': account '%s' has an unknown Type (want User, "
-				 "ServicePrincipal, Certificate or AccessToken)",
+		snprintf(err, n,
+			 "profile '%s': account '%s' has an unknown Type (want User, "
+			 "ServicePrincipal, Certificate or AccessToken)",
 			 path, id);
 		return ERR_INVAL;
 	}
@@ -147,8 +151,9 @@ static int account(const cJSON *root, const cJSON *sub, struct profile *p, const
 		return 0;
 	const char *tok = str(cJSON_GetObjectItem(a, "Properties"), "AccessToken");
 	if (!tok || !*tok) {
-		snprintf(err, n, "profile '%s': AccessToken account '%s' has no "
-				 "Properties.AccessToken",
+		snprintf(err, n,
+			 "profile '%s': AccessToken account '%s' has no "
+			 "Properties.AccessToken",
 			 path, id);
 		return ERR_INVAL;
 	}
@@ -165,7 +170,9 @@ static char *slurp(const char *path, char *err, size_t n)
 		fclose(f);
 	if (!buf || len > PROFILE_MAX) {
 		snprintf(err, n, "cannot read profile '%s': %s", path,
-			 !f ? strerror(e) : buf ? "larger than 4 MiB" : "out of memory");
+			 !f    ? strerror(e)
+			 : buf ? "larger than 4 MiB"
+			       : "out of memory");
 		free(buf);
 		return NULL;
 	}

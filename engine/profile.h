@@ -13,10 +13,10 @@
 
 /* Accounts[].Type, by name or by number (Azure PowerShell's enum order). */
 enum profile_account {
-	PROFILE_USER,		  /* 0 "User": needs --token-file or --token-command */
+	PROFILE_USER,		   /* 0 "User": needs --token-file or --token-command */
 	PROFILE_SERVICE_PRINCIPAL, /* 1 "ServicePrincipal": likewise */
-	PROFILE_CERTIFICATE,	  /* 2 "Certificate": Id is the thumbprint; needs --cert */
-	PROFILE_ACCESS_TOKEN,	  /* 3 "AccessToken": Properties.AccessToken */
+	PROFILE_CERTIFICATE,	   /* 2 "Certificate": Id is the thumbprint; needs --cert */
+	PROFILE_ACCESS_TOKEN,	   /* 3 "AccessToken": Properties.AccessToken */
 };
 
 struct profile {

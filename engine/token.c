@@ -86,8 +86,8 @@ int token_jwt_exp(const char *tok, int64_t *exp_s)
 {
 	const char *a = strchr(tok, '.'), *b = a ? strchr(a + 1, '.') : NULL;
 	char payload[8192];
-	if (!b || b - a - 1 <= 0 || b64url_decode(a + 1, (size_t)(b - a - 1), payload,
-						  sizeof(payload)) < 0)
+	if (!b || b - a - 1 <= 0 ||
+	    b64url_decode(a + 1, (size_t)(b - a - 1), payload, sizeof(payload)) < 0)
 		return ERR_PARSE;
 	cJSON *root = cJSON_Parse(payload);
 	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(root, "exp");
@@ -183,8 +183,8 @@ static int run_command(const char *cmd, char *dst, size_t cap, char *err, size_t
 }
 
 /* Reads the source into dst (and the file's identity into st). */
-static int fetch(const struct token_source *src, char *dst, size_t cap, struct stat *st,
-		 char *err, size_t n)
+static int fetch(const struct token_source *src, char *dst, size_t cap, struct stat *st, char *err,
+		 size_t n)
 {
 	if (src->command)
 		return run_command(src->command, dst, cap, err, n);
@@ -260,7 +260,9 @@ struct token *token_new(const struct token_source *src, char *err, size_t n)
 	free(buf);
 	if (t->exp_ms && t->exp_ms <= now) {
 		snprintf(err, n, "the token from %s expired %lld s ago",
-			 src->command ? "--token-command" : src->file ? src->file : src->what,
+			 src->command ? "--token-command"
+			 : src->file  ? src->file
+				      : src->what,
 			 (long long)((now - t->exp_ms) / 1000));
 		token_free(t);
 		return NULL;
@@ -358,8 +360,10 @@ void token_describe(struct token *t, char *dst, size_t cap)
 	pthread_mutex_lock(&t->lock);
 	clock_iso8601(when, sizeof(when), t->exp_ms);
 	snprintf(dst, cap, "bearer token from %s%s%s%s",
-		 t->src.command ? "--token-command" : t->src.file ? t->src.file : t->src.what,
-		 t->exp_ms ? " (JWT, expires " : " (not a JWT: refreshed only after a 401",
-		 when, ")");
+		 t->src.command ? "--token-command"
+		 : t->src.file	? t->src.file
+				: t->src.what,
+		 t->exp_ms ? " (JWT, expires " : " (not a JWT: refreshed only after a 401", when,
+		 ")");
 	pthread_mutex_unlock(&t->lock);
 }

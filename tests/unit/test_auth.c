@@ -21,7 +21,8 @@
 /* {"alg":"none"} . {"sub":"x","exp":<exp>} . sig, encoded by hand. */
 static void make_jwt(char *dst, size_t cap, long long exp)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char tbl[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	char json[128], enc[256];
 	int n = snprintf(json, sizeof(json), "{\"sub\":\"x\",\"exp\":%lld}", exp), k = 0;
 	for (int i = 0; i < n; i += 3) {
@@ -101,8 +102,8 @@ static void command_runs_again_after_401_once_per_generation(void **state)
 	char cmd[512], err[256], buf[TOKEN_MAX];
 	/* Prints tok-1, tok-2, ... counting its runs in a file. */
 	snprintf(cmd, sizeof(cmd),
-		 "n=$(cat %s/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > %s/n; echo tok-$n", dir,
-		 dir);
+		 "n=$(cat %s/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > %s/n; echo tok-$n",
+		 dir, dir);
 	struct token_source src = {.command = cmd};
 	struct token *t = token_new(&src, err, sizeof(err));
 	assert_non_null(t);
@@ -169,14 +170,12 @@ static void profile_default_and_by_name(void **state)
 	assert_int_equal(p.account, PROFILE_USER);
 	assert_null(p.token);
 	profile_release(&p);
-	assert_int_equal(profile_load(path, "11111111-2222-3333-4444-555555555555", &p, err,
-				      sizeof(err)),
-			 0);
+	assert_int_equal(
+	    profile_load(path, "11111111-2222-3333-4444-555555555555", &p, err, sizeof(err)), 0);
 	assert_string_equal(p.account_id, "admin@contoso.com");
 	profile_release(&p);
-	assert_int_equal(profile_load("tests/data/profiles/certificate.json", NULL, &p, err,
-				      sizeof(err)),
-			 0);
+	assert_int_equal(
+	    profile_load("tests/data/profiles/certificate.json", NULL, &p, err, sizeof(err)), 0);
 	assert_int_equal(p.account, PROFILE_CERTIFICATE);
 	assert_string_equal(p.account_id, "@THUMBPRINT@");
 	assert_string_equal(p.endpoint, "@ENDPOINT@"); /* the trailing '/' is gone */
@@ -188,10 +187,10 @@ static void profile_errors_name_file_and_reason(void **state)
 	struct profile p;
 	char err[512];
 	static const char *const cases[][2] = {
-		{"tests/data/profiles/missing-account.json", "not in Accounts"},
-		{"tests/data/profiles/no-default.json", "no default subscription"},
-		{"tests/data/profiles/unknown-environment.json", "not in Environments"},
-		{"tests/data/profiles/absent.json", "cannot read profile"},
+	    {"tests/data/profiles/missing-account.json", "not in Accounts"},
+	    {"tests/data/profiles/no-default.json", "no default subscription"},
+	    {"tests/data/profiles/unknown-environment.json", "not in Environments"},
+	    {"tests/data/profiles/absent.json", "cannot read profile"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
@@ -231,13 +230,13 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(jwt_exp_is_read),
-		cmocka_unit_test(file_token_is_reread_when_it_changes),
-		cmocka_unit_test(command_runs_again_after_401_once_per_generation),
-		cmocka_unit_test(jwt_is_refreshed_ahead_of_exp),
-		cmocka_unit_test(profile_default_and_by_name),
-		cmocka_unit_test(profile_errors_name_file_and_reason),
-		cmocka_unit_test(thumbprints_compare_loosely),
+	    cmocka_unit_test(jwt_exp_is_read),
+	    cmocka_unit_test(file_token_is_reread_when_it_changes),
+	    cmocka_unit_test(command_runs_again_after_401_once_per_generation),
+	    cmocka_unit_test(jwt_is_refreshed_ahead_of_exp),
+	    cmocka_unit_test(profile_default_and_by_name),
+	    cmocka_unit_test(profile_errors_name_file_and_reason),
+	    cmocka_unit_test(thumbprints_compare_loosely),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
