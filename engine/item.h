@@ -52,6 +52,7 @@ struct item {
 	int64_t first_try;     /* monotonic ms of the first request */
 	int64_t poll_deadline; /* monotonic ms */
 	int poll_errors;
+	int refused;	/* requests a dying connection failed, sent again at once */
 	bool reserved; /* holds a rate-limiter slot at `due` */
 	bool resumed;  /* came from --resume as accepted: polled, not sent */
 	bool journal;  /* an intermediate `accepted` row; the final row follows */

@@ -28,6 +28,7 @@
 #define RESP_MAX (64 * 1024) /* response bytes kept; the rest is dropped */
 #define URL_MAX 4096
 #define IDLE_WAIT_MS 100 /* longest block: how soon a stop is noticed */
+#define REFUSED_MAX 16	 /* connection failures re-sent at once per row */
 
 struct slot {
 	CURL *easy;
@@ -38,6 +39,7 @@ struct slot {
 	char request_id[48];
 	long retry_after_ms; /* -1: none */
 	bool precise;	     /* it came from a *-retry-after-ms header */
+	bool refused;	     /* the connection failed the request: send again at once */
 	unsigned token_gen;  /* generation of the bearer token set on easy */
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -231,6 +233,26 @@ static double random_unit(struct worker *w)
 	return (double)((w->rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
 }
 
+/* Failures of the connection, not of the row: a server going away (HTTP/2
+ * GOAWAY: nginx does it every keepalive_requests, 1,000 by default) leaves
+ * the requests in flight on a dead connection (CURLE_SEND_ERROR, "Connection
+ * died" after libcurl's own attempts), and libcurl 7.88 fails a share of
+ * multiplexed streams (CURLE_HTTP2_STREAM) on which the server and h2load
+ * see no error. Those go again at once on another connection, without a
+ * backoff and without spending a retry; a few may have been processed,
+ * which is harmless by design (at least once). At most REFUSED_MAX per row,
+ * then the retry policy takes over. */
+static bool resend_refused(struct worker *w, struct slot *s, struct item *it, int64_t now)
+{
+	if (!s->refused || it->refused >= REFUSED_MAX)
+		return false;
+	it->refused++;
+	if (it->phase == ITEM_SEND)
+		it->attempts--; /* prepare() counts it again */
+	park(w, it, now);
+	return true;
+}
+
 /* Schedules another try after a backoff; false when retries are spent. */
 static bool retry_later(struct worker *w, struct item *it, int tries, long retry_after_ms,
 			int64_t now)
@@ -295,7 +317,7 @@ static void start(struct worker *w, struct item *it, int64_t now)
 		return;
 	struct slot *s = &w->slots[w->free_idx[--w->nfree]];
 	s->it = it;
-	s->resp_len = 0, s->retry_after_ms = -1, s->precise = false;
+	s->resp_len = 0, s->retry_after_ms = -1, s->precise = false, s->refused = false;
 	s->tracking[0] = s->request_id[0] = s->errbuf[0] = '\0';
 	if (!it->started_ms) { /* first request for this row (a resumed one polls first) */
 		it->started_ms = clock_wall_ms();
@@ -362,7 +384,8 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 		break;
 	case API_V_RETRY:
 		item_set_error(it, STATUS_FAILED, e.code[0] ? e.code : NULL, e.message);
-		if (retry_later(w, it, it->attempts, s->retry_after_ms, now))
+		if (resend_refused(w, s, it, now) ||
+		    retry_later(w, it, it->attempts, s->retry_after_ms, now))
 			return;
 		break;
 	case API_V_UNAUTHORIZED:
@@ -423,7 +446,8 @@ static void polled(struct worker *w, struct slot *s, struct item *it, int http, 
 	enum api_verdict v = http == 200 ? API_V_RETRY : api_classify(http, &e);
 	if (v == API_V_UNAUTHORIZED && reauth(w, s, it, now))
 		return;
-	if (v == API_V_RETRY && retry_later(w, it, ++it->poll_errors, s->retry_after_ms, now))
+	if (v == API_V_RETRY && (resend_refused(w, s, it, now) ||
+				 retry_later(w, it, ++it->poll_errors, s->retry_after_ms, now)))
 		return;
 	if (v == API_V_UNAUTHORIZED || v == API_V_FORBIDDEN)
 		on_auth_error(w, http, &e);
@@ -442,6 +466,7 @@ static void done(struct worker *w, CURL *easy, CURLcode rc)
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http);
 	else if (!s->errbuf[0])
 		snprintf(s->errbuf, sizeof(s->errbuf), "%s", curl_easy_strerror(rc));
+	s->refused = rc == CURLE_HTTP2_STREAM || rc == CURLE_HTTP2 || rc == CURLE_SEND_ERROR;
 	curl_multi_remove_handle(w->multi, easy);
 	w->free_idx[w->nfree++] = (int)(s - w->slots);
 

@@ -4,6 +4,8 @@
 #   scripts/deps.sh        build, test, demo
 #   scripts/deps.sh fuzz   the same, plus clang and libFuzzer for make fuzz
 #   scripts/deps.sh bench  the same, plus nginx, h2load and curl for make bench
+#                          (and the HTTP/2 test); nginx's own service is not
+#                          started (policy-rc.d), rabulk starts its own
 set -eu
 pkgs="build-essential pkg-config libcurl4-openssl-dev libcsv-dev libcjson-dev
 libmicrohttpd-dev libgnutls28-dev libcmocka-dev libssl-dev openssl python3 time strace"
@@ -24,5 +26,14 @@ fi
 echo "installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# Installing nginx would start it on port 80: tell the packages not to start services.
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	policy=/usr/sbin/policy-rc.d
+	printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+fi
+status=0
 # shellcheck disable=SC2086
-$cmd >/dev/null
+$cmd >/dev/null || status=$?
+[ -z "$policy" ] || rm -f "$policy"
+exit $status

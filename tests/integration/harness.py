@@ -27,6 +27,10 @@ SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "WARNING: ThreadSanitizer", "run
                      "ERROR: LeakSanitizer")
 
 
+class Skip(Exception):
+    """Raised by a test whose tool is not installed (say which, and how to get it)."""
+
+
 def no_sanitizer_report(text, who):
     for marker in SANITIZER_REPORTS:
         if marker in text:

@@ -8,7 +8,7 @@ import traceback
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 only = sys.argv[1:]
-passed = failed = 0
+passed = failed = skipped = 0
 for name in sorted(os.listdir(here)):
     if not (name.startswith("test_") and name.endswith(".py")):
         continue
@@ -25,8 +25,13 @@ for name in sorted(os.listdir(here)):
             passed += 1
             print("[       OK ] %s (%.1f s)" % (label, time.monotonic() - t0), flush=True)
         except Exception as e:
+            if type(e).__name__ == "Skip":
+                skipped += 1
+                print("[ SKIPPED  ] %s: %s" % (label, e), flush=True)
+                continue
             failed += 1
             print("[  FAILED  ] %s: %s" % (label, e), flush=True)
             traceback.print_exc(limit=3)
-print("integration: %d passed, %d failed" % (passed, failed))
+print("integration: %d passed, %d failed%s" % (passed, failed,
+                                               ", %d skipped" % skipped if skipped else ""))
 sys.exit(1 if failed else 0)
