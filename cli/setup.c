@@ -53,7 +53,7 @@ static int load_profile(struct setup *s, const struct options *o, bool *loaded, 
 	if (!path)
 		return 0;
 	int rc = profile_load(path, o->subscription, &s->profile, err, n);
-	if (rc < 0 && implicit && o->subscription && strstr(err, "has no subscription")) {
+	if (rc == ERR_NOENT && implicit) {
 		profile_release(&s->profile);
 		memset(&s->profile, 0, sizeof(s->profile));
 		err[0] = '\0';

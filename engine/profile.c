@@ -51,13 +51,17 @@ static bool is_default(const cJSON *sub)
 	return cJSON_IsTrue(d) || (cJSON_IsString(d) && strcasecmp(d->valuestring, "True") == 0);
 }
 
-static const cJSON *pick(const cJSON *root, const char *want, const char *path, char *err, size_t n)
+/* The subscription asked for (or the default) into *out. Returns 0,
+ * ERR_NOENT when no subscription is `want`, or ERR_INVAL. */
+static int pick(const cJSON *root, const char *want, const char *path, const cJSON **out, char *err,
+		size_t n)
 {
 	const cJSON *subs = cJSON_GetObjectItem(root, "Subscriptions"), *s, *found = NULL;
 	int count = 0;
+	*out = NULL;
 	if (!cJSON_IsArray(subs) || cJSON_GetArraySize(subs) == 0) {
 		snprintf(err, n, "profile '%s' has no Subscriptions", path);
-		return NULL;
+		return ERR_INVAL;
 	}
 	cJSON_ArrayForEach(s, subs)
 	{
@@ -69,8 +73,10 @@ static const cJSON *pick(const cJSON *root, const char *want, const char *path, 
 			found = s;
 		count += match;
 	}
-	if (!want && !found && cJSON_GetArraySize(subs) == 1)
-		return cJSON_GetArrayItem(subs, 0);
+	if (!want && !found && cJSON_GetArraySize(subs) == 1) {
+		*out = cJSON_GetArrayItem(subs, 0);
+		return 0;
+	}
 	if (!found)
 		snprintf(err, n,
 			 want ? "profile '%s' has no subscription '%s'"
@@ -80,7 +86,10 @@ static const cJSON *pick(const cJSON *root, const char *want, const char *path, 
 	else if (count > 1)
 		snprintf(err, n, "profile '%s' has %d %s subscriptions: choose one by Id", path,
 			 count, want ? "matching" : "default");
-	return found && count == 1 ? found : NULL;
+	if (!found)
+		return want ? ERR_NOENT : ERR_INVAL;
+	*out = count == 1 ? found : NULL;
+	return count == 1 ? 0 : ERR_INVAL;
 }
 
 static int endpoint(const cJSON *root, const cJSON *sub, struct profile *p, const char *path,
@@ -194,8 +203,8 @@ int profile_load(const char *path, const char *want, struct profile *p, char *er
 		cJSON_Delete(root);
 		return ERR_INVAL;
 	}
-	const cJSON *sub = pick(root, want, path, err, n);
-	int rc = sub ? 0 : ERR_INVAL;
+	const cJSON *sub;
+	int rc = pick(root, want, path, &sub, err, n);
 	const char *id = sub ? str(sub, "Id") : NULL;
 	if (sub && !id) {
 		snprintf(err, n, "profile '%s': a subscription has no Id", path);
