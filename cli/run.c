@@ -602,11 +602,6 @@ void run_stop(struct ctx *c, enum stop_reason why)
 		c->stopped = why;
 }
 
-const struct summary *run_summary(const struct ctx *c)
-{
-	return writer_summary(c->sink.w);
-}
-
 bool run_signalled(void)
 {
 	return signals_seen > 0;

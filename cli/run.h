@@ -8,7 +8,6 @@
 
 #include "cli/args.h"
 #include "engine/engine.h"
-#include "output/summary.h"
 #include <stdio.h>
 
 /* Exit codes (DESIGN section 2). */
@@ -33,8 +32,6 @@ void run_stop(struct ctx *c, enum stop_reason why);
 /* Asks a yes/no question on the terminal; false (after saying --yes is
  * needed) when stdin or stderr is not a terminal. */
 bool run_ask(const char *question);
-/* The counts so far, over every pass. */
-const struct summary *run_summary(const struct ctx *c);
 /* True once SIGINT or SIGTERM arrived. */
 bool run_signalled(void);
 /* Closes the report, prints the summary (when `report`), frees c; returns

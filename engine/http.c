@@ -97,7 +97,8 @@ void http_setup(CURL *e, const struct job *job)
 	}
 }
 
-void http_bearer(CURL *e, const char *token)
+/* Sends `Authorization: Bearer <token>` from now on (libcurl copies it). */
+static void http_bearer(CURL *e, const char *token)
 {
 	curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
 	curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, token);

@@ -15,9 +15,6 @@ struct curl_slist *http_headers(bool post);
  * protocols, no redirects, no signals, --verbose) to an easy handle. */
 void http_setup(CURL *easy, const struct job *job);
 
-/* Sends `Authorization: Bearer <token>` from now on (libcurl copies it). */
-void http_bearer(CURL *easy, const char *token);
-
 /* Keeps the handle's bearer token current: copies the job's token into buf
  * (TOKEN_MAX bytes) and sets it when its generation differs from *gen.
  * Also lets the token refresh itself ahead of expiry. No-op without one. */
