@@ -43,8 +43,8 @@ struct token {
 	struct stat file_id;
 	atomic_uint gen;
 	atomic_llong due_ms; /* next token_maintain() with work to do */
-	unsigned failed_gen; /* a 401 refresh of this generation gave nothing new */
-	bool failed;
+	unsigned failed_gen; /* a 401 refresh of this generation gave nothing new; 0: none
+				(generations start at 1) */
 };
 
 /* ---- JWT ------------------------------------------------------------- */
@@ -182,6 +182,12 @@ static int run_command(const char *cmd, char *dst, size_t cap, char *err, size_t
 	return 0;
 }
 
+/* The source as messages name it (never the token). */
+static const char *source_name(const struct token_source *src)
+{
+	return src->command ? "--token-command" : src->file ? src->file : src->what;
+}
+
 /* Reads the source into dst (and the file's identity into st). */
 static int fetch(const struct token_source *src, char *dst, size_t cap, struct stat *st, char *err,
 		 size_t n)
@@ -259,10 +265,7 @@ struct token *token_new(const struct token_source *src, char *err, size_t n)
 	install(t, buf, src->file ? &st : NULL, now);
 	free(buf);
 	if (t->exp_ms && t->exp_ms <= now) {
-		snprintf(err, n, "the token from %s expired %lld s ago",
-			 src->command ? "--token-command"
-			 : src->file  ? src->file
-				      : src->what,
+		snprintf(err, n, "the token from %s expired %lld s ago", source_name(src),
 			 (long long)((now - t->exp_ms) / 1000));
 		token_free(t);
 		return NULL;
@@ -344,12 +347,12 @@ int token_refresh(struct token *t, unsigned gen)
 		pthread_cond_wait(&t->fetched, &t->lock);
 	if (atomic_load(&t->gen) != gen)
 		rc = 0;
-	else if (t->failed && t->failed_gen == gen)
+	else if (t->failed_gen == gen)
 		rc = ERR_AUTH;
 	else if (fetch_unlocked(t, clock_wall_ms()) > 0 || atomic_load(&t->gen) != gen)
 		rc = 0;
 	else
-		t->failed = true, t->failed_gen = gen, rc = ERR_AUTH;
+		t->failed_gen = gen, rc = ERR_AUTH;
 	pthread_mutex_unlock(&t->lock);
 	return rc;
 }
@@ -359,10 +362,7 @@ void token_describe(struct token *t, char *dst, size_t cap)
 	char when[32] = "";
 	pthread_mutex_lock(&t->lock);
 	clock_iso8601(when, sizeof(when), t->exp_ms);
-	snprintf(dst, cap, "bearer token from %s%s%s%s",
-		 t->src.command ? "--token-command"
-		 : t->src.file	? t->src.file
-				: t->src.what,
+	snprintf(dst, cap, "bearer token from %s%s%s%s", source_name(&t->src),
 		 t->exp_ms ? " (JWT, expires " : " (not a JWT: refreshed only after a 401", when,
 		 ")");
 	pthread_mutex_unlock(&t->lock);
