@@ -41,18 +41,15 @@ static bool excluded(const struct dedup *ex, const char *collection, const char 
 static int add_target(void *arg, const char *collection, const struct api_session *s)
 {
 	struct targets *t = arg;
-	char row[4096];
-	size_t n = 0;
+	const char *cells[] = {collection, s->upn};
 	if (t->connected_only && !sessions_connected(s->state))
 		return 0;
 	if (excluded(t->exclude, collection, s->upn)) {
 		t->excluded++;
 		return 0;
 	}
-	if (report_csv_cell(row, sizeof(row), &n, collection, false, false) < 0 ||
-	    report_csv_cell(row, sizeof(row), &n, s->upn, false, true) < 0)
+	if (report_csv_write(t->csv, cells, 2, false) < 0)
 		return 0; /* longer than any valid name: the service would not have it */
-	fwrite(row, 1, n, t->csv);
 	t->rows++;
 	return 0;
 }
@@ -141,25 +138,36 @@ static void message_text(char *dst, size_t cap, const char *text, long left_ms)
 	dst[n] = '\0';
 }
 
-/* Messages whoever is connected now; false when the run stopped. */
-static bool warn(struct ctx *c, const struct options *o, const struct dedup *ex, long left_ms,
-		 const char *phase)
+/* One phase: lists the collections again and sends op (text: the message)
+ * to the users found, saying "rabulk: drain: LABEL: VERB N NOUNs" first.
+ * False when the run stopped. */
+static bool phase(struct ctx *c, const struct options *o, const struct dedup *ex,
+		  bool connected_only, enum api_op op, const char *text, const char *label,
+		  const char *verb, const char *noun)
 {
-	char text[ARGS_TEXT_MAX + 64], *buf = NULL;
+	char *buf = NULL;
 	unsigned long rows = 0;
-	FILE *in = list_targets(c, o, ex, true, &buf, &rows);
+	FILE *in = list_targets(c, o, ex, connected_only, &buf, &rows);
 	if (!in) {
 		run_stop(c, STOP_INTERNAL);
 		return false;
 	}
-	message_text(text, sizeof(text), o->text, left_ms);
 	if (!o->quiet)
-		fprintf(stderr, "rabulk: drain: %s: messaging %lu connected user%s\n", phase, rows,
+		fprintf(stderr, "rabulk: drain: %s: %s %lu %s%s\n", label, verb, rows, noun,
 			rows == 1 ? "" : "s");
-	enum stop_reason why = rows ? run_pass(c, API_MESSAGE, text, in, phase) : STOP_NONE;
+	enum stop_reason why = rows ? run_pass(c, op, text, in, label) : STOP_NONE;
 	fclose(in);
 	free(buf);
 	return why == STOP_NONE;
+}
+
+/* Messages whoever is connected now; false when the run stopped. */
+static bool warn(struct ctx *c, const struct options *o, const struct dedup *ex, long left_ms,
+		 const char *label)
+{
+	char text[ARGS_TEXT_MAX + 64];
+	message_text(text, sizeof(text), o->text, left_ms);
+	return phase(c, o, ex, true, API_MESSAGE, text, label, "messaging", "connected user");
 }
 
 /* ---- waiting --------------------------------------------------------- */
@@ -235,24 +243,12 @@ static void print_plan(const struct options *o)
 	fprintf(stderr, "rabulk: nothing sent\n");
 }
 
+/* Disconnects the connected users left, or logs off every session left. */
 static bool act(struct ctx *c, const struct options *o, const struct dedup *ex)
 {
-	char *buf = NULL;
-	unsigned long rows = 0;
 	bool logoff = o->then == API_LOGOFF;
-	FILE *in = list_targets(c, o, ex, !logoff, &buf, &rows);
-	if (!in) {
-		run_stop(c, STOP_INTERNAL);
-		return false;
-	}
-	if (!o->quiet)
-		fprintf(stderr, "rabulk: drain: grace period over: %s %lu user%s\n",
-			logoff ? "logging off" : "disconnecting", rows, rows == 1 ? "" : "s");
-	if (rows)
-		run_pass(c, o->then, NULL, in, logoff ? "logoff" : "disconnect");
-	fclose(in);
-	free(buf);
-	return true;
+	return phase(c, o, ex, !logoff, o->then, NULL, "grace period over",
+		     logoff ? "logging off" : "disconnecting", "user");
 }
 
 int drain_run(const struct options *o)

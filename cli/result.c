@@ -17,13 +17,8 @@ static const char *const status_names[] = {"Unknown", "Pending", "InProgress", "
 
 static void print_row(const char *id, const char *status, const char *desc, const char *details)
 {
-	char row[2048];
-	size_t n = 0;
 	const char *cells[] = {id, status, desc, details};
-	for (int i = 0; i < 4; i++)
-		if (report_csv_cell(row, sizeof(row), &n, cells[i], true, i == 3) < 0)
-			return;
-	fwrite(row, 1, n, stdout);
+	report_csv_write(stdout, cells, 4, true);
 }
 
 /* One answer; returns true when it is a known operation that did not fail. */

@@ -85,13 +85,9 @@ static int print_session(void *arg, const char *collection, const struct api_ses
 	if (out->o->state && !state_matches(out->o->state, s->state))
 		return 0;
 	if (strcmp(fmt, "csv") == 0) {
-		char row[8192];
-		size_t n = 0;
 		const char *cells[] = {collection, s->upn, s->state, s->logon_time};
-		for (int i = 0; i < 4; i++)
-			if (report_csv_cell(row, sizeof(row), &n, cells[i], false, i == 3) < 0)
-				return ERR_TOOBIG;
-		fwrite(row, 1, n, stdout);
+		if (report_csv_write(stdout, cells, 4, false) < 0)
+			return ERR_TOOBIG;
 	} else {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "CollectionName", collection);

@@ -216,6 +216,17 @@ static char *json_row(const struct item *it, const char *extra_names)
 	return text;
 }
 
+int report_csv_write(FILE *f, const char *const *cells, int ncells, bool guard)
+{
+	char row[8192];
+	size_t n = 0;
+	for (int i = 0; i < ncells; i++)
+		if (report_csv_cell(row, sizeof(row), &n, cells[i], guard, i == ncells - 1) < 0)
+			return ERR_TOOBIG;
+	fwrite(row, 1, n, f);
+	return 0;
+}
+
 int report_csv_cell(char *dst, size_t cap, size_t *n, const char *s, bool guard, bool last)
 {
 	size_t len = strlen(s);

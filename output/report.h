@@ -7,6 +7,7 @@
 #define RABULK_REPORT_H
 
 #include "engine/item.h"
+#include <stdio.h>
 
 #define REPORT_HEADER                                                                              \
 	"line,collection,upn,operation,status,http_status,error_code,error_message,attempts,"     \
@@ -44,6 +45,10 @@ int report_close(struct report *r);
  * holds , " CR LF or edge spaces; with guard, a leading = + - @ tab CR gets
  * an apostrophe. Returns 0 or ERR_TOOBIG. Thread-safe. */
 int report_csv_cell(char *dst, size_t cap, size_t *n, const char *s, bool guard, bool last);
+/* Writes cells[0..ncells) to f as one CSV row (report_csv_cell's quoting and,
+ * with guard, its formula guard on every cell). Returns 0, or ERR_TOOBIG
+ * when the row is over 8 KiB (then nothing is written). */
+int report_csv_write(FILE *f, const char *const *cells, int ncells, bool guard);
 
 /* Formats one CSV row (with "\n") into dst; returns its length or ERR_TOOBIG.
  * Free-text cells that a spreadsheet would run as a formula get a leading
