@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -131,6 +132,27 @@ def rabulk(workdir, *args, stdin=None, report="report.csv", env=None, timeout=RU
                        cwd=workdir.path, env=e)
     no_sanitizer_report(p.stderr, "rabulk")
     return Result(p, path)
+
+
+def free_port():
+    """A port on 127.0.0.1 nobody listens on (for servers other than the emulator)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_listening(port, proc, what, seconds=10):
+    """Returns once something accepts on 127.0.0.1:port; fails if proc exits first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            check(time.monotonic() < deadline and proc.poll() is None, what + " started")
+            time.sleep(0.05)
 
 
 def target(emu, *extra):

@@ -8,7 +8,8 @@ import sys
 import threading
 import time
 
-from harness import (ROOT, RABULK, SUB, Workdir, by_status, check, rabulk, target, users_csv)
+from harness import (ROOT, RABULK, SUB, Workdir, by_status, check, free_port, rabulk, target,
+                     users_csv, wait_listening)
 
 PROFILES = os.path.join(ROOT, "tests", "data", "profiles")
 
@@ -316,24 +317,14 @@ def test_weak_or_untrusted_tls_is_refused():
         r = rabulk(w, "disconnect", *target(emu, "--insecure"), f, report="insecure.csv")
         check(r.code == 0 and "NOT" in r.stderr, "--insecure on loopback, loudly", r.code, r.stderr)
 
-        import socket
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
+        port = free_port()
         old = subprocess.Popen(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port, "-tls1_1",
                                 "-cipher", "DEFAULT:@SECLEVEL=0", "-cert", pki("server.pem"),
                                 "-key", pki("server.key"), "-www", "-quiet"],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            wait_listening(port, old, "openssl s_server")
             r = rabulk(w, "disconnect", "--endpoint", "https://127.0.0.1:%d" % port, "--subscription",
                        SUB, "--cacert", pki("ca.pem"), f, report="old.csv")
         finally:

@@ -10,11 +10,10 @@ Without that, 3-5% of the rows went through the backoff here. Needs nginx
 import json
 import os
 import shutil
-import socket
 import subprocess
-import time
 
-from harness import ROOT, SUB, Skip, Workdir, by_status, check, rabulk, users_csv
+from harness import (SUB, Skip, Workdir, by_status, check, free_port, rabulk, users_csv,
+                     wait_listening)
 from test_credentials import make_pki
 
 NGINX_CONF = """
@@ -38,14 +37,6 @@ http {
 """
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_http2_multiplexed_streams_all_succeed():
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if not nginx:
@@ -57,14 +48,7 @@ def test_http2_multiplexed_streams_all_succeed():
         srv = subprocess.Popen([nginx, "-p", w.path, "-c", conf, "-g", "daemon off;"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    check(time.monotonic() < deadline and srv.poll() is None, "nginx started")
-                    time.sleep(0.05)
+            wait_listening(port, srv, "nginx")
             args = ["disconnect", "--endpoint", "https://127.0.0.1:%d" % port, "--subscription",
                     SUB, "--cacert", pki("ca.pem"), "--no-wait"]
             one = rabulk(w, *args, "--verbose", w.file("one.csv", users_csv(1)), report="one.csv")
