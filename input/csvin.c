@@ -11,9 +11,12 @@
  * VALIDATE_FIELD_MAX + 1 bytes so an over-long field is seen as such.
  *
  * libcsv runs in strict mode. A malformed record (stray quote) becomes an
- * invalid row and the parser restarts at the next line, so one bad row
- * never swallows the file; libcsv's own buffer is capped through its
- * realloc hook, so an unterminated quote cannot eat memory either. */
+ * invalid row and the parser restarts at the next line. The physical lines
+ * of a record still open are held, so when it turns out malformed only its
+ * first line is given up and the lines after it are read again: a quote
+ * left open on line 3 costs line 3, not the rest of the file. libcsv's own
+ * buffer and the held lines are capped at 1 MiB, so an unterminated quote
+ * cannot eat memory either. */
 #include "input/internal.h"
 #include "input/validate.h"
 #include "engine/err.h"
@@ -23,6 +26,19 @@
 #include <string.h>
 
 #define CSV_BUF_MAX (1024 * 1024)
+
+/* A queue of physical lines: line[head, head + open) were fed to libcsv
+ * and make up the record still open; line[head + open, n) wait to be fed
+ * again after a malformed record gave them back. */
+struct held {
+	char *bytes;
+	size_t used, cap;
+	struct held_line {
+		size_t off, len;
+		long lineno;
+	} *line;
+	size_t head, open, n, ncap;
+};
 
 struct field {
 	char text[VALIDATE_FIELD_MAX + 2];
@@ -49,6 +65,7 @@ struct csvin {
 	char *msg;
 	size_t msglen;
 	int fatal;
+	struct held held; /* lines of the open record, then lines to read again */
 };
 
 static void *capped_realloc(void *p, size_t size)
@@ -89,6 +106,8 @@ void csvin_free(struct csvin *c)
 		return;
 	if (c->delim)
 		csv_free(&c->p);
+	free(c->held.bytes);
+	free(c->held.line);
 	free(c);
 }
 
@@ -216,11 +235,11 @@ static unsigned char sniff_delim(const char *line, size_t len)
 }
 
 /* After a parse error: report the record, start a fresh parser. */
-static int recover(struct csvin *c)
+static int recover(struct csvin *c, const char *reason)
 {
-	int err = csv_error(&c->p);
-	const char *reason = err == CSV_ENOMEM ? "field larger than 1 MiB"
-					       : "malformed CSV (stray or unbalanced quote)";
+	if (!reason)
+		reason = csv_error(&c->p) == CSV_ENOMEM ? "field larger than 1 MiB"
+						       : "malformed CSV (stray or unbalanced quote)";
 	if (c->header_fields)
 		c->rc = end_record(c, reason);
 	c->extra_len = 0, c->extra[0] = '\0';
@@ -229,8 +248,104 @@ static int recover(struct csvin *c)
 	return parser_init(c);
 }
 
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 16;
+	while (n < need)
+		n *= 2;
+	void *q = n == *cap ? *p : realloc(*p, n * size);
+	if (!q)
+		return ERR_NOMEM;
+	*p = q, *cap = n;
+	return 0;
+}
+
+/* Appends a line to the queue, first moving the live lines to the front. */
+static int hold(struct held *h, const char *line, size_t len, long lineno)
+{
+	if (h->head) {
+		size_t from = h->head < h->n ? h->line[h->head].off : h->used;
+		memmove(h->bytes, h->bytes + from, h->used - from);
+		memmove(h->line, h->line + h->head, (h->n - h->head) * sizeof(*h->line));
+		h->n -= h->head, h->used -= from, h->head = 0;
+		for (size_t i = 0; i < h->n; i++)
+			h->line[i].off -= from;
+	}
+	if (grow((void **)&h->bytes, &h->cap, h->used + len, 1) < 0 ||
+	    grow((void **)&h->line, &h->ncap, h->n + 1, sizeof(*h->line)) < 0)
+		return ERR_NOMEM;
+	memcpy(h->bytes + h->used, line, len);
+	h->line[h->n++] = (struct held_line){h->used, len, lineno};
+	h->used += len;
+	return 0;
+}
+
+static bool blank(const char *line, size_t len)
+{
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	return len == 0;
+}
+
+/* Feeds one physical line (held lines are not NUL-terminated) to libcsv:
+ * 1 when it broke the record, 0 when not, < 0 when the header is broken. */
+static int parse(struct csvin *c, const char *line, size_t len, long lineno)
+{
+	if (c->at_start && !blank(line, len)) /* libcsv skips blank lines */
+		c->rec_line = lineno, c->at_start = false;
+	if (csv_parse(&c->p, line, len, on_field, on_record, c) == len || c->fatal)
+		return 0;
+	if (!c->header_fields) {
+		snprintf(c->msg, c->msglen, "'%s': line %ld: malformed CSV header", c->name,
+			 lineno);
+		return ERR_PARSE;
+	}
+	return 1;
+}
+
+/* The line at the queue's open end was fed. A complete record lets go of
+ * its lines; a broken one gives up its first line and gives back the rest
+ * to be read again. */
+static int settle(struct csvin *c, int broke)
+{
+	struct held *h = &c->held;
+	const char *reason = NULL;
+	size_t last = h->head + h->open;
+	if (!broke && !c->at_start &&
+	    h->line[last].off + h->line[last].len - h->line[h->head].off > CSV_BUF_MAX)
+		broke = 1, reason = "record larger than 1 MiB (a quote left open?)";
+	if (broke) {
+		h->head++, h->open = 0;
+		return recover(c, reason);
+	}
+	if (c->at_start)
+		h->head = last + 1, h->open = 0;
+	else
+		h->open++;
+	return 0;
+}
+
+static int status(const struct csvin *c)
+{
+	return c->fatal ? c->fatal : c->rc;
+}
+
+/* Feeds the queued lines not yet fed. */
+static int pump(struct csvin *c)
+{
+	struct held *h = &c->held;
+	int rc = 0;
+	while (rc == 0 && !status(c) && h->head + h->open < h->n) {
+		struct held_line l = h->line[h->head + h->open];
+		if ((rc = parse(c, h->bytes + l.off, l.len, l.lineno)) >= 0)
+			rc = settle(c, rc);
+	}
+	return rc < 0 ? rc : status(c);
+}
+
 int csvin_line(struct csvin *c, const char *line, size_t len, long lineno, char *msg, size_t msglen)
 {
+	struct held *h = &c->held;
 	int rc;
 	c->msg = msg, c->msglen = msglen;
 	if (!c->delim) {
@@ -238,29 +353,39 @@ int csvin_line(struct csvin *c, const char *line, size_t len, long lineno, char 
 		if ((rc = parser_init(c)) < 0)
 			return rc;
 	}
-	if (c->at_start && len > strspn(line, "\r\n")) /* libcsv skips blank lines */
-		c->rec_line = lineno, c->at_start = false;
-	if (csv_parse(&c->p, line, len, on_field, on_record, c) != len && !c->fatal) {
-		if (!c->header_fields) {
-			snprintf(msg, msglen, "'%s': line %ld: malformed CSV header", c->name,
-				 lineno);
-			return ERR_PARSE;
-		}
-		if ((rc = recover(c)) < 0)
-			return rc;
-	}
-	return c->fatal ? c->fatal : c->rc;
+	if (h->head < h->n) /* a record is open: its lines are held */
+		return (rc = hold(h, line, len, lineno)) < 0 ? rc : pump(c);
+	if ((rc = parse(c, line, len, lineno)) < 0)
+		return rc;
+	if (rc)
+		rc = recover(c, NULL);
+	else if (!c->at_start && (rc = hold(h, line, len, lineno)) == 0)
+		h->open = 1;
+	return rc < 0 ? rc : status(c);
 }
 
 int csvin_finish(struct csvin *c, char *msg, size_t msglen)
 {
-	int rc;
+	struct held *h = &c->held;
+	int rc = 0;
 	c->msg = msg, c->msglen = msglen;
 	if (!c->delim)
 		return 0;
-	if (csv_fini(&c->p, on_field, on_record, c) != 0 && !c->fatal && (rc = recover(c)) < 0)
+	while (rc == 0 && !status(c) && csv_fini(&c->p, on_field, on_record, c) != 0) {
+		if (c->fatal)
+			break;
+		if (!c->header_fields) {
+			snprintf(msg, msglen, "'%s': line %ld: malformed CSV header", c->name,
+				 c->rec_line);
+			return ERR_PARSE;
+		}
+		h->head += h->open ? 1 : 0, h->open = 0; /* read again after the first */
+		if ((rc = recover(c, NULL)) == 0)
+			rc = pump(c);
+	}
+	if (rc < 0)
 		return rc;
 	if (!c->fatal && !c->header_fields && c->upn_col < 0 && c->rec_line)
 		return end_header(c);
-	return c->fatal ? c->fatal : c->rc;
+	return status(c);
 }

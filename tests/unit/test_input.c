@@ -83,6 +83,45 @@ static void csv_bad_rows_do_not_stop_the_file(void **state)
 	assert_string_equal(s.text[3], "5|Apps|b@x.com|expected 2 fields, found 3");
 }
 
+/* "CollectionName,UserUpn\n" + first + n copies of each (a %d in it). */
+static char *csv_of(const char *first, const char *each, int n, size_t *len)
+{
+	char *data = malloc(64 + strlen(first) + (size_t)n * (strlen(each) + 12)), *p = data;
+	p += sprintf(p, "CollectionName,UserUpn\n%s", first);
+	for (int i = 0; i < n; i++)
+		p += sprintf(p, each, i);
+	*len = (size_t)(p - data);
+	return data;
+}
+
+/* A quote left open gives up its first line only: the lines it swallowed
+ * are read again, whether the file ends or the record outgrows 1 MiB
+ * (one long quoted field, or many short ones). */
+static void csv_open_quote_gives_back_its_lines(void **state)
+{
+	static const struct {
+		int n;
+		const char *each, *first_reason, *last;
+	} t[] = {
+		{30000, "Apps,u%d@x.com\n", "malformed CSV (stray or unbalanced quote)", "ok"},
+		{90000, "Apps,u%d@x.com\n", "record larger than 1 MiB (a quote left open?)", "ok"},
+		{300000, "\",\"%d\n", "record larger than 1 MiB (a quote left open?)", "malformed CSV"},
+	};
+	struct seen s;
+	char msg[256];
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		size_t len;
+		char *data = csv_of("Apps,\"a@x.com\n", t[i].each, t[i].n, &len);
+		assert_int_equal(read_str(data, len, INPUT_AUTO, NULL, &s, msg), 0);
+		assert_int_equal(s.n, 1 + t[i].n);
+		assert_int_equal(atoi(s.text[0]), 2);
+		assert_non_null(strstr(s.text[0], t[i].first_reason));
+		assert_int_equal(atoi(s.text[15]), 2 + 15);
+		assert_non_null(strstr(s.text[15], t[i].last));
+		free(data);
+	}
+}
+
 static void csv_default_collection_and_header_errors(void **state)
 {
 	struct seen s;
@@ -214,6 +253,7 @@ int main(void)
 		cmocka_unit_test(csv_aliases_any_order_and_case),
 		cmocka_unit_test(csv_bom_crlf_quotes_newlines),
 		cmocka_unit_test(csv_bad_rows_do_not_stop_the_file),
+		cmocka_unit_test(csv_open_quote_gives_back_its_lines),
 		cmocka_unit_test(csv_default_collection_and_header_errors),
 		cmocka_unit_test(ndjson_rows),
 		cmocka_unit_test(plain_lines),
