@@ -30,13 +30,15 @@
 /* A queue of physical lines: line[head, head + open) were fed to libcsv
  * and make up the record still open; line[head + open, n) wait to be fed
  * again after a malformed record gave them back. */
+struct held_line {
+	size_t off, len;
+	long lineno;
+};
+
 struct held {
 	char *bytes;
 	size_t used, cap;
-	struct held_line {
-		size_t off, len;
-		long lineno;
-	} *line;
+	struct held_line *line;
 	size_t head, open, n, ncap;
 };
 
@@ -52,8 +54,8 @@ struct csvin {
 	struct input_opts o;
 	input_row_fn fn;
 	void *arg;
-	int rc;		    /* first nonzero callback result */
-	int header_fields;  /* 0 until the header is read */
+	int rc;		   /* first nonzero callback result */
+	int header_fields; /* 0 until the header is read */
 	int coll_col, upn_col, state_col;
 	unsigned char delim;
 	int nfields; /* fields seen in the current record */
@@ -194,7 +196,11 @@ static int end_record(struct csvin *c, const char *reason)
 			 c->nfields);
 		reason = why;
 	}
-	struct row r = {c->rec_line, coll, c->upn.text, c->state.set ? c->state.text : NULL, reason,
+	struct row r = {c->rec_line,
+			coll,
+			c->upn.text,
+			c->state.set ? c->state.text : NULL,
+			reason,
 			c->o.keep_columns ? c->extra : NULL,
 			c->o.keep_columns ? c->extra_header : NULL};
 	int rc = input_emit_extra(c->fn, c->arg, &r, coll_len, c->upn.len);
@@ -238,8 +244,9 @@ static unsigned char sniff_delim(const char *line, size_t len)
 static int recover(struct csvin *c, const char *reason)
 {
 	if (!reason)
-		reason = csv_error(&c->p) == CSV_ENOMEM ? "field larger than 1 MiB"
-						       : "malformed CSV (stray or unbalanced quote)";
+		reason = csv_error(&c->p) == CSV_ENOMEM
+			     ? "field larger than 1 MiB"
+			     : "malformed CSV (stray or unbalanced quote)";
 	if (c->header_fields)
 		c->rc = end_record(c, reason);
 	c->extra_len = 0, c->extra[0] = '\0';

@@ -103,9 +103,9 @@ static void csv_open_quote_gives_back_its_lines(void **state)
 		int n;
 		const char *each, *first_reason, *last;
 	} t[] = {
-		{30000, "Apps,u%d@x.com\n", "malformed CSV (stray or unbalanced quote)", "ok"},
-		{90000, "Apps,u%d@x.com\n", "record larger than 1 MiB (a quote left open?)", "ok"},
-		{300000, "\",\"%d\n", "record larger than 1 MiB (a quote left open?)", "malformed CSV"},
+	    {30000, "Apps,u%d@x.com\n", "malformed CSV (stray or unbalanced quote)", "ok"},
+	    {90000, "Apps,u%d@x.com\n", "record larger than 1 MiB (a quote left open?)", "ok"},
+	    {300000, "\",\"%d\n", "record larger than 1 MiB (a quote left open?)", "malformed CSV"},
 	};
 	struct seen s;
 	char msg[256];
@@ -157,8 +157,8 @@ static void plain_lines(void **state)
 {
 	struct seen s;
 	char msg[256];
-	assert_int_equal(READ("# users\na@x.com\n\n  b@x.com  \r\nnot-an-upn\n", INPUT_AUTO, "Apps"),
-			 0);
+	assert_int_equal(
+	    READ("# users\na@x.com\n\n  b@x.com  \r\nnot-an-upn\n", INPUT_AUTO, "Apps"), 0);
 	assert_int_equal(s.n, 3);
 	assert_string_equal(s.text[0], "2|Apps|a@x.com|ok");
 	assert_string_equal(s.text[1], "4|Apps|b@x.com|ok");
@@ -198,14 +198,16 @@ static void json_array_streamed(void **state)
 	assert_string_equal(s.text[1], "1|Apps|b]@x.com|UPN user name has a character not allowed");
 	assert_string_equal(s.text[2], "2|||not a JSON object (the array must hold objects)");
 	assert_string_equal(s.text[3], "3|||not a JSON object (the array must hold objects)");
-	assert_string_equal(s.text[4], "4|Apps|c\"@x.com|UPN user name has a character not allowed");
+	assert_string_equal(s.text[4],
+			    "4|Apps|c\"@x.com|UPN user name has a character not allowed");
 }
 
 static void json_array_broken_ends(void **state)
 {
 	struct seen s;
 	char msg[256];
-	assert_int_equal(READ("[{\"UserUpn\":\"a@x.com\"}, {\"UserUpn\":\"b@x", INPUT_AUTO, "Apps"), 0);
+	assert_int_equal(READ("[{\"UserUpn\":\"a@x.com\"}, {\"UserUpn\":\"b@x", INPUT_AUTO, "Apps"),
+			 0);
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.text[1], "1|||truncated JSON (the file ends inside this element)");
 	assert_int_equal(READ("[{\"UserUpn\":\"a@x.com\"}] trailing", INPUT_AUTO, "Apps"), 0);
@@ -250,18 +252,18 @@ static void json_element_cap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(csv_aliases_any_order_and_case),
-		cmocka_unit_test(csv_bom_crlf_quotes_newlines),
-		cmocka_unit_test(csv_bad_rows_do_not_stop_the_file),
-		cmocka_unit_test(csv_open_quote_gives_back_its_lines),
-		cmocka_unit_test(csv_default_collection_and_header_errors),
-		cmocka_unit_test(ndjson_rows),
-		cmocka_unit_test(plain_lines),
-		cmocka_unit_test(long_line_is_one_invalid_row),
-		cmocka_unit_test(json_array_streamed),
-		cmocka_unit_test(json_array_broken_ends),
-		cmocka_unit_test(json_pretty_object_stream),
-		cmocka_unit_test(json_element_cap),
+	    cmocka_unit_test(csv_aliases_any_order_and_case),
+	    cmocka_unit_test(csv_bom_crlf_quotes_newlines),
+	    cmocka_unit_test(csv_bad_rows_do_not_stop_the_file),
+	    cmocka_unit_test(csv_open_quote_gives_back_its_lines),
+	    cmocka_unit_test(csv_default_collection_and_header_errors),
+	    cmocka_unit_test(ndjson_rows),
+	    cmocka_unit_test(plain_lines),
+	    cmocka_unit_test(long_line_is_one_invalid_row),
+	    cmocka_unit_test(json_array_streamed),
+	    cmocka_unit_test(json_array_broken_ends),
+	    cmocka_unit_test(json_pretty_object_stream),
+	    cmocka_unit_test(json_element_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
