@@ -81,6 +81,7 @@ struct emu {
 	char **collection_names;
 	size_t ncollections, collections_cap;
 	uint64_t requests, by_class[6];
+	atomic_ullong connections; /* accepted so far */
 	pthread_mutex_t log_lock;
 	char **log;
 	size_t nlog, log_cap, log_dropped;
@@ -718,6 +719,7 @@ static void admin_stats(struct emu *e, struct reply *r)
 	for (int i = 0; i < 6; i++)
 		cJSON_AddNumberToObject(by, names[i], (double)e->by_class[i]);
 	cJSON_AddNumberToObject(root, "sessions", (double)e->nsessions);
+	cJSON_AddNumberToObject(root, "connections", (double)atomic_load(&e->connections));
 	pthread_mutex_lock(&e->log_lock);
 	cJSON_AddNumberToObject(root, "log_entries", (double)e->nlog);
 	cJSON_AddNumberToObject(root, "log_dropped", (double)e->log_dropped);
@@ -977,6 +979,15 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	return q;
 }
 
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct emu *e = cls;
+	(void)c, (void)socket_ctx;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&e->connections, 1);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -1209,8 +1220,9 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)e->c.threads,
 				MHD_OPTION_CONNECTION_LIMIT, 16384u, MHD_OPTION_CONNECTION_TIMEOUT,
-				120u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, e,
+				e->c.idle_timeout_s ? e->c.idle_timeout_s : 120u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, e,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, e,
 				MHD_OPTION_ARRAY, e->pem_cert ? tls : tls + 3, MHD_OPTION_END);
 	if (!e->d) {
 		snprintf(err, errlen, "cannot listen on 127.0.0.1:%d (port in use%s?)", c->port,

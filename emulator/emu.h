@@ -22,6 +22,7 @@ struct emu_config {
 	bool no_session_404;	  /* no session: 404 now, instead of 202 then Failed */
 	int threads;		  /* server threads, default 2 */
 	size_t log_max;		  /* requests kept for /_emulator/log */
+	unsigned idle_timeout_s;  /* idle connections closed after this; 0: 120 */
 
 	/* faults, on API requests only */
 	long latency_ms, jitter_ms; /* every answer waits latency +- jitter */

@@ -19,6 +19,7 @@ static const char usage[] =
 	"                       [--subscription ID] [--namespace NS] [--token TOKEN] [--token-ttl D]\n"
 	"                       [--tls-cert PEM --tls-key PEM [--client-ca PEM]]\n"
 	"                       [--op-delay MS] [--no-session 202|404] [--threads N] [--log-max N]\n"
+	"                       [--idle-timeout S]\n"
 	"                       [--latency MS[:JITTER]] [--throttle N/s] [--retry-after D]\n"
 	"                       [--fault 429=P,503=P,500=P,reset=P,stall=P,truncate=P]\n";
 
@@ -74,6 +75,7 @@ int main(int argc, char **argv)
 		{"throttle", required_argument, 0, 'r'}, {"retry-after", required_argument, 0, 'R'},
 		{"token-ttl", required_argument, 0, 'E'}, {"tls-cert", required_argument, 0, 'C'},
 		{"tls-key", required_argument, 0, 'K'},	 {"client-ca", required_argument, 0, 'A'},
+		{"idle-timeout", required_argument, 0, 'I'},
 		{0, 0, 0, 0}};
 	struct emu_config c = {0};
 	const char *port_file = NULL, *seeds[64], *gens[64];
@@ -93,6 +95,7 @@ int main(int argc, char **argv)
 		case 'N': c.no_session_404 = strcmp(optarg, "404") == 0; break;
 		case 'T': c.threads = (int)number("--threads", optarg); break;
 		case 'L': c.log_max = (size_t)number("--log-max", optarg); break;
+		case 'I': c.idle_timeout_s = (unsigned)number("--idle-timeout", optarg); break;
 		case 'l': latency(&c, optarg); break;
 		case 'f':
 			if (emu_parse_faults(&c, optarg) < 0)

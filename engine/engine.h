@@ -30,7 +30,7 @@ struct job {
 	bool insecure;
 	bool no_wait;
 	int concurrency; /* requests in flight, all threads together */
-	int threads;
+	int threads; /* 0: engine_default_threads() */
 	long timeout_ms; /* one request */
 	long poll_interval_ms;
 	long poll_timeout_ms;
@@ -53,6 +53,9 @@ struct engine_stats {
 };
 
 struct engine;
+
+/* Worker threads for a run that does not say: see engine.c. */
+int engine_default_threads(int cpus, int concurrency);
 
 /* Caller owns the result; NULL with err set on failure. Queues are
  * borrowed until engine_free(): items come from `in`, go to `out`. */

@@ -7,7 +7,7 @@
  * hold no slot, so slow operations do not eat the concurrency budget.
  *
  * The loop: start waiting items that are due, fill free slots from the input
- * queue, then block in curl_multi_poll() until a socket is ready, the
+ * queue, then block in evloop_turn() until a socket is ready, the
  * nearest due time, or a wakeup (a push into an empty input queue, or a
  * stop). Nothing sleeps. Each finished request is classified by api.c and
  * the item either waits again, or is finished onto the output queue.
@@ -16,6 +16,7 @@
  * once: finish() is the only way out, and the stop path goes through it. */
 #include "engine/worker.h"
 #include "engine/clock.h"
+#include "engine/evloop.h"
 #include "engine/err.h"
 #include "engine/heap.h"
 #include "engine/http.h"
@@ -48,6 +49,7 @@ struct worker {
 	struct engine_shared *sh;
 	const struct job *job;
 	CURLM *multi;
+	struct evloop *ev;
 	struct curl_slist *post_headers, *get_headers;
 	struct slot *slots;
 	int nslots, *free_idx, nfree;
@@ -111,13 +113,14 @@ static int slot_init(struct worker *w, struct slot *s)
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
 	curl_easy_setopt(e, CURLOPT_SHARE, w->sh->share);
+	evloop_easy(w->ev, e);
 	http_setup(e, job);
 	return 0;
 }
 
 static void wake(void *arg)
 {
-	curl_multi_wakeup(arg);
+	evloop_wake(arg);
 }
 
 struct worker *worker_new(struct engine_shared *sh, int id, int max_active, int max_items)
@@ -130,9 +133,10 @@ struct worker *worker_new(struct engine_shared *sh, int id, int max_active, int 
 	w->nslots = max_active, w->max_items = max_items;
 	w->rng = (uint64_t)clock_wall_ms() * 2654435761u + (uint64_t)id * 0x9E3779B97F4A7C15u + 1;
 	w->body_cap = 64 + 6 * (1024 + (job->message ? strlen(job->message) : 0));
-	if (!(w->multi = curl_multi_init()) || !(w->slots = calloc(w->nslots, sizeof(*w->slots))) ||
-	    !(w->free_idx = calloc(w->nslots, sizeof(int))) ||
-	    !(w->body = malloc(w->body_cap)) || (job->token && !(w->token = malloc(TOKEN_MAX))) ||
+	if (!(w->multi = curl_multi_init()) || !(w->ev = evloop_new(w->multi)) ||
+	    !(w->slots = calloc(w->nslots, sizeof(*w->slots))) ||
+	    !(w->free_idx = calloc(w->nslots, sizeof(int))) || !(w->body = malloc(w->body_cap)) ||
+	    (job->token && !(w->token = malloc(TOKEN_MAX))) ||
 	    !(w->post_headers = http_headers(true)) || !(w->get_headers = http_headers(false)))
 		goto fail;
 	for (int i = 0; i < w->nslots; i++) {
@@ -140,7 +144,7 @@ struct worker *worker_new(struct engine_shared *sh, int id, int max_active, int 
 			goto fail;
 		w->free_idx[w->nfree++] = w->nslots - 1 - i;
 	}
-	if (queue_add_waker(sh->in, wake, w->multi) < 0)
+	if (queue_add_waker(sh->in, wake, w->ev) < 0)
 		goto fail;
 	return w;
 fail:
@@ -159,6 +163,7 @@ void worker_free(struct worker *w)
 	}
 	if (w->multi)
 		curl_multi_cleanup(w->multi);
+	evloop_free(w->ev); /* after the multi: closing its connections calls back */
 	curl_slist_free_all(w->post_headers);
 	curl_slist_free_all(w->get_headers);
 	free(w->slots);
@@ -507,7 +512,8 @@ static void cancel_active(struct worker *w)
 		struct item *it = s->it;
 		s->it = NULL;
 		item_set_error(it, it->phase == ITEM_POLL ? STATUS_ACCEPTED : STATUS_NOT_ATTEMPTED,
-			       "Cancelled", "the run was interrupted while this request was in flight");
+			       "Cancelled",
+			       "the run was interrupted while this request was in flight");
 		finish(w, it);
 	}
 }
@@ -547,9 +553,8 @@ static void run(struct worker *w)
 		if (active(w) + (int)w->waiting.len == 0 && (w->input_done || stopping(w)))
 			return;
 
-		int running, n;
-		curl_multi_poll(w->multi, NULL, 0, (int)next_wait(w, clock_mono_ms()), NULL);
-		curl_multi_perform(w->multi, &running);
+		int n;
+		evloop_turn(w->ev, next_wait(w, clock_mono_ms()));
 		CURLMsg *m;
 		while ((m = curl_multi_info_read(w->multi, &n)))
 			if (m->msg == CURLMSG_DONE)

@@ -1,5 +1,7 @@
 """The spine end to end: rabulk against rabulk-emulator over real sockets."""
+import json
 import os
+import resource
 import signal
 import subprocess
 import time
@@ -107,6 +109,31 @@ def test_no_wait_submits_without_polling():
         check(r.code == 0, "exit code", r.code, r.stderr)
         check(by_status(r.rows()) == {"submitted": 50}, "statuses", by_status(r.rows()))
         check(not [e for e in emu.requests() if e["method"] == "GET"], "no polls")
+
+
+def test_connections_closed_while_idle_are_replaced_quietly():
+    """The worker keeps an idle connection in its epoll set (engine/evloop.c).
+    When the server closes it, that socket turns readable with nobody asking:
+    it must leave the set (or the loop spins on it) and the next request must
+    go on a new connection, without a failure or a retry."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:4", "--idle-timeout", "1")
+        summary = os.path.join(w.path, "summary.json")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        r = rabulk(w, "disconnect", *target(emu, "--no-wait", "--rate", "30/m", "--burst", "1",
+                                            "--summary-json", summary),
+                   w.file("in.csv", users_csv(4)))
+        wall = time.monotonic() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        check(r.code == 0 and by_status(r.rows()) == {"submitted": 4}, "every row submitted",
+              r.code, by_status(r.rows()), r.stderr)
+        check(json.load(open(summary))["retries"] == 0, "no retries")
+        conns = json.loads(emu.get("/_emulator/stats")[2])["connections"]
+        check(conns >= 3, "the server closed idle connections in between", conns)
+        check(wall > 5 and cpu < wall / 4, "no busy loop while connections sat closed",
+              "%.2f s CPU in %.2f s" % (cpu, wall))
 
 
 def test_pending_operations_are_polled_until_done():
