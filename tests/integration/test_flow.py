@@ -48,6 +48,14 @@ def test_retry_after_pauses_every_worker():
 
 
 def test_rate_is_exact_and_never_bursts():
+    # The window property itself (at most burst + W * rate in any window W)
+    # is checked exactly on made-up time in test_ratelimit. Here the clock is
+    # the emulator's arrival stamps, and a scheduler stall of either process
+    # on a shared 2-core machine delays a few requests, which then arrive
+    # together with the next ones: delay variation no sender controls. So
+    # this checks what a stall cannot fake: the long-run rate, that no
+    # request ever arrives ahead of the schedule counted from the first one,
+    # and that requests arriving back to back stay rare.
     with Workdir() as w:
         emu = w.emulator("--generate", "Apps:3000")
         r = rabulk(w, "disconnect", *target(emu, "--rate", "200/s", "--no-wait"),
@@ -56,14 +64,15 @@ def test_rate_is_exact_and_never_bursts():
         t = sorted(e["t_ms"] for e in posts(emu))
         check(len(t) == 3000, "requests", len(t))
         achieved = (len(t) - 1) / ((t[-1] - t[0]) / 1000.0)
-        print("    --rate 200/s: achieved %.2f/s over %.1f s" % (achieved, (t[-1] - t[0]) / 1000),
-              flush=True)
+        gaps = [b - a for a, b in zip(t, t[1:])]
+        close = sum(g <= 1 for g in gaps)
+        print("    --rate 200/s: achieved %.2f/s over %.1f s, %d of %d gaps <= 1 ms, longest %d ms"
+              % (achieved, (t[-1] - t[0]) / 1000, close, len(gaps), max(gaps)), flush=True)
         check(198 <= achieved <= 200.5, "achieved rate within 1% (never over)", achieved)
-        j = 0
-        for i in range(len(t)):  # every 1-second window starting at a request
-            while t[j] < t[i] - 999:
-                j += 1
-            check(i - j + 1 <= 200 + 1, "1-second window over rate + burst", i - j + 1)
+        for i, ti in enumerate(t):  # burst 1, plus 5 for a first request late by 25 ms
+            check(i + 1 <= 6 + (ti - t[0]) * 200 / 1000, "ahead of schedule at request", i + 1,
+                  "after %d ms" % (ti - t[0]))
+        check(close <= len(gaps) // 50, "requests back to back", close)
 
 
 def test_halt_error_rate_stops_with_a_complete_report():
