@@ -1,38 +1,43 @@
 /* dedup.c — an open-addressing set of 64-bit pair hashes.
  *
- * Linear probing; the table grows by half when three quarters full, so
+ * Linear probing; a table grows by half when three quarters full, so
  * right after growing it is half full: 8-byte slots, at most 16 bytes per
- * pair at any size (doubling at half full would reach 32). The capacity is
- * then not a power of two, so a slot is chosen by multiply-shift
- * ((h * cap) >> 64, Lemire's "fastrange") rather than by a mask. 0 marks an
- * empty slot, so a hash of 0 is stored as 1. */
+ * pair (doubling at half full would reach 32). The capacity is then not a
+ * power of two, so a slot is chosen by multiply-shift ((h * cap) >> 64,
+ * Lemire's "fastrange") rather than by a mask. 0 marks an empty slot, so a
+ * hash of 0 is stored as 1.
+ *
+ * The set is 64 such tables, chosen by a hash's top bits, each growing on
+ * its own: while one is rehashed its old and new arrays coexist, so the
+ * peak is the set plus 1/64 of it rather than 2.5 times it (19 MiB instead
+ * of 11.5 at a million pairs). */
 #include "input/dedup.h"
 #include "engine/err.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 
-struct dedup {
+#define PARTS 64 /* chosen by a hash's top 6 bits */
+#define PART_MIN 16
+
+struct part {
 	uint64_t *slots;
 	size_t cap, len;
 };
 
+struct dedup {
+	struct part part[PARTS];
+};
+
 struct dedup *dedup_new(void)
 {
-	struct dedup *d = calloc(1, sizeof(*d));
-	if (!d || !(d->slots = calloc(1024, sizeof(uint64_t)))) {
-		free(d);
-		return NULL;
-	}
-	d->cap = 1024;
-	return d;
+	return calloc(1, sizeof(struct dedup));
 }
 
 void dedup_free(struct dedup *d)
 {
-	if (!d)
-		return;
-	free(d->slots);
+	for (int i = 0; d && i < PARTS; i++)
+		free(d->part[i].slots);
 	free(d);
 }
 
@@ -54,10 +59,11 @@ uint64_t dedup_hash(const char *collection, const char *upn)
 	return h ? h : 1;
 }
 
-/* The slot holding h, or the empty slot where it would go. */
+/* The slot holding h, or the empty slot where it would go. The top bits
+ * chose the part, so the slot is chosen by the bits below them. */
 static size_t probe(const uint64_t *slots, size_t cap, uint64_t h)
 {
-	size_t i = (size_t)(((unsigned __int128)h * cap) >> 64);
+	size_t i = (size_t)(((unsigned __int128)(h << 6) * cap) >> 64);
 	while (slots[i] && slots[i] != h)
 		i = i + 1 == cap ? 0 : i + 1;
 	return i;
@@ -72,37 +78,43 @@ static bool insert(uint64_t *slots, size_t cap, uint64_t h)
 	return true;
 }
 
-static int grow(struct dedup *d)
+static int grow(struct part *p)
 {
-	size_t cap = d->cap + d->cap / 2;
+	size_t cap = p->cap ? p->cap + p->cap / 2 : PART_MIN;
 	uint64_t *s = calloc(cap, sizeof(uint64_t));
 	if (!s)
 		return ERR_NOMEM;
-	for (size_t i = 0; i < d->cap; i++)
-		if (d->slots[i])
-			insert(s, cap, d->slots[i]);
-	free(d->slots);
-	d->slots = s, d->cap = cap;
+	for (size_t i = 0; i < p->cap; i++)
+		if (p->slots[i])
+			insert(s, cap, p->slots[i]);
+	free(p->slots);
+	p->slots = s, p->cap = cap;
 	return 0;
 }
 
 bool dedup_has(const struct dedup *d, const char *collection, const char *upn)
 {
 	uint64_t h = dedup_hash(collection, upn);
-	return d->cap && d->slots[probe(d->slots, d->cap, h)] == h;
+	const struct part *p = &d->part[h >> 58];
+	return p->cap && p->slots[probe(p->slots, p->cap, h)] == h;
 }
 
 int dedup_check(struct dedup *d, const char *collection, const char *upn)
 {
-	if ((d->len + 1) * 4 > d->cap * 3 && grow(d) < 0)
+	uint64_t h = dedup_hash(collection, upn);
+	struct part *p = &d->part[h >> 58];
+	if ((p->len + 1) * 4 > p->cap * 3 && grow(p) < 0)
 		return ERR_NOMEM;
-	if (!insert(d->slots, d->cap, dedup_hash(collection, upn)))
+	if (!insert(p->slots, p->cap, h))
 		return 1;
-	d->len++;
+	p->len++;
 	return 0;
 }
 
 size_t dedup_bytes(const struct dedup *d)
 {
-	return d->cap * sizeof(uint64_t);
+	size_t n = 0;
+	for (int i = 0; i < PARTS; i++)
+		n += d->part[i].cap * sizeof(uint64_t);
+	return n;
 }

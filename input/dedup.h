@@ -1,7 +1,8 @@
 /* dedup.h — remembers which (collection, UPN) pairs a run has seen.
  *
  * Stores a 64-bit hash of each pair, not the pair: at most 16 bytes per
- * distinct pair (the table is at least half full once past its first 1024 slots). Two different pairs
+ * distinct pair once past the first thousand, and it grows in steps of
+ * about 1/128 of its size, never doubling at once. Two different pairs
  * share a hash with probability about n^2 / 2^65 (3e-6 at ten million
  * pairs); such a pair would be reported `duplicate` without being sent.
  * Not thread-safe: the reader thread owns it. */

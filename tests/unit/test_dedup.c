@@ -21,15 +21,18 @@ static void case_insensitive_pairs(void **state)
 	dedup_free(NULL);
 }
 
-static void sixteen_bytes_per_pair(void **state)
+static void sixteen_bytes_per_pair_grown_in_small_steps(void **state)
 {
 	struct dedup *d = dedup_new();
 	char upn[32];
 	for (int i = 0; i < 300000; i++) {
 		snprintf(upn, sizeof(upn), "user%d@x.com", i);
+		size_t before = dedup_bytes(d);
 		assert_int_equal(dedup_check(d, "Apps", upn), 0);
 		if (i >= 1024) /* at every size, not just at the end */
 			assert_true(dedup_bytes(d) <= 16 * (size_t)(i + 1));
+		if (i >= 10000) /* small steps: a rehash never holds twice the set */
+			assert_true(dedup_bytes(d) - before <= before / 32);
 	}
 	for (int i = 0; i < 300000; i += 1000) {
 		snprintf(upn, sizeof(upn), "USER%d@x.com", i);
@@ -53,7 +56,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(case_insensitive_pairs),
-		cmocka_unit_test(sixteen_bytes_per_pair),
+		cmocka_unit_test(sixteen_bytes_per_pair_grown_in_small_steps),
 		cmocka_unit_test(hash_is_stable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
