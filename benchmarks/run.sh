@@ -147,8 +147,16 @@ with open('$dir/s.csv', 'w') as f:
 	/usr/bin/time -f "%e" -o "$dir/time" build/rabulk disconnect --no-wait --quiet --concurrency "$c" \
 		--endpoint "http://127.0.0.1:$E" --subscription s --report "$dir/sc.csv" "$dir/s.csv"
 	wall=$(cat "$dir/time")
-	scale+=("$c|$rows|$wall")
-	printf '  concurrency %5d: %8.0f rows/s (ideal %d/s)\n' "$c" "$(awk -v a="$rows" -v b="$wall" 'BEGIN{print a/b}')" $((c * 10))
+	# the machine's limit at this concurrency: h2load, same requests, a fresh emulator
+	emulator --generate "Apps:$rows" --latency 100 --log-max 1
+	/usr/bin/time -f "%e" -o "$dir/time" h2load --h1 -n "$rows" -c "$c" -t 1 -d "$dir/body" \
+		-H "$H1" -H "$H2" -H "$H3" "http://127.0.0.1:$EPORT$path" >"$dir/out"
+	grep -q "$rows done" "$dir/out" || { cat "$dir/out"; exit 1; }
+	h2wall=$(cat "$dir/time")
+	scale+=("$c|$rows|$wall|$h2wall")
+	printf '  concurrency %5d: %8.0f rows/s, h2load %8.0f/s (ideal %d/s)\n' "$c" \
+		"$(awk -v a="$rows" -v b="$wall" 'BEGIN{print a/b}')" \
+		"$(awk -v a="$rows" -v b="$h2wall" 'BEGIN{print a/b}')" $((c * 10))
 done
 
 python3 - "$dir" "${results[@]}" -- "${mem[@]}" -- "${scale[@]}" -- "$achieved" "$maxwin" "$sent" <<'PY'
@@ -189,10 +197,12 @@ for label, server, n, wall, rps, cpu100k, rss in rows:
 table = "\n".join(lines)
 mlines = ["| run | rows | wall s | peak RSS MiB |", "|---|---:|---:|---:|"]
 mlines += ["| %s | %s | %s | %.1f |" % (l, n, w, int(r) / 1024) for l, n, w, r in mem]
-slines = ["| concurrency | rows | wall s | rows/s | concurrency / latency | share |", "|---:|---:|---:|---:|---:|---:|"]
-for c, n, w in scale:
-    rps = int(n) / float(w)
-    slines.append("| %s | %s | %s | %.0f | %d | %.0f%% |" % (c, n, w, rps, int(c) * 10, 100 * rps / (int(c) * 10)))
+slines = ["| concurrency | rows | wall s | rows/s | concurrency / latency | share | h2load req/s | h2load share |",
+          "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+for c, n, w, hw in scale:
+    rps, hrps, ideal = int(n) / float(w), int(n) / float(hw), int(c) * 10
+    slines.append("| %s | %s | %s | %.0f | %d | %.0f%% | %.0f | %.0f%% |"
+                  % (c, n, w, rps, ideal, 100 * rps / ideal, hrps, 100 * hrps / ideal))
 print()
 print(table)
 print()
@@ -213,7 +223,10 @@ with open("benchmarks/RESULTS.md", "w") as f:
             "(one url/header/data/write-out block per row); `xargs -P 64 curl` (one process per row, on the "
             "first rows only); `h2load --h1 -c 64 -t 1` (same body for every request: the client limit)\n\n")
     f.write("## Throughput\n\n" + table + "\n\n## Memory\n\n" + "\n".join(mlines) + "\n\n")
-    f.write("## Latency-bound scaling (emulator --latency 100)\n\n" + "\n".join(slines) + "\n\n")
+    f.write("## Latency-bound scaling (emulator --latency 100)\n\n`rabulk --no-wait --concurrency C` "
+            "(threads: the default for C), then `h2load --h1 -c C -t 1` posting the same number of "
+            "disconnects to a fresh emulator: the machine's limit at that concurrency.\n\n"
+            + "\n".join(slines) + "\n\n")
     f.write("## Rate accuracy\n\n`--rate 500/s` for 30 s against the emulator: achieved %s/s over %s requests "
             "(from the emulator's arrival times); busiest 1-second window: %s requests.\n" % (achieved, sent, maxwin))
     f.write("\nThe targets of issue 8 against these numbers, and the profiles behind the missed ones: "
