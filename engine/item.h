@@ -26,7 +26,7 @@ enum status {
 #define STATUS_ENUM_(name, text, cls) STATUS_##name,
 	STATUS_MAP(STATUS_ENUM_)
 #undef STATUS_ENUM_
-		STATUS_COUNT
+	    STATUS_COUNT
 };
 
 enum status_class { CLASS_OK, CLASS_FAILURE, CLASS_SKIPPED, CLASS_PENDING };
@@ -52,11 +52,11 @@ struct item {
 	int64_t first_try;     /* monotonic ms of the first request */
 	int64_t poll_deadline; /* monotonic ms */
 	int poll_errors;
-	int refused;	/* requests a dying connection failed, sent again at once */
+	int refused;   /* requests a dying connection failed, sent again at once */
+	int reauths;   /* 401s answered by sending again with a new token */
 	bool reserved; /* holds a rate-limiter slot at `due` */
 	bool resumed;  /* came from --resume as accepted: polled, not sent */
 	bool journal;  /* an intermediate `accepted` row; the final row follows */
-	bool reauth;   /* was answered 401 once and sent again with a new token */
 	uint64_t seq;  /* input order, for --ordered */
 
 	char *collection; /* point into text[] */

@@ -42,9 +42,11 @@ struct token {
 	int64_t refresh_ms; /* when to fetch a new one ahead of exp */
 	struct stat file_id;
 	atomic_uint gen;
-	atomic_llong due_ms; /* next token_maintain() with work to do */
-	unsigned failed_gen; /* a 401 refresh of this generation gave nothing new; 0: none
-				(generations start at 1) */
+	atomic_llong due_ms;	  /* next token_maintain() with work to do */
+	unsigned failed_gen;	  /* a 401 refresh of this generation gave nothing new; 0: none
+				     (generations start at 1) */
+	unsigned after_401_gen;	  /* the generation a 401 refresh installed; 0: none */
+	atomic_uint accepted_gen; /* the newest generation the service accepted */
 };
 
 /* ---- JWT ------------------------------------------------------------- */
@@ -339,6 +341,13 @@ void token_maintain(struct token *t, int64_t now)
 	pthread_mutex_unlock(&t->lock);
 }
 
+void token_accepted(struct token *t, unsigned gen)
+{
+	unsigned old = atomic_load(&t->accepted_gen);
+	while (old < gen && !atomic_compare_exchange_weak(&t->accepted_gen, &old, gen))
+		;
+}
+
 int token_refresh(struct token *t, unsigned gen)
 {
 	int rc;
@@ -349,8 +358,10 @@ int token_refresh(struct token *t, unsigned gen)
 		rc = 0;
 	else if (t->failed_gen == gen)
 		rc = ERR_AUTH;
+	else if (t->after_401_gen == gen && atomic_load(&t->accepted_gen) < gen)
+		t->failed_gen = gen, rc = ERR_AUTH; /* refused from the start: not an expiry */
 	else if (fetch_unlocked(t, clock_wall_ms()) > 0 || atomic_load(&t->gen) != gen)
-		rc = 0;
+		t->after_401_gen = atomic_load(&t->gen), rc = 0;
 	else
 		t->failed_gen = gen, rc = ERR_AUTH;
 	pthread_mutex_unlock(&t->lock);

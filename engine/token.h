@@ -39,10 +39,17 @@ unsigned token_copy(struct token *t, char *dst, size_t cap);
  * caller at a time does the work, the others go on with the current
  * token. Thread-safe. */
 void token_maintain(struct token *t, int64_t now_wall_ms);
+/* A request sent with generation gen was answered, and not with 401 or
+ * 403. Lock-free. */
+void token_accepted(struct token *t, unsigned gen);
 /* A request sent with generation gen was answered 401: returns 0 when a
  * different token is ready (someone else's refresh counts), ERR_AUTH when
- * the source cannot give one (a fixed token, or the same token again).
- * Each generation is refreshed at most once. Thread-safe. */
+ * the source cannot give one (a fixed token, or the same token again) or
+ * when gen is a token a 401 brought that was refused before the service
+ * ever accepted it (the credentials are wrong: no expiry is that quick).
+ * Each generation is refreshed at most once, so a run survives any number
+ * of expiries but refreshes only once for a token refused outright.
+ * Thread-safe. */
 int token_refresh(struct token *t, unsigned gen);
 /* A one-line description for --verbose: source, JWT expiry; never the value. */
 void token_describe(struct token *t, char *dst, size_t cap);

@@ -30,6 +30,7 @@
 #define URL_MAX 4096
 #define IDLE_WAIT_MS 100 /* longest block: how soon a stop is noticed */
 #define REFUSED_MAX 16	 /* connection failures re-sent at once per row */
+#define REAUTH_MAX 3	 /* 401s a row may answer with a new token */
 
 struct slot {
 	CURL *easy;
@@ -339,13 +340,17 @@ static void start(struct worker *w, struct item *it, int64_t now)
 	}
 }
 
-/* A 401: the token may have expired. The row goes again, once, when a new
- * token is ready (this worker's refresh or another's); true if so. */
+/* A 401: the token may have expired. The row goes again when a new token
+ * is ready (this worker's refresh or another's); true if so. A row whose
+ * send and polls span several expiries (a slow run, short-lived tokens)
+ * may do so REAUTH_MAX times; token_refresh() stops the run sooner when
+ * the credentials themselves are refused. */
 static bool reauth(struct worker *w, struct slot *s, struct item *it, int64_t now)
 {
-	if (it->reauth || !w->job->token || token_refresh(w->job->token, s->token_gen) < 0)
+	if (it->reauths >= REAUTH_MAX || !w->job->token ||
+	    token_refresh(w->job->token, s->token_gen) < 0)
 		return false;
-	it->reauth = true;
+	it->reauths++;
 	park(w, it, now);
 	return true;
 }
@@ -472,6 +477,8 @@ static void done(struct worker *w, CURL *easy, CURLcode rc)
 	else if (!s->errbuf[0])
 		snprintf(s->errbuf, sizeof(s->errbuf), "%s", curl_easy_strerror(rc));
 	s->refused = rc == CURLE_HTTP2_STREAM || rc == CURLE_HTTP2 || rc == CURLE_SEND_ERROR;
+	if (w->job->token && http >= 200 && http != 401 && http != 403)
+		token_accepted(w->job->token, s->token_gen);
 	curl_multi_remove_handle(w->multi, easy);
 	w->free_idx[w->nfree++] = (int)(s - w->slots);
 

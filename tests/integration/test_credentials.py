@@ -249,6 +249,27 @@ def test_fixed_token_that_expires_stops_the_run():
               set(st) <= {"succeeded", "failed", "not_attempted", "accepted"}, "report complete", st)
 
 
+def test_token_refused_from_the_start_is_refreshed_once_then_stops():
+    """A command whose every token is already expired when it arrives: the
+    first 401s fetch one new token; that one is refused before it ever
+    worked, so the run stops there instead of fetching once per row."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:300", "--token-ttl", "10ms")
+        script = w.file("stale-token.py", (
+            "import time, urllib.request\n"
+            "t = urllib.request.urlopen(%r).read().decode()\n"
+            "open(%r, 'a').write(t + '\\n')\n"
+            "time.sleep(0.1)\n"
+            "print(t)\n") % (emu.url + "/_emulator/token?opaque=1", os.path.join(w.path, "issued.txt")))
+        r = rabulk(w, "disconnect", *target(emu, "--token-command", "%s %s" % (sys.executable, script),
+                                             "--concurrency", "16"),
+                   w.file("a.csv", users_csv(300)))
+        check(r.code == 3 and "401" in r.stderr, "exit 3", r.code, r.stderr[-600:])
+        check(len(issued(w)) == 2, "the first token and one refresh", len(issued(w)))
+        st = by_status(r.rows())
+        check(sum(st.values()) == 300 and st.get("succeeded", 0) == 0, "report complete", st)
+
+
 def test_token_file_is_reread_when_it_changes():
     with Workdir() as w:
         emu = w.emulator("--generate", "Apps:1500", "--token-ttl", "2s")

@@ -97,7 +97,7 @@ static void file_token_is_reread_when_it_changes(void **state)
 	assert_non_null(strstr(err, "chmod 600"));
 }
 
-static void command_runs_again_after_401_once_per_generation(void **state)
+static void command_runs_again_after_401_once_per_generation_while_tokens_work(void **state)
 {
 	char cmd[512], err[256], buf[TOKEN_MAX];
 	/* Prints tok-1, tok-2, ... counting its runs in a file. */
@@ -114,6 +114,16 @@ static void command_runs_again_after_401_once_per_generation(void **state)
 	unsigned g2 = token_copy(t, buf, sizeof(buf));
 	assert_string_equal(buf, "tok-2");
 	assert_int_not_equal(g1, g2);
+	/* tok-2 worked, then expired: refreshed again, as often as that happens */
+	token_accepted(t, g2);
+	assert_int_equal(token_refresh(t, g2), 0);
+	unsigned g3 = token_copy(t, buf, sizeof(buf));
+	assert_string_equal(buf, "tok-3");
+	/* tok-3 was refused before it ever worked: the credentials, not an
+	 * expiry; the command is not run again */
+	assert_int_equal(token_refresh(t, g3), ERR_AUTH);
+	assert_int_equal(token_refresh(t, g3), ERR_AUTH);
+	assert_int_equal(token_copy(t, buf, sizeof(buf)), g3);
 	token_free(t);
 
 	struct token_source bad = {.command = "exit 3"};
@@ -232,7 +242,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(jwt_exp_is_read),
 	    cmocka_unit_test(file_token_is_reread_when_it_changes),
-	    cmocka_unit_test(command_runs_again_after_401_once_per_generation),
+	    cmocka_unit_test(command_runs_again_after_401_once_per_generation_while_tokens_work),
 	    cmocka_unit_test(jwt_is_refreshed_ahead_of_exp),
 	    cmocka_unit_test(profile_default_and_by_name),
 	    cmocka_unit_test(profile_errors_name_file_and_reason),
