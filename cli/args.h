@@ -13,19 +13,19 @@
 struct options {
 	const char *command; /* "disconnect", "logoff", "message", "sessions" */
 	enum api_op op;
-	bool list;		/* rabulk sessions: inputs[] are collection names */
-	bool merge;		/* rabulk report merge: inputs[] are reports */
-	bool result;		/* rabulk result: inputs[] are tracking ids */
-	bool drain;		/* rabulk drain: inputs[] are collection names */
-	const char *exclude;	/* drain --exclude FILE */
-	long grace_ms;		/* drain --grace */
-	long remind_ms[8];	/* drain --remind, as time left, longest first */
+	bool list;	     /* rabulk sessions: inputs[] are collection names */
+	bool merge;	     /* rabulk report merge: inputs[] are reports */
+	bool result;	     /* rabulk result: inputs[] are tracking ids */
+	bool drain;	     /* rabulk drain: inputs[] are collection names */
+	const char *exclude; /* drain --exclude FILE */
+	long grace_ms;	     /* drain --grace */
+	long remind_ms[8];   /* drain --remind, as time left, longest first */
 	int nremind;
-	enum api_op then;	/* drain --then: API_DISCONNECT or API_LOGOFF */
-	int progress;		/* --progress 1, --no-progress 0, default -1: on a terminal */
+	enum api_op then;	 /* drain --then: API_DISCONNECT or API_LOGOFF */
+	int progress;		 /* --progress 1, --no-progress 0, default -1: on a terminal */
 	const char *merge_input; /* report merge --input FILE */
-	int shard_k, shard_n;	/* --shard K/N, 1-based; n = 0: all rows */
-	int shard_n_opt;	/* --shards N, for --shard auto */
+	int shard_k, shard_n;	 /* --shard K/N, 1-based; n = 0: all rows */
+	int shard_n_opt;	 /* --shards N, for --shard auto */
 	bool shard_auto;
 	const char *state;	/* sessions --state */
 	const char *out_format; /* sessions --format: csv, json or ndjson */

@@ -85,8 +85,8 @@ static int first_pass(void *arg, const struct item *it)
 	if (e->key && e->report != m->report) {
 		if (m->overlaps++ < MAX_COMPLAINTS)
 			fprintf(stderr, "rabulk: report merge: %s in %s (%s) is in '%s' and '%s'\n",
-				it->upn, it->collection, api_op_name(it->op), m->o->inputs[e->report],
-				m->o->inputs[m->report]);
+				it->upn, it->collection, api_op_name(it->op),
+				m->o->inputs[e->report], m->o->inputs[m->report]);
 		return 0;
 	}
 	if (!e->key)
@@ -127,8 +127,8 @@ static int check_input_row(void *arg, const struct row *row)
 	if (row->reason || dedup_check(m->pairs, row->collection, row->upn) != 0)
 		return 0; /* invalid, or in a report (or repeated in the input) */
 	if (m->missing++ < MAX_COMPLAINTS)
-		fprintf(stderr, "rabulk: report merge: %s in %s (line %ld) is in no report\n", row->upn,
-			row->collection, row->line);
+		fprintf(stderr, "rabulk: report merge: %s in %s (line %ld) is in no report\n",
+			row->upn, row->collection, row->line);
 	return 0;
 }
 
@@ -140,7 +140,8 @@ static int check_input(struct merge *m)
 		fprintf(stderr, "rabulk: cannot open '%s'\n", m->o->merge_input);
 		return ERR_IO;
 	}
-	int rc = input_read(f, m->o->merge_input, &m->o->input, check_input_row, m, err, sizeof(err));
+	int rc =
+	    input_read(f, m->o->merge_input, &m->o->input, check_input_row, m, err, sizeof(err));
 	fclose(f);
 	if (rc < 0)
 		fprintf(stderr, "rabulk: %s\n", err);
@@ -158,8 +159,8 @@ int merge_run(const struct options *o)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (!(m.out = report_open("-", false, err, sizeof(err))) || each_report(&m, second_pass) < 0 ||
-	    report_close(m.out) < 0) {
+	if (!(m.out = report_open("-", false, err, sizeof(err))) ||
+	    each_report(&m, second_pass) < 0 || report_close(m.out) < 0) {
 		m.out = NULL;
 		goto out;
 	}

@@ -42,7 +42,7 @@
 #include <unistd.h>
 
 #define OUT_QUEUE 4096
-#define PUMP_BATCH 4096 /* rows written per turn of the writer loop, at most */
+#define PUMP_BATCH 4096	     /* rows written per turn of the writer loop, at most */
 #define READER_GRACE_MS 2000 /* after a stop, how long to wait for a blocked reader */
 
 static volatile sig_atomic_t signals_seen;
@@ -66,14 +66,14 @@ struct ctx {
 	struct options opts; /* o points here; a pass may change op and text */
 	struct setup set;
 	struct sink sink;
-	struct resume *resume;	/* --resume */
-	uint64_t seq;		/* rows read so far, for --ordered */
-	atomic_ullong rows_read; /* the same, for the progress line */
-	uint64_t rows_expected;	 /* lines in the input files; 0: unknown */
-	bool progress;		/* a progress line on stderr */
-	int64_t progress_at;	/* when it was last drawn (monotonic ms) */
-	int64_t pass_t0;	/* when the current pass began */
-	uint64_t rows_before;	/* report rows written by earlier passes */
+	struct resume *resume;	      /* --resume */
+	uint64_t seq;		      /* rows read so far, for --ordered */
+	atomic_ullong rows_read;      /* the same, for the progress line */
+	uint64_t rows_expected;	      /* lines in the input files; 0: unknown */
+	bool progress;		      /* a progress line on stderr */
+	int64_t progress_at;	      /* when it was last drawn (monotonic ms) */
+	int64_t pass_t0;	      /* when the current pass began */
+	uint64_t rows_before;	      /* report rows written by earlier passes */
 	_Atomic(char *) extra_header; /* --keep-columns: the first CSV header's other names */
 	enum stop_reason stopped;     /* the first pass that stopped early */
 	struct engine_stats stats;    /* summed over passes */
@@ -98,8 +98,8 @@ struct ctx {
  * row, valid or not, belongs to exactly one of N runs over the same list. */
 static bool other_shard(const struct options *o, const struct row *row)
 {
-	return o->shard_n > 1 &&
-	       dedup_hash(row->collection, row->upn) % (uint64_t)o->shard_n != (uint64_t)(o->shard_k - 1);
+	return o->shard_n > 1 && dedup_hash(row->collection, row->upn) % (uint64_t)o->shard_n !=
+				     (uint64_t)(o->shard_k - 1);
 }
 
 static int on_row(void *arg, const struct row *row)
@@ -124,22 +124,24 @@ static int on_row(void *arg, const struct row *row)
 		return seen;
 	}
 	const char *tracking = NULL;
-	enum resume_state was = c->resume && !row->reason && !seen
-					? resume_lookup(c->resume, row->collection, row->upn,
-							c->set.job.op, &tracking)
-					: RESUME_NEW;
+	enum resume_state was =
+	    c->resume && !row->reason && !seen
+		? resume_lookup(c->resume, row->collection, row->upn, c->set.job.op, &tracking)
+		: RESUME_NEW;
 	it->seq = c->seq++;
 	atomic_fetch_add(&c->rows_read, 1);
 	if (row->reason) {
 		item_set_error(it, STATUS_INVALID, "InvalidInput", row->reason);
 	} else if (seen) {
-		item_set_error(it, STATUS_DUPLICATE, NULL, "same collection and UPN as an earlier row");
+		item_set_error(it, STATUS_DUPLICATE, NULL,
+			       "same collection and UPN as an earlier row");
 	} else if (was == RESUME_OK) {
 		item_set_error(it, STATUS_SKIPPED, NULL, "already done in the resumed report");
 	} else if (c->o->dry_run) {
 		it->status = STATUS_PLANNED;
 	} else {
-		if (c->set.seed_from_input && emu_add_session(c->set.emu, row->collection, row->upn, NULL))
+		if (c->set.seed_from_input &&
+		    emu_add_session(c->set.emu, row->collection, row->upn, NULL))
 			return ERR_NOMEM;
 		if (was == RESUME_ACCEPTED) { /* poll it: it was sent, its result is unknown */
 			it->phase = ITEM_POLL, it->resumed = true;
@@ -157,8 +159,8 @@ static void *reader_main(void *arg)
 	struct ctx *c = arg;
 	for (int i = 0; i < c->nfiles && c->input_rc == 0; i++) {
 		const char *name = c->names[i];
-		c->input_rc = input_read(c->files[i], name, &c->o->input, on_row, c,
-					 c->input_err, sizeof(c->input_err));
+		c->input_rc = input_read(c->files[i], name, &c->o->input, on_row, c, c->input_err,
+					 sizeof(c->input_err));
 		if (c->input_rc < 0 && !c->input_err[0])
 			snprintf(c->input_err, sizeof(c->input_err), "reading '%s': %s", name,
 				 err_str(c->input_rc));
@@ -207,8 +209,9 @@ static void emit(struct ctx *c, struct sink *s, struct item *it)
 	int rc = writer_put(s->w, it);
 	if (rc == WRITER_HALT && engine_stop_reason(c->engine) == STOP_NONE) {
 		engine_stop(c->engine, STOP_HALT);
-		fprintf(stderr, "rabulk: stopping: %d of the last %d rows sent failed (over "
-				"--halt-error-rate)\n",
+		fprintf(stderr,
+			"rabulk: stopping: %d of the last %d rows sent failed (over "
+			"--halt-error-rate)\n",
 			writer_window_failures(s->w), WRITER_WINDOW);
 	} else if (rc < 0 && engine_stop_reason(c->engine) != STOP_INTERNAL) {
 		engine_stop(c->engine, STOP_INTERNAL);
@@ -351,17 +354,18 @@ static void write_all(struct ctx *c, struct sink *s)
 /* --dry-run: what a real run would send, and how long --rate makes it. */
 static void print_plan(const struct options *o, uint64_t rows)
 {
-	fprintf(stderr, "rabulk: dry run: %llu %s request%s would be sent", (unsigned long long)rows,
-		o->command, rows == 1 ? "" : "s");
+	fprintf(stderr, "rabulk: dry run: %llu %s request%s would be sent",
+		(unsigned long long)rows, o->command, rows == 1 ? "" : "s");
 	if (!o->no_wait)
 		fprintf(stderr, ", then at least as many polls (every %.1f s per operation)",
 			(double)o->poll_interval_ms / 1000.0);
 	if (o->rate > 0) {
 		long secs = (long)((double)rows / o->rate + 0.5);
-		fprintf(stderr, "; at --rate %.0f/s that takes %ld:%02ld:%02ld", o->rate, secs / 3600,
-			secs / 60 % 60, secs % 60);
+		fprintf(stderr, "; at --rate %.0f/s that takes %ld:%02ld:%02ld", o->rate,
+			secs / 3600, secs / 60 % 60, secs % 60);
 	} else {
-		fprintf(stderr, "; no --rate: as fast as %d requests in flight allow", o->concurrency);
+		fprintf(stderr, "; no --rate: as fast as %d requests in flight allow",
+			o->concurrency);
 	}
 	fprintf(stderr, ". Nothing was sent.\n");
 }
@@ -394,9 +398,10 @@ static void print_summary(const struct ctx *c, const struct summary *s, int64_t 
 	if (st.rate_now > 0)
 		fprintf(stderr, " (rate limit now %.0f/s)", st.rate_now);
 	if (s->timed)
-		fprintf(stderr, "\nrabulk: latency p50 %lld ms, p90 %lld ms, p99 %lld ms, max %lld ms",
-			(long long)summary_percentile(s, 0.50), (long long)summary_percentile(s, 0.90),
-			(long long)summary_percentile(s, 0.99), (long long)s->max_ms);
+		fprintf(
+		    stderr, "\nrabulk: latency p50 %lld ms, p90 %lld ms, p99 %lld ms, max %lld ms",
+		    (long long)summary_percentile(s, 0.50), (long long)summary_percentile(s, 0.90),
+		    (long long)summary_percentile(s, 0.99), (long long)s->max_ms);
 	fputc('\n', stderr);
 	if (c->o->dry_run)
 		print_plan(c->o, s->count[STATUS_PLANNED]);
@@ -410,7 +415,8 @@ static int summary_json(const struct ctx *c, const struct summary *s, int64_t el
 			int exit_status)
 {
 	const struct engine_stats st = c->stats;
-	cJSON *o = cJSON_CreateObject(), *counts = cJSON_CreateObject(), *lat = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *counts = cJSON_CreateObject(),
+	      *lat = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "operation", c->o->command);
 	if (c->o->shard_n > 1) {
 		char shard[32];
@@ -441,7 +447,8 @@ static int summary_json(const struct ctx *c, const struct summary *s, int64_t el
 	FILE *f = text ? fopen(c->o->summary_json, "w") : NULL;
 	int rc = f && fprintf(f, "%s\n", text) > 0 && fclose(f) == 0 ? 0 : ERR_IO;
 	if (rc < 0)
-		fprintf(stderr, "rabulk: cannot write '%s': %s\n", c->o->summary_json, strerror(errno));
+		fprintf(stderr, "rabulk: cannot write '%s': %s\n", c->o->summary_json,
+			strerror(errno));
 	cJSON_free(text);
 	return rc;
 }
@@ -451,7 +458,8 @@ static int exit_code(struct ctx *c, const struct sink *s, int report_rc)
 	enum stop_reason why = c->stopped;
 	const struct summary *sum = writer_summary(s->w);
 	if (report_rc < 0) {
-		fprintf(stderr, "rabulk: cannot write the report: %s\n", strerror(writer_errno(s->w)));
+		fprintf(stderr, "rabulk: cannot write the report: %s\n",
+			strerror(writer_errno(s->w)));
 		return EXIT_INTERNAL;
 	}
 	if (c->input_rc < 0) {
@@ -503,8 +511,8 @@ static int pass(struct ctx *c, FILE **files, const char **names, int nfiles)
 	c->rows_before = writer_summary(c->sink.w)->rows;
 	if (c->progress)
 		estimate_rows(c);
-	if (!(c->in = queue_new((size_t)c->o->concurrency * 2)) || !(c->out = queue_new(OUT_QUEUE)) ||
-	    (!c->o->no_dedup && !(c->dedup = dedup_new())) ||
+	if (!(c->in = queue_new((size_t)c->o->concurrency * 2)) ||
+	    !(c->out = queue_new(OUT_QUEUE)) || (!c->o->no_dedup && !(c->dedup = dedup_new())) ||
 	    !(c->engine = engine_new(&c->set.job, c->in, c->out, err, sizeof(err)))) {
 		fprintf(stderr, "rabulk: %s\n", err[0] ? err : "out of memory");
 		rc = ERR_NOMEM;
@@ -619,7 +627,8 @@ int run_close(struct ctx *c, bool report)
 		if (report && !c->o->quiet)
 			print_summary(c, writer_summary(c->sink.w), elapsed, c->report_path);
 		if (report && c->o->summary_json &&
-		    summary_json(c, writer_summary(c->sink.w), elapsed, rc) < 0 && rc < EXIT_STOPPED)
+		    summary_json(c, writer_summary(c->sink.w), elapsed, rc) < 0 &&
+		    rc < EXIT_STOPPED)
 			rc = EXIT_INTERNAL;
 		writer_free(c->sink.w);
 	}
@@ -658,8 +667,9 @@ static unsigned long count_rows(const struct options *o, FILE **files, const cha
 	unsigned long n = 0;
 	char err[256];
 	for (int i = 0; i < o->ninputs; i++)
-		if (files[i] == stdin || input_read(files[i], names[i], &o->input, count_row, &n, err,
-						    sizeof(err)) < 0 ||
+		if (files[i] == stdin ||
+		    input_read(files[i], names[i], &o->input, count_row, &n, err, sizeof(err)) <
+			0 ||
 		    fseek(files[i], 0, SEEK_SET) != 0)
 			return 0;
 	return n;
@@ -673,7 +683,8 @@ static bool confirmed(const struct options *o, FILE **files, const char **names)
 		return true;
 	unsigned long n = isatty(STDIN_FILENO) ? count_rows(o, files, names) : 0;
 	if (n)
-		snprintf(q, sizeof(q), "log off %lu user%s listed in the input?", n, n == 1 ? "" : "s");
+		snprintf(q, sizeof(q), "log off %lu user%s listed in the input?", n,
+			 n == 1 ? "" : "s");
 	else
 		snprintf(q, sizeof(q), "log off every user listed in the input?");
 	return run_ask(q);

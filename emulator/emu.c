@@ -117,7 +117,6 @@ struct req {
 	struct reply reply;
 };
 
-
 /* ---- small helpers --------------------------------------------------- */
 
 static uint64_t mix64(uint64_t x)
@@ -261,7 +260,8 @@ static struct session *pair_locked(struct emu *e, const char *coll, const char *
 		free(k);
 		return &e->sessions[idx];
 	}
-	if (grow((void **)&e->sessions, &e->sessions_cap, e->nsessions + 1, sizeof(struct session))) {
+	if (grow((void **)&e->sessions, &e->sessions_cap, e->nsessions + 1,
+		 sizeof(struct session))) {
 		free(k);
 		return NULL;
 	}
@@ -397,7 +397,10 @@ static char *xml_escape(const char *s)
 	if (!out)
 		return NULL;
 	for (; *s; s++) {
-		const char *rep = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : NULL;
+		const char *rep = *s == '&'   ? "&amp;"
+				  : *s == '<' ? "&lt;"
+				  : *s == '>' ? "&gt;"
+					      : NULL;
 		if (rep)
 			o += sprintf(o, "%s", rep);
 		else
@@ -656,7 +659,8 @@ static void api(struct emu *e, struct MHD_Connection *c, const char *method, cha
 	if (refused(e, c, seg[0], r))
 		return;
 	if (!query_has(query, "api-version=" API_VERSION)) {
-		reply_rdfe(r, 400, "InvalidApiVersion", "The api-version query is missing or wrong.");
+		reply_rdfe(r, 400, "InvalidApiVersion",
+			   "The api-version query is missing or wrong.");
 		return;
 	}
 	if (n == 5 && get && strcmp(seg[3], "operationResults") == 0) {
@@ -905,16 +909,17 @@ static const char *pick_fault(struct emu *e, struct req *q, struct reply *r)
 		double p;
 		int status;
 		const char *name;
-	} f[] = {{e->c.p429, 429, "429"},      {e->c.p503, 503, "503"},
-		 {e->c.p500, 500, "500"},      {e->c.preset, 0, "reset"},
-		 {e->c.pstall, 0, "stall"},    {e->c.ptruncate, 0, "truncate"}};
+	} f[] = {{e->c.p429, 429, "429"},   {e->c.p503, 503, "503"},
+		 {e->c.p500, 500, "500"},   {e->c.preset, 0, "reset"},
+		 {e->c.pstall, 0, "stall"}, {e->c.ptruncate, 0, "truncate"}};
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		if (x >= (acc += f[i].p))
 			continue;
 		if (f[i].status) {
-			reply_rdfe(r, f[i].status, f[i].status == 500 ? "InternalError" : "ServerBusy",
+			reply_rdfe(r, f[i].status,
+				   f[i].status == 500 ? "InternalError" : "ServerBusy",
 				   "Injected fault.");
-			r->retry_after_ms = f[i].status == 500	   ? 0
+			r->retry_after_ms = f[i].status == 500	  ? 0
 					    : e->c.retry_after_ms ? e->c.retry_after_ms
 								  : 1000;
 		}
@@ -956,7 +961,8 @@ static void *timer_main(void *arg)
 			struct timespec ts;
 			int64_t wait = heap_top(&e->timers) - clock_mono_ms();
 			if (wait > 100)
-				wait = 100; /* a stall's due is "never": look at timer_stop now and then */
+				wait = 100; /* a stall's due is "never": look at timer_stop now and
+					       then */
 			clock_gettime(CLOCK_REALTIME, &ts);
 			int64_t ns = ts.tv_nsec + wait * 1000000;
 			ts.tv_sec += ns / 1000000000, ts.tv_nsec = ns % 1000000000;
@@ -1157,7 +1163,8 @@ static int load_tls(struct emu *e, char *err, size_t n)
 	e->auth.token_ttl_ms = e->c.token_ttl_ms;
 	e->auth.client_ca = e->c.client_ca != NULL;
 	if (!e->c.tls_cert != !e->c.tls_key || (e->c.client_ca && !e->c.tls_cert)) {
-		snprintf(err, n, "--tls-cert and --tls-key go together (and --client-ca needs them)");
+		snprintf(err, n,
+			 "--tls-cert and --tls-key go together (and --client-ca needs them)");
 		return ERR_INVAL;
 	}
 	for (int i = 0; i < 3; i++)
@@ -1210,20 +1217,19 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 		return NULL;
 	}
 	struct MHD_OptionItem tls[] = {
-		{MHD_OPTION_HTTPS_MEM_CERT, 0, e->pem_cert},
-		{MHD_OPTION_HTTPS_MEM_KEY, 0, e->pem_key},
-		{e->pem_ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, e->pem_ca},
-		{MHD_OPTION_END, 0, NULL}};
-	e->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-					(e->pem_cert ? MHD_USE_TLS : 0),
-				0, NULL, NULL, on_request, e,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)e->c.threads,
-				MHD_OPTION_CONNECTION_LIMIT, 16384u, MHD_OPTION_CONNECTION_TIMEOUT,
-				e->c.idle_timeout_s ? e->c.idle_timeout_s : 120u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, e,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
-				MHD_OPTION_NOTIFY_CONNECTION, on_connection, e,
-				MHD_OPTION_ARRAY, e->pem_cert ? tls : tls + 3, MHD_OPTION_END);
+	    {MHD_OPTION_HTTPS_MEM_CERT, 0, e->pem_cert},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, e->pem_key},
+	    {e->pem_ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, e->pem_ca},
+	    {MHD_OPTION_END, 0, NULL}};
+	e->d = MHD_start_daemon(
+	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+		(e->pem_cert ? MHD_USE_TLS : 0),
+	    0, NULL, NULL, on_request, e, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)e->c.threads, MHD_OPTION_CONNECTION_LIMIT,
+	    16384u, MHD_OPTION_CONNECTION_TIMEOUT, e->c.idle_timeout_s ? e->c.idle_timeout_s : 120u,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, e, MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, e, MHD_OPTION_ARRAY,
+	    e->pem_cert ? tls : tls + 3, MHD_OPTION_END);
 	if (!e->d) {
 		snprintf(err, errlen, "cannot listen on 127.0.0.1:%d (port in use%s?)", c->port,
 			 e->pem_cert ? ", or a bad TLS certificate or key" : "");
@@ -1324,7 +1330,8 @@ int emu_generate(struct emu *e, const char *spec, char *err, size_t errlen)
 	const char *colon = strrchr(spec, ':');
 	long n = colon ? strtol(colon + 1, &end, 10) : -1;
 	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(name) || n < 0 || *end) {
-		snprintf(err, errlen, "bad --generate '%s': want NAME:COUNT, e.g. Apps:10000", spec);
+		snprintf(err, errlen, "bad --generate '%s': want NAME:COUNT, e.g. Apps:10000",
+			 spec);
 		return ERR_INVAL;
 	}
 	snprintf(name, sizeof(name), "%.*s", (int)(colon - spec), spec);

@@ -17,12 +17,12 @@ struct emu_config {
 	const char *token;	  /* a fixed bearer token (NULL: none) */
 	long token_ttl_ms;	  /* > 0: require tokens issued at /_emulator/token, this long */
 	const char *tls_cert, *tls_key; /* PEM files: serve HTTPS */
-	const char *client_ca;	  /* PEM: require a client certificate it issued */
-	long op_delay_ms;	  /* operations stay Pending this long */
-	bool no_session_404;	  /* no session: 404 now, instead of 202 then Failed */
-	int threads;		  /* server threads, default 2 */
-	size_t log_max;		  /* requests kept for /_emulator/log */
-	unsigned idle_timeout_s;  /* idle connections closed after this; 0: 120 */
+	const char *client_ca;		/* PEM: require a client certificate it issued */
+	long op_delay_ms;		/* operations stay Pending this long */
+	bool no_session_404;		/* no session: 404 now, instead of 202 then Failed */
+	int threads;			/* server threads, default 2 */
+	size_t log_max;			/* requests kept for /_emulator/log */
+	unsigned idle_timeout_s;	/* idle connections closed after this; 0: 120 */
 
 	/* faults, on API requests only */
 	long latency_ms, jitter_ms; /* every answer waits latency +- jitter */

@@ -15,13 +15,13 @@
 #include <string.h>
 
 static const char usage[] =
-	"usage: rabulk-emulator [--port N] [--port-file FILE] [--seed FILE]... [--generate NAME:N]...\n"
-	"                       [--subscription ID] [--namespace NS] [--token TOKEN] [--token-ttl D]\n"
-	"                       [--tls-cert PEM --tls-key PEM [--client-ca PEM]]\n"
-	"                       [--op-delay MS] [--no-session 202|404] [--threads N] [--log-max N]\n"
-	"                       [--idle-timeout S]\n"
-	"                       [--latency MS[:JITTER]] [--throttle N/s] [--retry-after D]\n"
-	"                       [--fault 429=P,503=P,500=P,reset=P,stall=P,truncate=P]\n";
+    "usage: rabulk-emulator [--port N] [--port-file FILE] [--seed FILE]... [--generate NAME:N]...\n"
+    "                       [--subscription ID] [--namespace NS] [--token TOKEN] [--token-ttl D]\n"
+    "                       [--tls-cert PEM --tls-key PEM [--client-ca PEM]]\n"
+    "                       [--op-delay MS] [--no-session 202|404] [--threads N] [--log-max N]\n"
+    "                       [--idle-timeout S]\n"
+    "                       [--latency MS[:JITTER]] [--throttle N/s] [--retry-after D]\n"
+    "                       [--fault 429=P,503=P,500=P,reset=P,stall=P,truncate=P]\n";
 
 static int write_port_file(const char *path, int port)
 {
@@ -65,18 +65,17 @@ static long number(const char *opt, const char *s)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"port", required_argument, 0, 'p'},	 {"port-file", required_argument, 0, 'P'},
-		{"seed", required_argument, 0, 's'},	 {"generate", required_argument, 0, 'g'},
-		{"subscription", required_argument, 0, 'S'}, {"namespace", required_argument, 0, 'n'},
-		{"token", required_argument, 0, 't'},	 {"op-delay", required_argument, 0, 'd'},
-		{"no-session", required_argument, 0, 'N'}, {"threads", required_argument, 0, 'T'},
-		{"log-max", required_argument, 0, 'L'},	 {"help", no_argument, 0, 'h'},
-		{"latency", required_argument, 0, 'l'},	 {"fault", required_argument, 0, 'f'},
-		{"throttle", required_argument, 0, 'r'}, {"retry-after", required_argument, 0, 'R'},
-		{"token-ttl", required_argument, 0, 'E'}, {"tls-cert", required_argument, 0, 'C'},
-		{"tls-key", required_argument, 0, 'K'},	 {"client-ca", required_argument, 0, 'A'},
-		{"idle-timeout", required_argument, 0, 'I'},
-		{0, 0, 0, 0}};
+	    {"port", required_argument, 0, 'p'},	 {"port-file", required_argument, 0, 'P'},
+	    {"seed", required_argument, 0, 's'},	 {"generate", required_argument, 0, 'g'},
+	    {"subscription", required_argument, 0, 'S'}, {"namespace", required_argument, 0, 'n'},
+	    {"token", required_argument, 0, 't'},	 {"op-delay", required_argument, 0, 'd'},
+	    {"no-session", required_argument, 0, 'N'},	 {"threads", required_argument, 0, 'T'},
+	    {"log-max", required_argument, 0, 'L'},	 {"help", no_argument, 0, 'h'},
+	    {"latency", required_argument, 0, 'l'},	 {"fault", required_argument, 0, 'f'},
+	    {"throttle", required_argument, 0, 'r'},	 {"retry-after", required_argument, 0, 'R'},
+	    {"token-ttl", required_argument, 0, 'E'},	 {"tls-cert", required_argument, 0, 'C'},
+	    {"tls-key", required_argument, 0, 'K'},	 {"client-ca", required_argument, 0, 'A'},
+	    {"idle-timeout", required_argument, 0, 'I'}, {0, 0, 0, 0}};
 	struct emu_config c = {0};
 	const char *port_file = NULL, *seeds[64], *gens[64];
 	int nseeds = 0, ngens = 0, opt;
@@ -84,19 +83,47 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'p': c.port = (int)number("--port", optarg); break;
-		case 'P': port_file = optarg; break;
-		case 's': if (nseeds < 64) seeds[nseeds++] = optarg; break;
-		case 'g': if (ngens < 64) gens[ngens++] = optarg; break;
-		case 'S': c.subscription = optarg; break;
-		case 'n': c.ns = optarg; break;
-		case 't': c.token = optarg; break;
-		case 'd': c.op_delay_ms = number("--op-delay", optarg); break;
-		case 'N': c.no_session_404 = strcmp(optarg, "404") == 0; break;
-		case 'T': c.threads = (int)number("--threads", optarg); break;
-		case 'L': c.log_max = (size_t)number("--log-max", optarg); break;
-		case 'I': c.idle_timeout_s = (unsigned)number("--idle-timeout", optarg); break;
-		case 'l': latency(&c, optarg); break;
+		case 'p':
+			c.port = (int)number("--port", optarg);
+			break;
+		case 'P':
+			port_file = optarg;
+			break;
+		case 's':
+			if (nseeds < 64)
+				seeds[nseeds++] = optarg;
+			break;
+		case 'g':
+			if (ngens < 64)
+				gens[ngens++] = optarg;
+			break;
+		case 'S':
+			c.subscription = optarg;
+			break;
+		case 'n':
+			c.ns = optarg;
+			break;
+		case 't':
+			c.token = optarg;
+			break;
+		case 'd':
+			c.op_delay_ms = number("--op-delay", optarg);
+			break;
+		case 'N':
+			c.no_session_404 = strcmp(optarg, "404") == 0;
+			break;
+		case 'T':
+			c.threads = (int)number("--threads", optarg);
+			break;
+		case 'L':
+			c.log_max = (size_t)number("--log-max", optarg);
+			break;
+		case 'I':
+			c.idle_timeout_s = (unsigned)number("--idle-timeout", optarg);
+			break;
+		case 'l':
+			latency(&c, optarg);
+			break;
 		case 'f':
 			if (emu_parse_faults(&c, optarg) < 0)
 				die("bad --fault", optarg);
@@ -113,11 +140,21 @@ int main(int argc, char **argv)
 			if (args_duration(optarg, &c.token_ttl_ms) < 0 || c.token_ttl_ms <= 0)
 				die("bad --token-ttl", optarg);
 			break;
-		case 'C': c.tls_cert = optarg; break;
-		case 'K': c.tls_key = optarg; break;
-		case 'A': c.client_ca = optarg; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case 'C':
+			c.tls_cert = optarg;
+			break;
+		case 'K':
+			c.tls_key = optarg;
+			break;
+		case 'A':
+			c.client_ca = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
 		}
 	}
 	sigset_t set;

@@ -95,7 +95,8 @@ static int put_base(char *dst, size_t cap, size_t *n, const struct api_target *t
 	*n = 0;
 	if ((r = put_text(dst, cap, n, t->endpoint)) < 0 ||
 	    (r = put_segment(dst, cap, n, t->subscription)) < 0 ||
-	    (r = put_text(dst, cap, n, "/services")) < 0 || (r = put_segment(dst, cap, n, t->ns)) < 0)
+	    (r = put_text(dst, cap, n, "/services")) < 0 ||
+	    (r = put_segment(dst, cap, n, t->ns)) < 0)
 		return r;
 	return 0;
 }
@@ -247,7 +248,8 @@ static size_t xml_unescape(char *dst, size_t cap, const char *src, size_t len)
 	static const struct {
 		const char *ent;
 		char c;
-	} ents[] = {{"&quot;", '"'}, {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&apos;", '\''}};
+	} ents[] = {
+	    {"&quot;", '"'}, {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&apos;", '\''}};
 	size_t n = 0;
 	for (size_t i = 0; i < len && n + 1 < cap;) {
 		size_t used = 0;
@@ -352,9 +354,9 @@ static bool contains_ci(const char *hay, const char *needle)
 
 bool api_details_no_session(const char *details)
 {
-	static const char *const phrases[] = {"no session", "session not found",
-					      "session does not exist", "SessionNotFound",
-					      "SessionDoesNotExist", "not logged on"};
+	static const char *const phrases[] = {
+	    "no session",      "session not found",   "session does not exist",
+	    "SessionNotFound", "SessionDoesNotExist", "not logged on"};
 	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
 		if (contains_ci(details, phrases[i]))
 			return true;

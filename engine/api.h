@@ -49,7 +49,13 @@ int api_url_result(char *dst, size_t cap, const struct api_target *t, const char
 int api_body(char *dst, size_t cap, const char *upn, const char *message);
 
 /* Operation result: {"Description","ErrorDetails","Status"}. */
-enum api_opstatus { API_OP_UNKNOWN, API_OP_PENDING, API_OP_INPROGRESS, API_OP_SUCCESS, API_OP_FAILED };
+enum api_opstatus {
+	API_OP_UNKNOWN,
+	API_OP_PENDING,
+	API_OP_INPROGRESS,
+	API_OP_SUCCESS,
+	API_OP_FAILED
+};
 struct api_opresult {
 	enum api_opstatus status;
 	char description[64];
@@ -81,12 +87,12 @@ void api_parse_error(const char *body, size_t len, struct api_error *out);
 
 /* What one HTTP answer to a session operation means for its row. */
 enum api_verdict {
-	API_V_OK,	  /* 2xx */
-	API_V_NO_SESSION, /* 404 about the user, not the collection */
-	API_V_FAILED,	  /* permanent: 400, 404 collection, 409, other 4xx */
-	API_V_RETRY,	  /* 408, 429, 500, 502, 503, 504, transport errors */
+	API_V_OK,	    /* 2xx */
+	API_V_NO_SESSION,   /* 404 about the user, not the collection */
+	API_V_FAILED,	    /* permanent: 400, 404 collection, 409, other 4xx */
+	API_V_RETRY,	    /* 408, 429, 500, 502, 503, 504, transport errors */
 	API_V_UNAUTHORIZED, /* 401: refresh the token once, then stop the run */
-	API_V_FORBIDDEN,  /* 403: stop the run */
+	API_V_FORBIDDEN,    /* 403: stop the run */
 };
 /* Classifies an HTTP status (0 = transport error) with its parsed error. */
 enum api_verdict api_classify(int http_status, const struct api_error *e);

@@ -20,9 +20,9 @@
 struct job {
 	enum api_op op;
 	struct api_target target;
-	const char *message; /* for API_MESSAGE */
-	struct token *token; /* bearer token source, or NULL */
-	const char *cert;    /* management certificate (TLS client), or NULL */
+	const char *message;   /* for API_MESSAGE */
+	struct token *token;   /* bearer token source, or NULL */
+	const char *cert;      /* management certificate (TLS client), or NULL */
 	const char *cert_type; /* "PEM" or "P12" */
 	const char *key;       /* PEM key file, NULL: in cert */
 	const char *key_password;
@@ -30,7 +30,7 @@ struct job {
 	bool insecure;
 	bool no_wait;
 	int concurrency; /* requests in flight, all threads together */
-	int threads; /* 0: engine_default_threads() */
+	int threads;	 /* 0: engine_default_threads() */
 	long timeout_ms; /* one request */
 	long poll_interval_ms;
 	long poll_timeout_ms;
@@ -44,12 +44,12 @@ struct job {
 enum stop_reason { STOP_NONE, STOP_SIGNAL, STOP_AUTH, STOP_HALT, STOP_DEADLINE, STOP_INTERNAL };
 
 struct engine_stats {
-	uint64_t requests;    /* operation requests sent, retries included */
-	uint64_t polls;	      /* operationResults requests */
-	uint64_t retries;     /* operation and poll retries scheduled */
-	uint64_t throttled;   /* 429/503 answers */
-	int64_t paused_ms;    /* time every worker spent paused by Retry-After */
-	double rate_now;      /* the adaptive send rate at the end (0: unlimited) */
+	uint64_t requests;  /* operation requests sent, retries included */
+	uint64_t polls;	    /* operationResults requests */
+	uint64_t retries;   /* operation and poll retries scheduled */
+	uint64_t throttled; /* 429/503 answers */
+	int64_t paused_ms;  /* time every worker spent paused by Retry-After */
+	double rate_now;    /* the adaptive send rate at the end (0: unlimited) */
 };
 
 struct engine;

@@ -43,7 +43,8 @@ void flow_answer(struct engine_shared *sh, bool throttled, long retry_after_ms, 
 			int64_t until = now_ms + retry_after_ms;
 			int64_t old = raise_to(&sh->pause_until, until);
 			if (until > old)
-				atomic_fetch_add(&sh->paused_ms, until - (old > now_ms ? old : now_ms));
+				atomic_fetch_add(&sh->paused_ms,
+						 until - (old > now_ms ? old : now_ms));
 		}
 	}
 	pthread_mutex_lock(&sh->flow);
@@ -52,7 +53,8 @@ void flow_answer(struct engine_shared *sh, bool throttled, long retry_after_ms, 
 			bool push = sh->watch.answers &&
 				    sh->watch.throttled >= AIMD_CUT_SHARE * sh->watch.answers;
 			if (push) {
-				aimd_init(&sh->aimd, sh->window_sends > 1 ? sh->window_sends : 1, now_us);
+				aimd_init(&sh->aimd, sh->window_sends > 1 ? sh->window_sends : 1,
+					  now_us);
 				sh->aimd.rate = sh->aimd.ceiling / 2;
 				ratelimit_set_rate(&sh->sends, sh->aimd.rate);
 				sh->adaptive = true;

@@ -11,7 +11,7 @@ static const struct {
 	enum status_class cls;
 } statuses[] = {
 #define STATUS_ROW_(name, text, cls) {text, cls},
-	STATUS_MAP(STATUS_ROW_)
+    STATUS_MAP(STATUS_ROW_)
 #undef STATUS_ROW_
 };
 
@@ -28,7 +28,8 @@ enum status_class status_class(enum status s)
 struct item *item_new(long line, enum api_op op, const char *collection, const char *upn,
 		      const char *extra)
 {
-	size_t lc = strlen(collection) + 1, lu = strlen(upn) + 1, le = extra ? strlen(extra) + 1 : 0;
+	size_t lc = strlen(collection) + 1, lu = strlen(upn) + 1,
+	       le = extra ? strlen(extra) + 1 : 0;
 	struct item *it = calloc(1, sizeof(*it) + lc + lu + le);
 	if (!it)
 		return NULL;

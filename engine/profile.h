@@ -31,7 +31,8 @@ struct profile {
 /* Reads path and picks the subscription `want` (its Id or Name, any case)
  * or, when want is NULL, the one whose Properties.Default is "True" (or
  * the only one). Returns 0, ERR_NOENT when no subscription is `want`, or
- * ERR_INVAL / ERR_IO, with err naming the file and what is wrong or missing. Call profile_release() either way. */
+ * ERR_INVAL / ERR_IO, with err naming the file and what is wrong or missing. Call profile_release()
+ * either way. */
 int profile_load(const char *path, const char *want, struct profile *p, char *err, size_t errlen);
 void profile_release(struct profile *p);
 const char *profile_account_name(enum profile_account a);

@@ -13,18 +13,18 @@ struct engine_shared {
 	const struct job *job;
 	struct queue *in, *out;
 	CURLSH *share;
-	atomic_int stop; /* enum stop_reason */
-	atomic_int live; /* workers still running */
+	atomic_int stop;    /* enum stop_reason */
+	atomic_int live;    /* workers still running */
 	atomic_bool cancel; /* abandon the requests in flight too */
 
 	/* flow control, under `flow` (lock order: flow alone) */
 	pthread_mutex_t flow;
 	struct ratelimit sends, polls;
 	struct aimd aimd;
-	bool adaptive;		/* aimd steers `sends` */
-	struct aimd watch;	/* before that: the current window's answers */
-	int64_t window_sends;	/* operation requests in that window */
-	atomic_llong pause_until;   /* monotonic ms: nobody sends before this */
+	bool adaptive;		  /* aimd steers `sends` */
+	struct aimd watch;	  /* before that: the current window's answers */
+	int64_t window_sends;	  /* operation requests in that window */
+	atomic_llong pause_until; /* monotonic ms: nobody sends before this */
 	atomic_llong paused_ms;
 	atomic_ullong throttled;
 };

@@ -208,8 +208,8 @@ static int start(struct reader *r, enum input_format *f)
 			return (int)avail;
 		while (r->pos < r->len && isspace((unsigned char)r->buf[r->pos])) {
 			char ch = r->buf[r->pos];
-			if (ch == '\n' || (ch == '\r' && (r->pos + 1 == r->len ||
-							   r->buf[r->pos + 1] != '\n')))
+			if (ch == '\n' ||
+			    (ch == '\r' && (r->pos + 1 == r->len || r->buf[r->pos + 1] != '\n')))
 				r->lineno++;
 			r->pos++;
 		}

@@ -24,7 +24,7 @@ struct row {
 };
 
 #define INPUT_EXTRA_SEP '\x1f' /* ASCII unit separator; never kept inside a cell */
-#define INPUT_EXTRA_MAX 4096	/* bytes of extra cells kept per row */
+#define INPUT_EXTRA_MAX 4096   /* bytes of extra cells kept per row */
 
 /* Copies the first cell of an INPUT_EXTRA_SEP-joined list into dst
  * (truncated to cap - 1) and returns the rest of the list, or NULL when

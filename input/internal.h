@@ -26,7 +26,8 @@ int input_emit_extra(input_row_fn fn, void *arg, struct row *r, size_t coll_len,
 /* CSV (csvin.c): header row first, then records, fed one physical line at a time. */
 struct csvin;
 struct csvin *csvin_new(const char *name, const struct input_opts *o, input_row_fn fn, void *arg);
-int csvin_line(struct csvin *c, const char *line, size_t len, long lineno, char *msg, size_t msglen);
+int csvin_line(struct csvin *c, const char *line, size_t len, long lineno, char *msg,
+	       size_t msglen);
 int csvin_finish(struct csvin *c, char *msg, size_t msglen);
 void csvin_free(struct csvin *c);
 

@@ -84,8 +84,8 @@ const char *validate_collection(const char *s, size_t len)
 		return "collection name must start with a letter";
 	for (size_t i = 0, n; i < len; i += n, count++) {
 		n = utf8_decode(p + i, len - i, &cp);
-		bool ascii_ok = cp < 0x80 && ((cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') ||
-					     (cp >= '0' && cp <= '9'));
+		bool ascii_ok = cp < 0x80 && ((cp >= 'A' && cp <= 'Z') ||
+					      (cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9'));
 		if (!ascii_ok && !(cp >= 0x7F && cp <= 0xFFFF))
 			return "collection name may hold only letters and digits";
 	}

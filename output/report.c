@@ -202,7 +202,8 @@ static char *json_row(const struct item *it, const char *extra_names)
 	cJSON_AddStringToObject(o, "started_at", started);
 	cJSON_AddStringToObject(o, "finished_at", finished);
 	if (it->started_ms && it->finished_ms)
-		cJSON_AddNumberToObject(o, "latency_ms", (double)(it->finished_ms - it->started_ms));
+		cJSON_AddNumberToObject(o, "latency_ms",
+					(double)(it->finished_ms - it->started_ms));
 	else
 		cJSON_AddNullToObject(o, "latency_ms");
 	for (const char *n = extra_names, *v = it->extra; n && v;) {

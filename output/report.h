@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #define REPORT_HEADER                                                                              \
-	"line,collection,upn,operation,status,http_status,error_code,error_message,attempts,"     \
+	"line,collection,upn,operation,status,http_status,error_code,error_message,attempts,"      \
 	"tracking_id,request_id,started_at,finished_at,latency_ms"
 
 struct report;

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const columns[] = {"line",	     "operation",   "status",	  "http_status",
-				      "error_code",  "error_message", "attempts",  "tracking_id",
-				      "request_id"};
+static const char *const columns[] = {"line",	     "operation",   "status",
+				      "http_status", "error_code",  "error_message",
+				      "attempts",    "tracking_id", "request_id"};
 enum { C_LINE, C_OP, C_STATUS, C_HTTP, C_CODE, C_MSG, C_ATTEMPTS, C_TRACK, C_REQ, C_COUNT };
 
 struct ctx {
@@ -40,7 +40,8 @@ static int status_parse(const char *name, enum status *st)
 /* Fills an item from the column texts; returns 0 or ERR_INVAL. */
 static int make_item(struct item *it, const char *cells[C_COUNT])
 {
-	if (api_op_parse(cells[C_OP], &it->op) < 0 || status_parse(cells[C_STATUS], &it->status) < 0)
+	if (api_op_parse(cells[C_OP], &it->op) < 0 ||
+	    status_parse(cells[C_STATUS], &it->status) < 0)
 		return ERR_INVAL;
 	it->line = strtol(cells[C_LINE], NULL, 10);
 	it->http_status = (int)strtol(cells[C_HTTP], NULL, 10);

@@ -23,8 +23,8 @@ static void url_matches_recording(void **state)
 	assert_non_null(strstr(url, "/collections/mycoll/sessions/sendMessage?api-version="));
 	assert_true(api_url_sessions(url, sizeof(url), &target, "simple") > 0);
 	assert_non_null(strstr(url, "/collections/simple/sessions?api-version=2014-09-01"));
-	assert_true(api_url_result(url, sizeof(url), &target,
-				   "91036d3c-9a24-44be-9051-b72e462a0f89") > 0);
+	assert_true(
+	    api_url_result(url, sizeof(url), &target, "91036d3c-9a24-44be-9051-b72e462a0f89") > 0);
 	assert_non_null(strstr(url, "/services/rdst15/operationResults/"
 				    "91036d3c-9a24-44be-9051-b72e462a0f89?api-version=2014-09-01"));
 }
@@ -87,9 +87,10 @@ static void result_status_any_case(void **state)
 static void error_xml_wrapped_json(void **state)
 {
 	struct api_error e;
-	const char *b = "<string xmlns=\"http://schemas.microsoft.com/2003/10/Serialization/\">"
-			"{\"Code\":\"CollectionDoesNotExist\",\"Message\":\"Collection 'mycoll' does "
-			"not exist\",\"ActivityId\":\"758e72ee\",\"errorClass\":0}</string>";
+	const char *b =
+	    "<string xmlns=\"http://schemas.microsoft.com/2003/10/Serialization/\">"
+	    "{\"Code\":\"CollectionDoesNotExist\",\"Message\":\"Collection 'mycoll' does "
+	    "not exist\",\"ActivityId\":\"758e72ee\",\"errorClass\":0}</string>";
 	api_parse_error(b, strlen(b), &e);
 	assert_string_equal(e.code, "CollectionDoesNotExist");
 	assert_string_equal(e.message, "Collection 'mycoll' does not exist");
@@ -171,17 +172,17 @@ static void header_values(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(url_matches_recording),
-		cmocka_unit_test(segments_are_percent_encoded),
-		cmocka_unit_test(bad_segments_are_refused),
-		cmocka_unit_test(body_is_escaped_json),
-		cmocka_unit_test(result_status_any_case),
-		cmocka_unit_test(error_xml_wrapped_json),
-		cmocka_unit_test(error_rdfe_xml),
-		cmocka_unit_test(error_azure_json),
-		cmocka_unit_test(error_other_keeps_200_bytes),
-		cmocka_unit_test(classification),
-		cmocka_unit_test(header_values),
+	    cmocka_unit_test(url_matches_recording),
+	    cmocka_unit_test(segments_are_percent_encoded),
+	    cmocka_unit_test(bad_segments_are_refused),
+	    cmocka_unit_test(body_is_escaped_json),
+	    cmocka_unit_test(result_status_any_case),
+	    cmocka_unit_test(error_xml_wrapped_json),
+	    cmocka_unit_test(error_rdfe_xml),
+	    cmocka_unit_test(error_azure_json),
+	    cmocka_unit_test(error_other_keeps_200_bytes),
+	    cmocka_unit_test(classification),
+	    cmocka_unit_test(header_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

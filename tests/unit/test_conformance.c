@@ -69,7 +69,8 @@ static void check_request(const cJSON *e, const char *sub)
 		assert_true(api_url_op(url, sizeof(url), &t, coll, op) > 0);
 		cJSON *rec = cJSON_Parse(str(e, "RequestBody"));
 		const char *msg = str(rec, "Message");
-		assert_true(api_body(body, sizeof(body), str(rec, "UserUpn"), *msg ? msg : NULL) > 0);
+		assert_true(api_body(body, sizeof(body), str(rec, "UserUpn"), *msg ? msg : NULL) >
+			    0);
 		cJSON *ours = cJSON_Parse(body);
 		assert_true(cJSON_Compare(rec, ours, 1));
 		cJSON_Delete(rec);
@@ -81,8 +82,9 @@ static void check_request(const cJSON *e, const char *sub)
 	}
 	assert_string_equal(url, uri);
 	const cJSON *h = cJSON_GetObjectItem(e, "RequestHeaders");
-	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(h, "x-ms-version"), 0)->valuestring,
-			    API_MS_VERSION);
+	assert_string_equal(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(h, "x-ms-version"), 0)->valuestring,
+	    API_MS_VERSION);
 	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(h, "Accept"), 0)->valuestring,
 			    API_ACCEPT);
 }
@@ -104,10 +106,11 @@ static void check_response(const cJSON *e)
 	if (status == 202) {
 		char line[256], v[48];
 		const cJSON *h = cJSON_GetObjectItem(e, "ResponseHeaders");
-		const char *id = cJSON_GetArrayItem(cJSON_GetObjectItem(h, API_TRACKING_HEADER), 0)
-					 ->valuestring;
+		const char *id =
+		    cJSON_GetArrayItem(cJSON_GetObjectItem(h, API_TRACKING_HEADER), 0)->valuestring;
 		snprintf(line, sizeof(line), "%s: %s\r\n", API_TRACKING_HEADER, id);
-		assert_true(api_header_value(line, strlen(line), API_TRACKING_HEADER, v, sizeof(v)));
+		assert_true(
+		    api_header_value(line, strlen(line), API_TRACKING_HEADER, v, sizeof(v)));
 		assert_string_equal(v, id);
 		assert_int_equal(api_classify(status, &err), API_V_OK);
 	} else if (status == 404) {

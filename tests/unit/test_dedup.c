@@ -55,9 +55,9 @@ static void hash_is_stable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(case_insensitive_pairs),
-		cmocka_unit_test(sixteen_bytes_per_pair_grown_in_small_steps),
-		cmocka_unit_test(hash_is_stable),
+	    cmocka_unit_test(case_insensitive_pairs),
+	    cmocka_unit_test(sixteen_bytes_per_pair_grown_in_small_steps),
+	    cmocka_unit_test(hash_is_stable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

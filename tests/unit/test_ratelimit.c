@@ -129,12 +129,12 @@ static void aimd_judges_whole_windows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(burst_then_steady),
-		cmocka_unit_test(exact_over_ten_seconds),
-		cmocka_unit_test(no_window_over_rate_plus_burst),
-		cmocka_unit_test(horizon_keeps_reservations_close),
-		cmocka_unit_test(unlimited),
-		cmocka_unit_test(aimd_judges_whole_windows),
+	    cmocka_unit_test(burst_then_steady),
+	    cmocka_unit_test(exact_over_ten_seconds),
+	    cmocka_unit_test(no_window_over_rate_plus_burst),
+	    cmocka_unit_test(horizon_keeps_reservations_close),
+	    cmocka_unit_test(unlimited),
+	    cmocka_unit_test(aimd_judges_whole_windows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,7 @@ static struct item *sample(void)
 	it->attempts = 2;
 	snprintf(it->tracking_id, sizeof(it->tracking_id), "91036d3c");
 	snprintf(it->request_id, sizeof(it->request_id), "735ecb04");
-	it->started_ms = 1422788360000;  /* 2015-02-01T10:59:20.000Z */
+	it->started_ms = 1422788360000; /* 2015-02-01T10:59:20.000Z */
 	it->finished_ms = 1422788361234;
 	return it;
 }
@@ -133,11 +133,12 @@ static int count(const char *text, const char *needle)
 
 static void append_cuts_a_torn_tail(void **state)
 {
-	const char *paths[] = {"/tmp/rabulk-app.csv", "/tmp/rabulk-app.ndjson", "/tmp/rabulk-app.json"};
+	const char *paths[] = {"/tmp/rabulk-app.csv", "/tmp/rabulk-app.ndjson",
+			       "/tmp/rabulk-app.json"};
 	for (int i = 0; i < 3; i++) {
 		unlink(paths[i]);
 		write_rows(paths[i], true, 2); /* append to nothing: a new file */
-		if (i == 2) { /* killed: no closing "]" was ever written */
+		if (i == 2) {		       /* killed: no closing "]" was ever written */
 			char copy[8192];
 			snprintf(copy, sizeof(copy), "%s", slurp(paths[i]));
 			assert_string_equal(copy + strlen(copy) - 2, "]\n");
@@ -182,13 +183,13 @@ static void json_stays_valid_when_appended(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(header_has_design_columns),
-		cmocka_unit_test(row_columns),
-		cmocka_unit_test(quoting_and_formula_guard),
-		cmocka_unit_test(file_is_private),
-		cmocka_unit_test(extra_columns_follow),
-		cmocka_unit_test(append_cuts_a_torn_tail),
-		cmocka_unit_test(json_stays_valid_when_appended),
+	    cmocka_unit_test(header_has_design_columns),
+	    cmocka_unit_test(row_columns),
+	    cmocka_unit_test(quoting_and_formula_guard),
+	    cmocka_unit_test(file_is_private),
+	    cmocka_unit_test(extra_columns_follow),
+	    cmocka_unit_test(append_cuts_a_torn_tail),
+	    cmocka_unit_test(json_stays_valid_when_appended),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

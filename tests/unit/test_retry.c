@@ -52,10 +52,10 @@ static void parse_headers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(backoff_ceiling_doubles_to_cap),
-		cmocka_unit_test(retry_after_is_a_floor),
-		cmocka_unit_test(allowed_counts_and_time),
-		cmocka_unit_test(parse_headers),
+	    cmocka_unit_test(backoff_ceiling_doubles_to_cap),
+	    cmocka_unit_test(retry_after_is_a_floor),
+	    cmocka_unit_test(allowed_counts_and_time),
+	    cmocka_unit_test(parse_headers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

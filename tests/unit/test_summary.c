@@ -30,8 +30,8 @@ static void classes(void **state)
 	struct summary s;
 	struct item it = {0};
 	summary_init(&s);
-	enum status st[] = {STATUS_SUCCEEDED, STATUS_NO_SESSION, STATUS_FAILED, STATUS_INVALID,
-			    STATUS_NOT_ATTEMPTED, STATUS_DUPLICATE};
+	enum status st[] = {STATUS_SUCCEEDED, STATUS_NO_SESSION,    STATUS_FAILED,
+			    STATUS_INVALID,   STATUS_NOT_ATTEMPTED, STATUS_DUPLICATE};
 	for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
 		it.status = st[i];
 		summary_add(&s, &it);
@@ -47,8 +47,8 @@ static void classes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(percentiles_within_three_percent),
-		cmocka_unit_test(classes),
+	    cmocka_unit_test(percentiles_within_three_percent),
+	    cmocka_unit_test(classes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

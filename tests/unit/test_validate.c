@@ -56,12 +56,15 @@ static void fields(void **state)
 	assert_string_equal(validate_field("", 0), "empty field");
 	assert_string_equal(validate_field(big, 1025), "field longer than 1024 bytes");
 	assert_null(validate_field(big, 1024));
-	assert_string_equal(validate_field("a\x01" "b", 3), "control character");
+	assert_string_equal(validate_field("a\x01"
+					   "b",
+					   3),
+			    "control character");
 	assert_string_equal(validate_field("ab\0cd", 5), "embedded NUL character");
 	assert_string_equal(validate_field("a\xff", 2), "invalid UTF-8");
-	assert_string_equal(validate_field("\xc0\xaf", 2), "invalid UTF-8");     /* overlong '/' */
-	assert_string_equal(validate_field("\xed\xa0\x80", 3), "invalid UTF-8"); /* surrogate */
-	assert_string_equal(validate_field("\xe2\x82", 2), "invalid UTF-8");     /* truncated */
+	assert_string_equal(validate_field("\xc0\xaf", 2), "invalid UTF-8");	  /* overlong '/' */
+	assert_string_equal(validate_field("\xed\xa0\x80", 3), "invalid UTF-8");  /* surrogate */
+	assert_string_equal(validate_field("\xe2\x82", 2), "invalid UTF-8");	  /* truncated */
 	assert_string_equal(validate_field("a\xc2\x85", 3), "control character"); /* C1 NEL */
 	assert_string_equal(validate_upn("a@x.com\0evil", 12), "embedded NUL character");
 }
@@ -69,9 +72,9 @@ static void fields(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(collections),
-		cmocka_unit_test(upns),
-		cmocka_unit_test(fields),
+	    cmocka_unit_test(collections),
+	    cmocka_unit_test(upns),
+	    cmocka_unit_test(fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
