@@ -117,8 +117,13 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh $(RABULK)
 
+CLANG_FORMAT ?= $(shell command -v clang-format-14 || echo clang-format)
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	$(CLANG_FORMAT) -i $$(git ls-files '*.c' '*.h')
+
+# Layout as .clang-format says, or fail (CI).
+format-check:
+	$(Q)$(CLANG_FORMAT) --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 clean:
 	rm -rf $(BUILD)
@@ -135,5 +140,5 @@ uninstall:
 	  $(DESTDIR)$(MANDIR)/man1/rabulk.1 $(DESTDIR)$(MANDIR)/man1/rabulk-emulator.1
 
 .SECONDARY:
-.PHONY: all bench unit test test-durability test-engine test-unit valgrind deps demo format clean install uninstall fuzz
+.PHONY: all bench unit test test-durability test-engine test-unit valgrind deps demo format format-check clean install uninstall fuzz
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

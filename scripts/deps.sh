@@ -2,14 +2,15 @@
 # Installs the Debian 12 packages rabulk builds and tests with, when missing.
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 #   scripts/deps.sh        build, test, demo
-#   scripts/deps.sh fuzz   the same, plus clang and libFuzzer for make fuzz
+#   scripts/deps.sh fuzz   the same, plus clang and libFuzzer for make fuzz,
+#                          and clang-format for make format-check
 #   scripts/deps.sh bench  the same, plus nginx, h2load and curl for make bench
 #                          (and the HTTP/2 test); nginx's own service is not
 #                          started (policy-rc.d), rabulk starts its own
 set -eu
 pkgs="build-essential pkg-config libcurl4-openssl-dev libcsv-dev libcjson-dev
 libmicrohttpd-dev libgnutls28-dev libcmocka-dev libssl-dev openssl python3 time strace"
-[ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev"
+[ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev clang-format-14"
 [ "${1:-}" = bench ] && pkgs="$pkgs nginx-light nghttp2-client curl"
 missing=""
 for p in $pkgs; do
