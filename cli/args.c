@@ -23,9 +23,8 @@ static const char usage[] =
     "       rabulk message    --text TEXT [options] [INPUT...]\n"
     "       rabulk sessions   [--state S] [--format csv|json|ndjson] [options] COLLECTION...\n"
     "       rabulk result     [options] TRACKING_ID...\n"
-    "       rabulk drain      --message TEXT --grace D [--remind D,D...] [--then "
-    "logoff|disconnect]\n"
-    "                         [--exclude FILE] [options] COLLECTION...\n"
+    "       rabulk drain      --message TEXT --grace D [--remind D,D...]\n"
+    "                         [--then logoff|disconnect] [--exclude FILE] [options] COLLECTION...\n"
     "       rabulk report merge [--input FILE] REPORT...  > merged.csv\n"
     "       rabulk --help | --version\n"
     "\n"
@@ -259,8 +258,8 @@ static int shard_from_env(struct options *o, char *err, size_t n)
 			total = (int)env_number("SLURM_ARRAY_TASK_COUNT", 0);
 	} else {
 		snprintf(err, n,
-			 "--shard auto: neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID "
-			 "is set");
+			 "--shard auto: neither JOB_COMPLETION_INDEX nor "
+			 "SLURM_ARRAY_TASK_ID is set");
 		return ERR_INVAL;
 	}
 	if (total < 1 || o->shard_k < 1 || o->shard_k > total) {

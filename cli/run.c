@@ -398,10 +398,12 @@ static void print_summary(const struct ctx *c, const struct summary *s, int64_t 
 	if (st.rate_now > 0)
 		fprintf(stderr, " (rate limit now %.0f/s)", st.rate_now);
 	if (s->timed)
-		fprintf(
-		    stderr, "\nrabulk: latency p50 %lld ms, p90 %lld ms, p99 %lld ms, max %lld ms",
-		    (long long)summary_percentile(s, 0.50), (long long)summary_percentile(s, 0.90),
-		    (long long)summary_percentile(s, 0.99), (long long)s->max_ms);
+		fprintf(stderr,
+			"\nrabulk: latency p50 %lld ms, p90 %lld ms, p99 %lld ms, "
+			"max %lld ms",
+			(long long)summary_percentile(s, 0.50),
+			(long long)summary_percentile(s, 0.90),
+			(long long)summary_percentile(s, 0.99), (long long)s->max_ms);
 	fputc('\n', stderr);
 	if (c->o->dry_run)
 		print_plan(c->o, s->count[STATUS_PLANNED]);
@@ -666,12 +668,13 @@ static unsigned long count_rows(const struct options *o, FILE **files, const cha
 {
 	unsigned long n = 0;
 	char err[256];
-	for (int i = 0; i < o->ninputs; i++)
-		if (files[i] == stdin ||
-		    input_read(files[i], names[i], &o->input, count_row, &n, err, sizeof(err)) <
-			0 ||
-		    fseek(files[i], 0, SEEK_SET) != 0)
+	for (int i = 0; i < o->ninputs; i++) {
+		if (files[i] == stdin)
 			return 0;
+		int rc = input_read(files[i], names[i], &o->input, count_row, &n, err, sizeof(err));
+		if (rc < 0 || fseek(files[i], 0, SEEK_SET) != 0)
+			return 0;
+	}
 	return n;
 }
 
