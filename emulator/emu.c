@@ -20,6 +20,7 @@
 #include "emulator/emu.h"
 #include "emulator/auth.h"
 #include "engine/api.h"
+#include "engine/array.h"
 #include "engine/clock.h"
 #include "engine/err.h"
 #include "engine/heap.h"
@@ -202,18 +203,6 @@ static void table_release(struct table *t)
 	free(t->slots);
 }
 
-static int grow(void **v, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap * 2 : 1024;
-	void *p = realloc(*v, n * size);
-	if (!p)
-		return ERR_NOMEM;
-	*v = p, *cap = n;
-	return 0;
-}
-
 /* ---- state (call with e->lock held) ---------------------------------- */
 
 static bool has_collection(struct emu *e, const char *name)
@@ -235,8 +224,8 @@ static int add_collection_locked(struct emu *e, const char *name)
 		free(k);
 		return 0;
 	}
-	if (grow((void **)&e->collection_names, &e->collections_cap, e->ncollections + 1,
-		 sizeof(char *)) < 0 ||
+	if (array_grow((void **)&e->collection_names, &e->collections_cap, e->ncollections + 1,
+		       sizeof(char *), 1024) < 0 ||
 	    !(copy = strdup(name))) {
 		free(k);
 		return ERR_NOMEM;
@@ -260,8 +249,8 @@ static struct session *pair_locked(struct emu *e, const char *coll, const char *
 		free(k);
 		return &e->sessions[idx];
 	}
-	if (grow((void **)&e->sessions, &e->sessions_cap, e->nsessions + 1,
-		 sizeof(struct session))) {
+	if (array_grow((void **)&e->sessions, &e->sessions_cap, e->nsessions + 1,
+		       sizeof(struct session), 1024)) {
 		free(k);
 		return NULL;
 	}
@@ -828,7 +817,7 @@ static void log_request(struct emu *e, struct MHD_Connection *c, const char *met
 		return;
 	pthread_mutex_lock(&e->log_lock);
 	if (e->nlog < e->c.log_max &&
-	    grow((void **)&e->log, &e->log_cap, e->nlog + 1, sizeof(char *)) == 0) {
+	    array_grow((void **)&e->log, &e->log_cap, e->nlog + 1, sizeof(char *), 1024) == 0) {
 		e->log[e->nlog++] = line;
 		line = NULL;
 	} else {
@@ -960,9 +949,8 @@ static void *timer_main(void *arg)
 		} else {
 			struct timespec ts;
 			int64_t wait = heap_top(&e->timers) - clock_mono_ms();
-			if (wait > 100)
-				wait = 100; /* a stall's due is "never": look at timer_stop now and
-					       then */
+			if (wait > 100) /* a stall's due is "never": see timer_stop now and then */
+				wait = 100;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			int64_t ns = ts.tv_nsec + wait * 1000000;
 			ts.tv_sec += ns / 1000000000, ts.tv_nsec = ns % 1000000000;
@@ -1221,15 +1209,22 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 	    {MHD_OPTION_HTTPS_MEM_KEY, 0, e->pem_key},
 	    {e->pem_ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, e->pem_ca},
 	    {MHD_OPTION_END, 0, NULL}};
-	e->d = MHD_start_daemon(
-	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-		(e->pem_cert ? MHD_USE_TLS : 0),
-	    0, NULL, NULL, on_request, e, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)e->c.threads, MHD_OPTION_CONNECTION_LIMIT,
-	    16384u, MHD_OPTION_CONNECTION_TIMEOUT, e->c.idle_timeout_s ? e->c.idle_timeout_s : 120u,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, e, MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, e, MHD_OPTION_ARRAY,
-	    e->pem_cert ? tls : tls + 3, MHD_OPTION_END);
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+			 (e->pem_cert ? MHD_USE_TLS : 0);
+	unsigned idle_s = e->c.idle_timeout_s ? e->c.idle_timeout_s : 120u;
+	/* one option and its arguments per line */
+	/* clang-format off */
+	e->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, e,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)e->c.threads,
+				MHD_OPTION_CONNECTION_LIMIT, 16384u,
+				MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+				MHD_OPTION_URI_LOG_CALLBACK, on_uri, e,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, e,
+				MHD_OPTION_ARRAY, e->pem_cert ? tls : tls + 3,
+				MHD_OPTION_END);
+	/* clang-format on */
 	if (!e->d) {
 		snprintf(err, errlen, "cannot listen on 127.0.0.1:%d (port in use%s?)", c->port,
 			 e->pem_cert ? ", or a bad TLS certificate or key" : "");

@@ -16,6 +16,7 @@
  * socket never inherits a stale registration. Other sockets (the threaded
  * resolver's socket pair, closed behind our back) follow libcurl exactly. */
 #include "engine/evloop.h"
+#include "engine/array.h"
 #include "engine/clock.h"
 
 #include <errno.h>
@@ -30,52 +31,43 @@
 
 #define EVENTS_MAX 256
 
+/* What we know of a descriptor: what libcurl wants and what the epoll set
+ * holds (epoll event masks, 0 for none), and whether it is a connection
+ * socket (opened through on_open). */
+struct fdstate {
+	uint32_t want, reg;
+	bool conn;
+};
+
 struct evloop {
 	CURLM *multi;
 	int ep, wakefd;
-	int64_t timer_due; /* monotonic ms; -1: no timer */
-	/* by descriptor: what libcurl wants, what the epoll set holds (epoll
-	 * event masks, 0 for none), and whether it is a connection socket */
-	uint32_t *want, *reg;
-	bool *conn;
+	int64_t timer_due;  /* monotonic ms; -1: no timer */
+	struct fdstate *fd; /* by descriptor number */
 	size_t cap;
 };
 
+/* Makes room for descriptor fd; states of new descriptors start empty. */
 static int fit(struct evloop *ev, curl_socket_t fd)
 {
-	if ((size_t)fd < ev->cap)
-		return 0;
-	size_t cap = ev->cap ? ev->cap : 1024;
-	while (cap <= (size_t)fd)
-		cap *= 2;
-	uint32_t *want = realloc(ev->want, cap * sizeof(*want));
-	if (want)
-		ev->want = want;
-	uint32_t *reg = want ? realloc(ev->reg, cap * sizeof(*reg)) : NULL;
-	if (reg)
-		ev->reg = reg;
-	bool *conn = reg ? realloc(ev->conn, cap * sizeof(*conn)) : NULL;
-	if (!conn)
-		return -1;
-	ev->conn = conn;
-	memset(want + ev->cap, 0, (cap - ev->cap) * sizeof(*want));
-	memset(reg + ev->cap, 0, (cap - ev->cap) * sizeof(*reg));
-	memset(conn + ev->cap, 0, (cap - ev->cap) * sizeof(*conn));
-	ev->cap = cap;
-	return 0;
+	size_t old = ev->cap;
+	int rc = array_grow((void **)&ev->fd, &ev->cap, (size_t)fd + 1, sizeof(*ev->fd), 1024);
+	if (rc == 0 && ev->cap > old)
+		memset(ev->fd + old, 0, (ev->cap - old) * sizeof(*ev->fd));
+	return rc;
 }
 
 static void set_reg(struct evloop *ev, curl_socket_t fd, uint32_t events)
 {
 	struct epoll_event e = {.events = events, .data.fd = fd};
-	int op = !events ? EPOLL_CTL_DEL : ev->reg[fd] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	int op = !events ? EPOLL_CTL_DEL : ev->fd[fd].reg ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 	int rc = epoll_ctl(ev->ep, op, fd, &e);
 	if (rc < 0 && op == EPOLL_CTL_MOD && errno == ENOENT)
 		rc = epoll_ctl(ev->ep, EPOLL_CTL_ADD, fd, &e);
 	else if (rc < 0 && op == EPOLL_CTL_ADD && errno == EEXIST)
 		rc = epoll_ctl(ev->ep, EPOLL_CTL_MOD, fd, &e);
 	if (rc == 0 || op == EPOLL_CTL_DEL)
-		ev->reg[fd] = events;
+		ev->fd[fd].reg = events;
 }
 
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *socketp)
@@ -87,8 +79,8 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *so
 	uint32_t events = what == CURL_POLL_REMOVE ? 0
 						   : (what & CURL_POLL_IN ? EPOLLIN : 0) |
 							 (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-	ev->want[fd] = events;
-	if (!ev->conn[fd] || (events && events != ev->reg[fd]))
+	ev->fd[fd].want = events;
+	if (!ev->fd[fd].conn || (events && events != ev->fd[fd].reg))
 		set_reg(ev, fd, events);
 	return 0;
 }
@@ -107,7 +99,7 @@ static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockad
 	curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
 	(void)purpose;
 	if (fd >= 0 && fit(ev, fd) == 0)
-		ev->want[fd] = ev->reg[fd] = 0, ev->conn[fd] = true;
+		ev->fd[fd] = (struct fdstate){.conn = true};
 	return fd;
 }
 
@@ -116,7 +108,7 @@ static int on_close(void *arg, curl_socket_t fd)
 {
 	struct evloop *ev = arg;
 	if (fd >= 0 && (size_t)fd < ev->cap)
-		ev->want[fd] = ev->reg[fd] = 0, ev->conn[fd] = false;
+		ev->fd[fd] = (struct fdstate){0};
 	return close(fd);
 }
 
@@ -148,9 +140,7 @@ void evloop_free(struct evloop *ev)
 		close(ev->ep);
 	if (ev->wakefd >= 0)
 		close(ev->wakefd);
-	free(ev->want);
-	free(ev->reg);
-	free(ev->conn);
+	free(ev->fd);
 	free(ev);
 }
 
@@ -194,7 +184,7 @@ void evloop_turn(struct evloop *ev, long max_wait_ms)
 		if (fd == ev->wakefd) {
 			ssize_t r = read(fd, &count, sizeof(count));
 			(void)r;
-		} else if ((size_t)fd >= ev->cap || !ev->want[fd])
+		} else if ((size_t)fd >= ev->cap || !ev->fd[fd].want)
 			set_reg(ev, fd, 0); /* an idle connection spoke: libcurl will see it */
 		else
 			curl_multi_socket_action(ev->multi, fd, curl_bits(e[i].events), &running);

@@ -1,5 +1,6 @@
 /* heap.c — the textbook array heap: children of i at 2i+1 and 2i+2. */
 #include "engine/heap.h"
+#include "engine/array.h"
 #include "engine/err.h"
 
 #include <stdlib.h>
@@ -12,13 +13,8 @@ static void swap(struct heap_entry *v, size_t a, size_t b)
 
 int heap_push(struct heap *h, int64_t key, void *p)
 {
-	if (h->len == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 256;
-		void *v = realloc(h->v, cap * sizeof(*h->v));
-		if (!v)
-			return ERR_NOMEM;
-		h->v = v, h->cap = cap;
-	}
+	if (array_grow((void **)&h->v, &h->cap, h->len + 1, sizeof(*h->v), 256) < 0)
+		return ERR_NOMEM;
 	size_t i = h->len++;
 	h->v[i] = (struct heap_entry){key, p};
 	while (i > 0 && h->v[(i - 1) / 2].key > h->v[i].key) {

@@ -19,6 +19,7 @@
  * cannot eat memory either. */
 #include "input/internal.h"
 #include "input/validate.h"
+#include "engine/array.h"
 #include "engine/err.h"
 
 #include <csv.h>
@@ -255,18 +256,6 @@ static int recover(struct csvin *c, const char *reason)
 	return parser_init(c);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t n = *cap ? *cap : 16;
-	while (n < need)
-		n *= 2;
-	void *q = n == *cap ? *p : realloc(*p, n * size);
-	if (!q)
-		return ERR_NOMEM;
-	*p = q, *cap = n;
-	return 0;
-}
-
 /* Appends a line to the queue, first moving the live lines to the front. */
 static int hold(struct held *h, const char *line, size_t len, long lineno)
 {
@@ -278,8 +267,8 @@ static int hold(struct held *h, const char *line, size_t len, long lineno)
 		for (size_t i = 0; i < h->n; i++)
 			h->line[i].off -= from;
 	}
-	if (grow((void **)&h->bytes, &h->cap, h->used + len, 1) < 0 ||
-	    grow((void **)&h->line, &h->ncap, h->n + 1, sizeof(*h->line)) < 0)
+	if (array_grow((void **)&h->bytes, &h->cap, h->used + len, 1, 16) < 0 ||
+	    array_grow((void **)&h->line, &h->ncap, h->n + 1, sizeof(*h->line), 16) < 0)
 		return ERR_NOMEM;
 	memcpy(h->bytes + h->used, line, len);
 	h->line[h->n++] = (struct held_line){h->used, len, lineno};
@@ -294,6 +283,14 @@ static bool blank(const char *line, size_t len)
 	return len == 0;
 }
 
+/* A header libcsv cannot parse ends the file: there is nothing to name
+ * the columns by. */
+static int bad_header(struct csvin *c, long lineno)
+{
+	snprintf(c->msg, c->msglen, "'%s': line %ld: malformed CSV header", c->name, lineno);
+	return ERR_PARSE;
+}
+
 /* Feeds one physical line (held lines are not NUL-terminated) to libcsv:
  * 1 when it broke the record, 0 when not, < 0 when the header is broken. */
 static int parse(struct csvin *c, const char *line, size_t len, long lineno)
@@ -302,12 +299,7 @@ static int parse(struct csvin *c, const char *line, size_t len, long lineno)
 		c->rec_line = lineno, c->at_start = false;
 	if (csv_parse(&c->p, line, len, on_field, on_record, c) == len || c->fatal)
 		return 0;
-	if (!c->header_fields) {
-		snprintf(c->msg, c->msglen, "'%s': line %ld: malformed CSV header", c->name,
-			 lineno);
-		return ERR_PARSE;
-	}
-	return 1;
+	return c->header_fields ? 1 : bad_header(c, lineno);
 }
 
 /* The line at the queue's open end was fed. A complete record lets go of
@@ -381,11 +373,8 @@ int csvin_finish(struct csvin *c, char *msg, size_t msglen)
 	while (rc == 0 && !status(c) && csv_fini(&c->p, on_field, on_record, c) != 0) {
 		if (c->fatal)
 			break;
-		if (!c->header_fields) {
-			snprintf(msg, msglen, "'%s': line %ld: malformed CSV header", c->name,
-				 c->rec_line);
-			return ERR_PARSE;
-		}
+		if (!c->header_fields)
+			return bad_header(c, c->rec_line);
 		h->head += h->open ? 1 : 0, h->open = 0; /* read again after the first */
 		if ((rc = recover(c, NULL)) == 0)
 			rc = pump(c);

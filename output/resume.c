@@ -9,6 +9,7 @@
  * the report's final rows win over its accepted ones. Both are read by
  * reportin.c, which skips a torn last line. */
 #include "output/resume.h"
+#include "engine/array.h"
 #include "engine/err.h"
 #include "input/dedup.h"
 #include "output/reportin.h"
@@ -95,13 +96,9 @@ static int add(void *arg, const struct item *it)
 		r->len++;
 	s->key = key, s->state = (uint8_t)st;
 	if (st == RESUME_ACCEPTED) {
-		if (r->ntracks == r->tracks_cap) {
-			size_t cap = r->tracks_cap ? r->tracks_cap * 2 : 256;
-			void *p = realloc(r->tracks, cap * TRACK_LEN);
-			if (!p)
-				return ERR_NOMEM;
-			r->tracks = p, r->tracks_cap = cap;
-		}
+		size_t need = r->ntracks + 1;
+		if (array_grow((void **)&r->tracks, &r->tracks_cap, need, TRACK_LEN, 256) < 0)
+			return ERR_NOMEM;
 		snprintf(r->tracks[r->ntracks], TRACK_LEN, "%s", it->tracking_id);
 		s->track = (uint32_t)r->ntracks++;
 	}
