@@ -65,8 +65,8 @@ static bool finished(struct one *o, CURLcode rc, const struct job *job)
 					: curl_easy_strerror(rc));
 		return false;
 	}
-	if (job->token && r->http >= 200 && r->http != 401 && r->http != 403)
-		token_accepted(job->token, o->token_gen);
+	if (job->token)
+		token_answered(job->token, o->token_gen, r->http);
 	if (r->http == 401 && job->token && !o->reauthed &&
 	    token_refresh(job->token, o->token_gen) == 0) {
 		o->reauthed = true;

@@ -341,8 +341,10 @@ void token_maintain(struct token *t, int64_t now)
 	pthread_mutex_unlock(&t->lock);
 }
 
-void token_accepted(struct token *t, unsigned gen)
+void token_answered(struct token *t, unsigned gen, long http)
 {
+	if (http < 200 || http == 401 || http == 403)
+		return;
 	unsigned old = atomic_load(&t->accepted_gen);
 	while (old < gen && !atomic_compare_exchange_weak(&t->accepted_gen, &old, gen))
 		;

@@ -39,9 +39,9 @@ unsigned token_copy(struct token *t, char *dst, size_t cap);
  * caller at a time does the work, the others go on with the current
  * token. Thread-safe. */
 void token_maintain(struct token *t, int64_t now_wall_ms);
-/* A request sent with generation gen was answered, and not with 401 or
- * 403. Lock-free. */
-void token_accepted(struct token *t, unsigned gen);
+/* A request sent with generation gen got HTTP status http (0: none). Any
+ * answer but 401 and 403 shows the service accepts that token. Lock-free. */
+void token_answered(struct token *t, unsigned gen, long http);
 /* A request sent with generation gen was answered 401: returns 0 when a
  * different token is ready (someone else's refresh counts), ERR_AUTH when
  * the source cannot give one (a fixed token, or the same token again) or

@@ -477,8 +477,8 @@ static void done(struct worker *w, CURL *easy, CURLcode rc)
 	else if (!s->errbuf[0])
 		snprintf(s->errbuf, sizeof(s->errbuf), "%s", curl_easy_strerror(rc));
 	s->refused = rc == CURLE_HTTP2_STREAM || rc == CURLE_HTTP2 || rc == CURLE_SEND_ERROR;
-	if (w->job->token && http >= 200 && http != 401 && http != 403)
-		token_accepted(w->job->token, s->token_gen);
+	if (w->job->token)
+		token_answered(w->job->token, s->token_gen, http);
 	curl_multi_remove_handle(w->multi, easy);
 	w->free_idx[w->nfree++] = (int)(s - w->slots);
 

@@ -114,11 +114,14 @@ static void command_runs_again_after_401_once_per_generation_while_tokens_work(v
 	unsigned g2 = token_copy(t, buf, sizeof(buf));
 	assert_string_equal(buf, "tok-2");
 	assert_int_not_equal(g1, g2);
-	/* tok-2 worked, then expired: refreshed again, as often as that happens */
-	token_accepted(t, g2);
+	/* tok-2 worked (a 401 or 403 would not say so), then expired: refreshed
+	 * again, as often as that happens */
+	token_answered(t, g2, 403);
+	token_answered(t, g2, 202);
 	assert_int_equal(token_refresh(t, g2), 0);
 	unsigned g3 = token_copy(t, buf, sizeof(buf));
 	assert_string_equal(buf, "tok-3");
+	token_answered(t, g3, 401);
 	/* tok-3 was refused before it ever worked: the credentials, not an
 	 * expiry; the command is not run again */
 	assert_int_equal(token_refresh(t, g3), ERR_AUTH);
