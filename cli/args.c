@@ -82,7 +82,7 @@ static const char usage[] =
     "  --exclude FILE         drain: users (UPNs, or collection and UPN) to leave alone\n"
     "  --progress             progress line on stderr [on when stderr is a terminal]\n"
     "  --no-progress          no progress line\n"
-    "  --quiet                no summary (and no progress) on stderr\n"
+    "  --quiet                no summary, progress or invalid rows on stderr\n"
     "  --verbose              credentials in use, every exchange as curl -v shows it\n"
     "                         (Authorization blanked)\n"
     "  -h, --help             this text\n"

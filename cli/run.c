@@ -90,9 +90,26 @@ struct ctx {
 	struct engine *engine;
 	struct dedup *dedup; /* NULL with --no-dedup */
 	atomic_bool reader_done;
+	const char *reading;	/* the input file the reader is in */
+	unsigned invalid_named; /* invalid rows named on stderr, all passes */
 };
 
 /* ---- the reader thread ----------------------------------------------- */
+
+#define INVALID_NAMED_MAX 10
+
+/* The first invalid rows are named on stderr as well, with their file (the
+ * report has the line and the reason but not the file); the rest are
+ * counted in the summary. Not with --quiet. */
+static void name_invalid(struct ctx *c, const struct row *row)
+{
+	if (c->o->quiet || c->invalid_named >= INVALID_NAMED_MAX)
+		return;
+	fprintf(stderr, "rabulk: '%s': line %ld: %s (reported invalid)\n", c->reading, row->line,
+		row->reason);
+	if (++c->invalid_named == INVALID_NAMED_MAX)
+		fprintf(stderr, "rabulk: more invalid rows are named in the report only\n");
+}
 
 /* --shard K/N: the pair's stable hash (dedup_hash) picks its shard, so every
  * row, valid or not, belongs to exactly one of N runs over the same list. */
@@ -131,6 +148,7 @@ static int on_row(void *arg, const struct row *row)
 	it->seq = c->seq++;
 	atomic_fetch_add(&c->rows_read, 1);
 	if (row->reason) {
+		name_invalid(c, row);
 		item_set_error(it, STATUS_INVALID, "InvalidInput", row->reason);
 	} else if (seen) {
 		item_set_error(it, STATUS_DUPLICATE, NULL,
@@ -158,7 +176,7 @@ static void *reader_main(void *arg)
 {
 	struct ctx *c = arg;
 	for (int i = 0; i < c->nfiles && c->input_rc == 0; i++) {
-		const char *name = c->names[i];
+		const char *name = c->reading = c->names[i];
 		c->input_rc = input_read(c->files[i], name, &c->o->input, on_row, c, c->input_err,
 					 sizeof(c->input_err));
 		if (c->input_rc < 0 && !c->input_err[0])

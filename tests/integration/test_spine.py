@@ -100,6 +100,22 @@ def test_invalid_rows_are_reported_and_the_run_goes_on():
         check(rows[2]["status"] == rows[5]["status"] == "succeeded", "valid rows", rows)
         check(all(e["method"] != "POST" or "not an upn" not in e["body"] for e in emu.requests()),
               "invalid row never sent")
+        named = [l for l in r.stderr.splitlines() if "(reported invalid)" in l]
+        check(len(named) == 2 and "in.csv': line 3: " in named[0] and "white space" in named[0]
+              and "in.csv': line 4: " in named[1], "stderr names file, line and reason", named)
+
+
+def test_invalid_rows_named_on_stderr_up_to_ten_and_not_with_quiet():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:2")
+        path = w.file("many.csv", "CollectionName,UserUpn\n" + "Apps,bad\n" * 25)
+        r = rabulk(w, "disconnect", *target(emu), path)
+        named = [l for l in r.stderr.splitlines() if "(reported invalid)" in l]
+        check(r.code == 1 and len(named) == 10 and "report only" in r.stderr, "ten named",
+              r.code, r.stderr)
+        check(by_status(r.rows()) == {"invalid": 25}, "all in the report", by_status(r.rows()))
+        r = rabulk(w, "disconnect", *target(emu, "--quiet"), path)
+        check(r.code == 1 and "invalid" not in r.stderr, "--quiet", r.stderr)
 
 
 def test_no_wait_submits_without_polling():
