@@ -29,6 +29,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -43,7 +44,8 @@
 
 #define OUT_QUEUE 4096
 #define PUMP_BATCH 4096	     /* rows written per turn of the writer loop, at most */
-#define READER_GRACE_MS 2000 /* after a stop, how long to wait for a blocked reader */
+#define READER_GRACE_MS 2000 /* after a stop, how long the reader may read on */
+#define ORDER_WINDOW 16384   /* --ordered: rows read and not yet written, at most */
 
 static volatile sig_atomic_t signals_seen;
 
@@ -90,7 +92,14 @@ struct ctx {
 	struct engine *engine;
 	struct dedup *dedup; /* NULL with --no-dedup */
 	atomic_bool reader_done;
-	const char *reading;	/* the input file the reader is in */
+	atomic_bool abandon; /* the reader must stop at its next row */
+	int wake[2];	     /* written when the run stops: wakes a reader on a silent input */
+	const char *reading; /* the input file the reader is in */
+	/* --ordered: the reader waits while `window` rows are read and unwritten */
+	pthread_mutex_t order_lock;
+	pthread_cond_t order_cond;
+	uint64_t window, unwritten;
+	uint64_t flushed;	/* rows of this pass written (not held) */
 	unsigned invalid_named; /* invalid rows named on stderr, all passes */
 };
 
@@ -119,11 +128,34 @@ static bool other_shard(const struct options *o, const struct row *row)
 				     (uint64_t)(o->shard_k - 1);
 }
 
+/* --ordered holds rows that finish ahead of a slower one: the reader waits
+ * while the window is full, so memory never grows with the input. */
+static void wait_for_window(struct ctx *c)
+{
+	pthread_mutex_lock(&c->order_lock);
+	while (c->unwritten >= c->window && !atomic_load(&c->abandon))
+		pthread_cond_wait(&c->order_cond, &c->order_lock);
+	c->unwritten++;
+	pthread_mutex_unlock(&c->order_lock);
+}
+
+static void rows_written(struct ctx *c, uint64_t n)
+{
+	pthread_mutex_lock(&c->order_lock);
+	c->unwritten = n > c->unwritten ? 0 : c->unwritten - n;
+	pthread_cond_signal(&c->order_cond);
+	pthread_mutex_unlock(&c->order_lock);
+}
+
 static int on_row(void *arg, const struct row *row)
 {
 	struct ctx *c = arg;
+	if (atomic_load(&c->abandon))
+		return ERR_CLOSED;
 	if (other_shard(c->o, row))
 		return 0;
+	if (c->o->ordered)
+		wait_for_window(c);
 	struct item *it = item_new(row->line, c->set.job.op, row->collection, row->upn, row->extra);
 	if (!it)
 		return ERR_NOMEM;
@@ -177,12 +209,18 @@ static void *reader_main(void *arg)
 	struct ctx *c = arg;
 	for (int i = 0; i < c->nfiles && c->input_rc == 0; i++) {
 		const char *name = c->reading = c->names[i];
-		c->input_rc = input_read(c->files[i], name, &c->o->input, on_row, c, c->input_err,
+		struct input_opts io = c->o->input;
+		io.wake_fd = c->wake[0];
+		c->input_rc = input_read(c->files[i], name, &io, on_row, c, c->input_err,
 					 sizeof(c->input_err));
+		if (c->input_rc == ERR_CLOSED) /* stopped: the rows read are reported */
+			break;
 		if (c->input_rc < 0 && !c->input_err[0])
 			snprintf(c->input_err, sizeof(c->input_err), "reading '%s': %s", name,
 				 err_str(c->input_rc));
 	}
+	if (c->input_rc == ERR_CLOSED)
+		c->input_rc = 0;
 	if (c->input_rc < 0)
 		engine_stop(c->engine, STOP_INTERNAL);
 	queue_close(c->in);
@@ -246,6 +284,11 @@ static int pump(struct ctx *c, struct sink *s, int wait_ms)
 	while (n < PUMP_BATCH && queue_pop(c->out, &p, n ? 0 : wait_ms) == 0) {
 		emit(c, s, p);
 		n++;
+	}
+	if (c->o->ordered && n) {
+		uint64_t flushed = writer_summary(s->w)->rows - c->rows_before - writer_held(s->w);
+		rows_written(c, flushed - c->flushed);
+		c->flushed = flushed;
 	}
 	if (writer_tick(s->w, clock_mono_ms()) < 0)
 		engine_stop(c->engine, STOP_INTERNAL);
@@ -351,10 +394,18 @@ static void write_all(struct ctx *c, struct sink *s)
 		((struct item *)p)->status = STATUS_NOT_ATTEMPTED;
 		emit(c, s, p);
 	}
+	/* A reader on a silent pipe wakes and ends; one with rows to read
+	 * reports them not_attempted for a while, then stops at its next row.
+	 * Either way it ends before anything it uses is freed. */
+	if (write(c->wake[1], "", 1) < 0)
+		atomic_store(&c->abandon, true);
 	int64_t give_up = clock_mono_ms() + READER_GRACE_MS;
-	while (!atomic_load(&c->reader_done) &&
-	       (engine_stop_reason(c->engine) == STOP_NONE || clock_mono_ms() < give_up))
+	while (!atomic_load(&c->reader_done)) {
+		if (engine_stop_reason(c->engine) != STOP_NONE && clock_mono_ms() >= give_up &&
+		    !atomic_exchange(&c->abandon, true))
+			rows_written(c, 0); /* wakes a reader waiting for the --ordered window */
 		pump(c, s, 100);
+	}
 	while (pump(c, s, 0) > 0)
 		;
 	progress(c, true);
@@ -529,8 +580,17 @@ static int pass(struct ctx *c, FILE **files, const char **names, int nfiles)
 	c->rows_expected = 0;
 	c->pass_t0 = clock_mono_ms();
 	c->rows_before = writer_summary(c->sink.w)->rows;
+	atomic_store(&c->abandon, false);
+	c->unwritten = c->flushed = 0;
+	c->window = (uint64_t)c->o->concurrency * 4 > ORDER_WINDOW ? (uint64_t)c->o->concurrency * 4
+								   : ORDER_WINDOW;
 	if (c->progress)
 		estimate_rows(c);
+	if (pipe(c->wake) < 0 || fcntl(c->wake[0], F_SETFD, FD_CLOEXEC) < 0 ||
+	    fcntl(c->wake[1], F_SETFD, FD_CLOEXEC) < 0) {
+		fprintf(stderr, "rabulk: cannot make a pipe: %s\n", strerror(errno));
+		return ERR_IO;
+	}
 	if (!(c->in = queue_new((size_t)c->o->concurrency * 2)) ||
 	    !(c->out = queue_new(OUT_QUEUE)) || (!c->o->no_dedup && !(c->dedup = dedup_new())) ||
 	    !(c->engine = engine_new(&c->set.job, c->in, c->out, err, sizeof(err)))) {
@@ -544,11 +604,10 @@ static int pass(struct ctx *c, FILE **files, const char **names, int nfiles)
 		exit(EXIT_INTERNAL);
 	}
 	write_all(c, &c->sink);
-	if (atomic_load(&c->reader_done))
-		pthread_join(reader, NULL);
-	else
-		pthread_detach(reader); /* blocked on a silent pipe; exit ends it */
+	pthread_join(reader, NULL);
 out:
+	close(c->wake[0]);
+	close(c->wake[1]);
 	engine_free(c->engine);
 	queue_free(c->in);
 	queue_free(c->out);
@@ -568,6 +627,35 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* Each request in flight holds a descriptor; the rest of the run needs some
+ * too (report, journal, inputs, the emulator, and per worker thread its
+ * epoll, wake-up and curl multi descriptors). With too few, --concurrency
+ * is lowered to what fits, with a warning, so that the report and journal
+ * can always be opened. */
+#define FD_RESERVE_BASE 24
+#define FD_RESERVE_PER_THREAD 6
+
+static void fit_to_fd_limit(struct options *o)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN), limit = (long)rl.rlim_cur;
+	int threads = o->threads ? o->threads : engine_default_threads((int)cpus, o->concurrency);
+	long room = limit - FD_RESERVE_BASE - o->ninputs - (long)FD_RESERVE_PER_THREAD * threads;
+	if (o->concurrency <= room)
+		return;
+	int fit = room > 1 ? (int)room : 1;
+	threads = o->threads ? o->threads : engine_default_threads((int)cpus, fit);
+	room = limit - FD_RESERVE_BASE - o->ninputs - (long)FD_RESERVE_PER_THREAD * threads;
+	fit = room > 1 ? (int)room : 1;
+	fprintf(stderr,
+		"rabulk: warning: --concurrency %d needs more descriptors than the limit of %ld "
+		"allows (ulimit -n): using concurrency %d\n",
+		o->concurrency, limit, fit);
+	o->concurrency = fit;
+}
+
 struct ctx *run_open(const struct options *o, int *exit_status)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
@@ -576,11 +664,15 @@ struct ctx *run_open(const struct options *o, int *exit_status)
 	if (!c)
 		return NULL;
 	c->opts = *o, c->o = &c->opts;
+	pthread_mutex_init(&c->order_lock, NULL);
+	pthread_cond_init(&c->order_cond, NULL);
 	*exit_status = EXIT_USAGE;
 	raise_fd_limit();
+	fit_to_fd_limit(&c->opts);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal); /* a closed terminal or ssh session: stop as for SIGTERM */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (setup_init(&c->set, c->o, err, sizeof(err)) < 0)
 		goto fail;
@@ -656,6 +748,8 @@ int run_close(struct ctx *c, bool report)
 	free(atomic_load(&c->extra_header));
 	setup_release(&c->set);
 	curl_global_cleanup();
+	pthread_mutex_destroy(&c->order_lock);
+	pthread_cond_destroy(&c->order_cond);
 	free(c);
 	return rc;
 }

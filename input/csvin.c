@@ -283,6 +283,11 @@ static bool blank(const char *line, size_t len)
 	return len == 0;
 }
 
+bool csvin_header_read(const struct csvin *c)
+{
+	return c->header_fields > 0;
+}
+
 /* A header libcsv cannot parse ends the file: there is nothing to name
  * the columns by. */
 static int bad_header(struct csvin *c, long lineno)

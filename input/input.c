@@ -16,6 +16,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -122,11 +125,22 @@ static int lines_line(char *line, size_t len, long lineno, const struct input_op
 
 #define READ_CHUNK (64 * 1024)
 
-/* Buffered raw bytes of one file, read in chunks: lines for the line
- * formats, chunks for JSON arrays (whose "line" may be 100 MB long). */
+/* Buffered raw bytes of one file: lines for the line formats, chunks for
+ * JSON arrays (whose "line" may be 100 MB long).
+ *
+ * A file with a descriptor is read with read(2), which hands over what is
+ * there, so a row written to a pipe reaches the engine at once instead of
+ * when 64 KiB have gathered. Before a read that could block (anything but
+ * a regular file) the reader polls the descriptor together with
+ * o->wake_fd: when that one is readable and the input is not, the reader
+ * gives up with ERR_CLOSED, so a stop never waits on a silent producer.
+ * Streams without a descriptor (fmemopen) are read with fread. */
 struct reader {
 	FILE *f;
-	char *buf; /* READ_CHUNK bytes */
+	int fd;	     /* fileno(f), or -1 */
+	int wake_fd; /* -1: never give up waiting */
+	bool poll;   /* a read could block: poll first */
+	char *buf;   /* READ_CHUNK bytes */
 	size_t pos, len;
 	bool eof;
 	char *line; /* INPUT_LINE_MAX + 1 bytes */
@@ -134,22 +148,78 @@ struct reader {
 	bool too_long;
 };
 
+static void reader_init(struct reader *r, FILE *f, int wake_fd)
+{
+	struct stat st;
+	r->f = f;
+	r->fd = fileno(f);
+	r->wake_fd = wake_fd;
+	r->poll = r->fd >= 0 && wake_fd >= 0 && !(fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode));
+}
+
+/* Reads what is available into buf[len..cap); returns the bytes read, 0 at
+ * end of file, ERR_IO on a read error, ERR_CLOSED when woken while the
+ * input had nothing to give. */
+static long read_some(struct reader *r, size_t cap)
+{
+	if (r->fd < 0) {
+		size_t n = fread(r->buf + r->len, 1, cap - r->len, r->f);
+		return n == 0 && ferror(r->f) ? ERR_IO : (long)n;
+	}
+	for (;;) {
+		if (r->poll) {
+			struct pollfd p[2] = {{r->fd, POLLIN, 0}, {r->wake_fd, POLLIN, 0}};
+			if (poll(p, 2, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				return ERR_IO;
+			}
+			if (!p[0].revents && p[1].revents)
+				return ERR_CLOSED;
+		}
+		ssize_t n = read(r->fd, r->buf + r->len, cap - r->len);
+		if (n >= 0)
+			return (long)n;
+		if (errno != EINTR && errno != EAGAIN)
+			return ERR_IO;
+	}
+}
+
 /* Refills the buffer when empty; returns the bytes available, 0 at end of
- * file, ERR_IO on a read error. */
+ * file, or read_some's error. */
 static long fill(struct reader *r)
 {
 	if (r->pos < r->len)
 		return (long)(r->len - r->pos);
 	if (r->eof)
 		return 0;
-	r->pos = 0;
-	r->len = fread(r->buf, 1, READ_CHUNK, r->f);
-	if (r->len < READ_CHUNK) {
-		if (ferror(r->f))
-			return ERR_IO;
-		r->eof = true;
+	r->pos = r->len = 0;
+	long n = read_some(r, READ_CHUNK);
+	if (n < 0)
+		return n;
+	r->len = (size_t)n;
+	r->eof = n == 0;
+	return n;
+}
+
+/* Reads on until the buffer holds a whole line from pos (or is full, or
+ * the input ended), so that sniffing sees the first line entire. */
+static long fill_line(struct reader *r)
+{
+	while (!r->eof && !memchr(r->buf + r->pos, '\n', r->len - r->pos)) {
+		if (r->pos) {
+			memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+			r->len -= r->pos, r->pos = 0;
+		}
+		if (r->len == READ_CHUNK)
+			break;
+		long n = read_some(r, READ_CHUNK);
+		if (n < 0)
+			return n;
+		r->len += (size_t)n;
+		r->eof = n == 0;
 	}
-	return (long)r->len;
+	return (long)(r->len - r->pos);
 }
 
 static void keep_bytes(struct reader *r, size_t *n, const char *p, size_t len)
@@ -188,7 +258,7 @@ static long next_line(struct reader *r)
 		cr = i < (size_t)avail;
 	}
 	if (avail < 0)
-		return ERR_IO;
+		return avail;
 	if (!any)
 		return 0;
 	r->line[n] = '\0';
@@ -200,7 +270,7 @@ static long next_line(struct reader *r)
  * the first byte and the first line still in the buffer. */
 static int start(struct reader *r, enum input_format *f)
 {
-	long avail = fill(r);
+	long avail = fill_line(r);
 	if (avail >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0)
 		r->pos += 3;
 	for (;;) {
@@ -217,10 +287,20 @@ static int start(struct reader *r, enum input_format *f)
 			break;
 	}
 	if (*f == INPUT_AUTO) {
+		if ((avail = fill_line(r)) < 0)
+			return (int)avail;
 		const char *p = r->buf + r->pos, *e = memchr(p, '\n', r->len - r->pos);
 		*f = sniff(p, e ? (size_t)(e - p) : r->len - r->pos);
 	}
 	return 1;
+}
+
+/* ERR_CLOSED (woken: the caller stops) passes silently; the rest is named. */
+static int read_error(long rc, const char *name, char *msg, size_t msglen)
+{
+	if (rc != ERR_CLOSED)
+		snprintf(msg, msglen, "cannot read '%s': %s", name, strerror(errno));
+	return (int)rc;
 }
 
 /* A JSON array (or a stream of objects), fed chunk by chunk. */
@@ -236,10 +316,8 @@ static int read_json(struct reader *r, const char *name, const struct input_opts
 		rc = jsonarr_feed(j, r->buf + r->pos, (size_t)avail, msg, msglen);
 		r->pos += (size_t)avail;
 	}
-	if (rc == 0 && avail < 0) {
-		snprintf(msg, msglen, "cannot read '%s': %s", name, strerror(errno));
-		rc = ERR_IO;
-	}
+	if (rc == 0 && avail < 0)
+		rc = read_error(avail, name, msg, msglen);
 	if (rc == 0)
 		rc = jsonarr_finish(j, msg, msglen);
 	jsonarr_free(j);
@@ -261,7 +339,14 @@ static int read_lines(struct reader *r, const char *name, const struct input_opt
 	if (o->format == INPUT_CSV && !(csv = csvin_new(name, o, fn, arg)))
 		return ERR_NOMEM;
 	while (rc == 0 && (len = next_line(r)) > 0) {
-		if (r->too_long)
+		if (r->too_long && csv && !csvin_header_read(csv)) {
+			snprintf(
+			    msg, msglen,
+			    "'%s': line %ld: CSV header longer than 64 KiB (a header must name "
+			    "its columns in one line of at most 64 KiB)",
+			    name, r->lineno);
+			rc = ERR_INVAL;
+		} else if (r->too_long)
 			rc = input_emit(fn, arg, r->lineno, NULL, 0, NULL, 0, NULL,
 					"line longer than 64 KiB");
 		else if (csv)
@@ -271,10 +356,8 @@ static int read_lines(struct reader *r, const char *name, const struct input_opt
 		else
 			rc = lines_line(r->line, (size_t)len, r->lineno, o, fn, arg);
 	}
-	if (rc == 0 && len < 0) {
-		snprintf(msg, msglen, "cannot read '%s': %s", name, strerror(errno));
-		rc = ERR_IO;
-	}
+	if (rc == 0 && len < 0)
+		rc = read_error(len, name, msg, msglen);
 	if (csv) {
 		if (rc == 0)
 			rc = csvin_finish(csv, msg, msglen);
@@ -286,9 +369,10 @@ static int read_lines(struct reader *r, const char *name, const struct input_opt
 int input_read(FILE *f, const char *name, const struct input_opts *in, input_row_fn fn, void *arg,
 	       char *msg, size_t msglen)
 {
-	struct reader r = {.f = f, .buf = malloc(READ_CHUNK), .line = malloc(INPUT_LINE_MAX + 1)};
+	struct reader r = {.buf = malloc(READ_CHUNK), .line = malloc(INPUT_LINE_MAX + 1)};
 	struct input_opts o = *in;
 	int rc = ERR_NOMEM;
+	reader_init(&r, f, in->wake_fd > 0 ? in->wake_fd : -1);
 	if (r.buf && r.line && (rc = start(&r, &o.format)) > 0) {
 		/* A pretty-printed object (ConvertTo-Json of one session) opens
 		 * with a line holding only "{"; NDJSON never does. */
@@ -299,7 +383,7 @@ int input_read(FILE *f, const char *name, const struct input_opts *in, input_row
 		else
 			rc = read_lines(&r, name, &o, fn, arg, msg, msglen);
 	} else if (rc < 0 && rc != ERR_NOMEM) {
-		snprintf(msg, msglen, "cannot read '%s': %s", name, strerror(errno));
+		read_error(rc, name, msg, msglen);
 	}
 	free(r.buf);
 	free(r.line);

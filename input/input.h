@@ -38,13 +38,19 @@ struct input_opts {
 	enum input_format format; /* INPUT_AUTO sniffs */
 	const char *collection;	  /* for rows without one; may be NULL */
 	bool keep_columns;	  /* CSV: pass the other columns along */
+	/* > 0: a descriptor that becomes readable when the caller stops; a read
+	 * that would wait on a silent input then returns ERR_CLOSED. 0: none
+	 * (descriptor 0 is standard input, never a wake-up). */
+	int wake_fd;
 };
 
 /* "csv" "json" "ndjson" "lines" (and "auto"); returns 0 or ERR_INVAL. */
 int input_format_parse(const char *name, enum input_format *f);
 
-/* Reads f (named name in messages) to its end. Returns 0, the callback's
- * nonzero value, or a negative error with msg set to something like
+/* Reads f (named name in messages) to its end, handing each row over as
+ * soon as it is complete (a pipe is never waited on to fill a buffer).
+ * Returns 0, the callback's nonzero value, ERR_CLOSED when o->wake_fd woke
+ * it (msg untouched), or a negative error with msg set to something like
  * "'users.csv': line 1: no user column (UserUpn, Upn, UserPrincipalName or User)".
  * Not thread-safe per f; separate calls may run in separate threads. */
 int input_read(FILE *f, const char *name, const struct input_opts *o, input_row_fn fn, void *arg,

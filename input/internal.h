@@ -28,6 +28,7 @@ struct csvin;
 struct csvin *csvin_new(const char *name, const struct input_opts *o, input_row_fn fn, void *arg);
 int csvin_line(struct csvin *c, const char *line, size_t len, long lineno, char *msg,
 	       size_t msglen);
+bool csvin_header_read(const struct csvin *c);
 int csvin_finish(struct csvin *c, char *msg, size_t msglen);
 void csvin_free(struct csvin *c);
 
@@ -39,7 +40,8 @@ bool jsonin_is_open_brace_line(const char *text, size_t len);
 
 /* A JSON array of objects, or a stream of (pretty-printed) objects, split
  * into elements as bytes arrive so that memory stays flat; each element is
- * a row whose line is its 0-based index. first_line: where the text starts. */
+ * a row whose line is the line where it starts. first_line: where the text
+ * starts. */
 struct jsonarr;
 struct jsonarr *jsonarr_new(const char *name, const struct input_opts *o, input_row_fn fn,
 			    void *arg, long first_line);

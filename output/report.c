@@ -28,6 +28,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,11 +121,21 @@ struct report *report_open(const char *path, bool append, char *err, size_t errl
 		r->f = stdout, r->is_stdout = true, r->format = REPORT_CSV;
 		return r;
 	}
-	int flags = O_CREAT | O_CLOEXEC | (append ? O_RDWR : O_WRONLY | O_TRUNC);
-	if ((fd = open(path, flags, 0600)) < 0 || (append && trim_tail(r, fd) < 0) ||
-	    !(r->f = fdopen(fd, append ? "a" : "w"))) {
-		snprintf(err, errlen, "cannot %s '%s': %s", append ? "append to" : "create", path,
-			 strerror(errno));
+	/* Never through a symbolic link (someone else's file could be
+	 * overwritten), and always private, also when the file was there. */
+	struct stat st;
+	int flags = O_CREAT | O_CLOEXEC | O_NOFOLLOW | (append ? O_RDWR : O_WRONLY | O_TRUNC);
+	if ((fd = open(path, flags, 0600)) < 0 || fstat(fd, &st) < 0 ||
+	    (S_ISREG(st.st_mode) && (st.st_mode & 0777) != 0600 && fchmod(fd, 0600) < 0) ||
+	    (append && trim_tail(r, fd) < 0) || !(r->f = fdopen(fd, append ? "a" : "w"))) {
+		if (errno == ELOOP)
+			snprintf(err, errlen,
+				 "'%s' is a symbolic link: rabulk does not write a "
+				 "report through one",
+				 path);
+		else
+			snprintf(err, errlen, "cannot %s '%s': %s", append ? "append to" : "create",
+				 path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		free(r);

@@ -34,7 +34,8 @@ struct writer {
 	bool window[WRITER_WINDOW]; /* the last rows sent: failed or not */
 	int wfill, wpos, wfailed;
 	bool halted;
-	int rc, err_no;
+	int rc, err_no;	  /* the report's */
+	int jrc;	  /* the journal's: stops the run, but rows still reach the report */
 	struct heap held; /* --ordered: items by input sequence */
 	uint64_t next_seq;
 };
@@ -115,14 +116,14 @@ void writer_journal_path(const char *report, char *dst, size_t cap)
 static void journal_row(struct writer *w, struct item *it)
 {
 	char err[256];
-	if (strcmp(w->o.path, "-") != 0 && w->rc == 0 && !w->journal) {
+	if (strcmp(w->o.path, "-") != 0 && w->jrc == 0 && !w->journal) {
 		if ((w->journal = report_open(w->journal_path, true, err, sizeof(err))))
 			report_row_buffered(w->journal);
 		else
-			w->err_no = errno ? errno : EIO, w->rc = ERR_IO;
+			w->err_no = errno ? errno : EIO, w->jrc = ERR_IO;
 	}
-	if (w->journal && w->rc == 0 && report_write(w->journal, it) < 0)
-		w->err_no = errno ? errno : EIO, w->rc = ERR_IO;
+	if (w->journal && w->jrc == 0 && report_write(w->journal, it) < 0)
+		w->err_no = errno ? errno : EIO, w->jrc = ERR_IO;
 	item_free(it);
 }
 
@@ -130,7 +131,7 @@ int writer_put(struct writer *w, struct item *it)
 {
 	if (it->journal) {
 		journal_row(w, it);
-		return w->rc;
+		return w->rc ? w->rc : w->jrc;
 	}
 	bool halt = over_limit(w, it) && !w->halted;
 	w->halted |= halt;
@@ -139,16 +140,16 @@ int writer_put(struct writer *w, struct item *it)
 		in_order(w, it);
 	else
 		write_row(w, it);
-	return w->rc ? w->rc : halt ? WRITER_HALT : 0;
+	return w->rc ? w->rc : w->jrc ? w->jrc : halt ? WRITER_HALT : 0;
 }
 
 int writer_tick(struct writer *w, int64_t now)
 {
 	if (w->rc == 0 && report_tick(w->report, now) < 0)
 		w->err_no = errno, w->rc = ERR_IO;
-	if (w->rc == 0 && w->journal && report_tick(w->journal, now) < 0)
-		w->err_no = errno, w->rc = ERR_IO;
-	return w->rc;
+	if (w->jrc == 0 && w->journal && report_tick(w->journal, now) < 0)
+		w->err_no = errno, w->jrc = ERR_IO;
+	return w->rc ? w->rc : w->jrc;
 }
 
 int writer_close(struct writer *w)
@@ -164,7 +165,7 @@ int writer_close(struct writer *w)
 	w->journal = NULL;
 	if (w->rc == 0)
 		unlink(w->journal_path);
-	return w->rc;
+	return w->rc ? w->rc : w->jrc;
 }
 
 void writer_free(struct writer *w)
@@ -182,6 +183,11 @@ void writer_free(struct writer *w)
 const struct summary *writer_summary(const struct writer *w)
 {
 	return &w->sum;
+}
+
+size_t writer_held(const struct writer *w)
+{
+	return w->held.len;
 }
 
 int writer_window_failures(const struct writer *w)

@@ -42,6 +42,8 @@ void writer_journal_path(const char *report, char *dst, size_t cap);
 
 const struct summary *writer_summary(const struct writer *w);
 /* Failures among the last WRITER_WINDOW rows sent. */
+/* --ordered: rows put but held back behind a slower one. */
+size_t writer_held(const struct writer *w);
 int writer_window_failures(const struct writer *w);
 /* errno of the first report error, 0 if none. */
 int writer_errno(const struct writer *w);
