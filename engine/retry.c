@@ -2,7 +2,9 @@
  * "Exponential Backoff And Jitter"): the wait is uniform between zero and
  * the exponential ceiling, which spreads a thundering herd of retries out
  * instead of synchronising it. A server's Retry-After is a floor, never
- * shortened by jitter. */
+ * shortened by jitter. Every request rabulk makes goes by this one policy:
+ * the engine's rows (worker.c) and the few GETs of `rabulk sessions`,
+ * `result` and drain's listings (cli/fetch.c). */
 #define _XOPEN_SOURCE 700 /* strptime */
 #include "engine/retry.h"
 #include "engine/api.h"
