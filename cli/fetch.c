@@ -1,5 +1,24 @@
-/* fetch.c — concurrent GETs on one multi handle (see fetch.h). */
+/* fetch.c — concurrent GETs on one multi handle (see fetch.h).
+ *
+ * Each resource is a `struct one`: waiting (for its first start, for a
+ * place among the IN_FLIGHT, or for the time of its next try), in flight,
+ * or done. A finished request is judged as the worker judges a row's:
+ * api_classify() says whether the answer is worth another try, and
+ * retry_delay_ms() and retry_allowed() say when and whether, from --retries,
+ * --retry-max-time and the server's Retry-After (engine/retry.c: one policy
+ * for every request rabulk makes). A throttled answer's Retry-After holds
+ * back every request of this fetch, as the engine's pause holds back every
+ * worker. Waiting takes no place in flight and blocks nothing: the loop
+ * keeps driving the multi handle, and its poll timeout is the nearest time
+ * a waiting resource is due, so one resource's backoff never delays
+ * another's answer.
+ *
+ * Bounded: a resource is done after at most --retries + 1 requests, plus
+ * one sent again with a refreshed token after a 401; each request ends
+ * within --timeout, and each wait within the backoff cap or
+ * RETRY_AFTER_MAX_MS. */
 #include "cli/fetch.h"
+#include "engine/clock.h"
 #include "engine/err.h"
 #include "engine/http.h"
 
@@ -10,13 +29,32 @@
 #define BODY_MAX (64 * 1024 * 1024)
 #define IN_FLIGHT 32
 #define URL_MAX 4096
+#define IDLE_WAIT_MS 1000 /* longest poll: libcurl's own timers still wake it sooner */
+
+enum one_state { ONE_WAITING, ONE_ACTIVE, ONE_DONE };
 
 struct one {
 	CURL *easy;
 	struct fetch_result *r;
+	const char *url;
+	enum one_state state;
+	int64_t due;	  /* ONE_WAITING: monotonic ms it may start (0: now) */
+	int64_t first_ms; /* when its first request started, for --retry-max-time */
 	unsigned token_gen;
 	bool reauthed, too_big;
+	struct retry_after ra;
 	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct fetch {
+	const struct job *job;
+	CURLM *multi;
+	struct curl_slist *headers;
+	char *token; /* TOKEN_MAX bytes when the job has a token */
+	struct one *ones;
+	int n, active, left; /* resources; in flight; not done */
+	int64_t pause_until; /* monotonic ms: nothing starts before (Retry-After) */
+	uint64_t rng;
 };
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
@@ -35,91 +73,168 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static int start(CURLM *m, struct one *o, const struct job *job, const char *url,
-		 struct curl_slist *headers, char *token)
+static size_t on_header(char *line, size_t size, size_t n, void *arg)
 {
-	if (!o->easy && !(o->easy = curl_easy_init()))
-		return ERR_NOMEM;
-	http_setup(o->easy, job);
-	curl_easy_setopt(o->easy, CURLOPT_URL, url);
-	curl_easy_setopt(o->easy, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(o->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(o->easy, CURLOPT_WRITEDATA, o);
-	curl_easy_setopt(o->easy, CURLOPT_PRIVATE, o);
-	curl_easy_setopt(o->easy, CURLOPT_ERRORBUFFER, o->errbuf);
-	http_sync_token(o->easy, job, &o->token_gen, token);
-	o->r->len = 0;
-	return curl_multi_add_handle(m, o->easy) == CURLM_OK ? 0 : ERR_NOMEM;
+	struct one *o = arg;
+	retry_after_header(&o->ra, line, size * n, clock_wall_ms());
+	return size * n;
 }
 
-/* A finished transfer: true when it must go again (401, new token). */
-static bool finished(struct one *o, CURLcode rc, const struct job *job)
+static int start(struct fetch *f, struct one *o, int64_t now)
 {
 	struct fetch_result *r = o->r;
+	if (!o->easy) {
+		if (!(o->easy = curl_easy_init()))
+			return ERR_NOMEM;
+		http_setup(o->easy, f->job);
+		curl_easy_setopt(o->easy, CURLOPT_URL, o->url);
+		curl_easy_setopt(o->easy, CURLOPT_HTTPHEADER, f->headers);
+		curl_easy_setopt(o->easy, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(o->easy, CURLOPT_WRITEDATA, o);
+		curl_easy_setopt(o->easy, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(o->easy, CURLOPT_HEADERDATA, o);
+		curl_easy_setopt(o->easy, CURLOPT_PRIVATE, o);
+		curl_easy_setopt(o->easy, CURLOPT_ERRORBUFFER, o->errbuf);
+		o->first_ms = now;
+	}
+	http_sync_token(o->easy, f->job, &o->token_gen, f->token);
+	r->http = 0, r->len = 0, r->err[0] = '\0';
+	if (r->body)
+		r->body[0] = '\0';
+	o->too_big = false, o->errbuf[0] = '\0';
+	retry_after_init(&o->ra);
+	if (curl_multi_add_handle(f->multi, o->easy) != CURLM_OK)
+		return ERR_NOMEM;
+	r->attempts++;
+	o->state = ONE_ACTIVE;
+	f->active++;
+	return 0;
+}
+
+static void wait_until(struct one *o, int64_t due)
+{
+	o->state = ONE_WAITING;
+	o->due = due;
+}
+
+/* A request ended: the resource waits for its next try, or is done. */
+static void finished(struct fetch *f, struct one *o, CURLcode cc, int64_t now)
+{
+	const struct job *job = f->job;
+	struct fetch_result *r = o->r;
+	struct api_error e;
+	long delay;
+
+	curl_multi_remove_handle(f->multi, o->easy);
+	f->active--;
 	curl_easy_getinfo(o->easy, CURLINFO_RESPONSE_CODE, &r->http);
-	if (rc != CURLE_OK) {
+	if (cc != CURLE_OK) {
 		r->http = 0;
 		snprintf(r->err, sizeof(r->err), "%s",
 			 o->too_big	? "answer larger than 64 MiB"
 			 : o->errbuf[0] ? o->errbuf
-					: curl_easy_strerror(rc));
-		return false;
+					: curl_easy_strerror(cc));
 	}
 	if (job->token)
 		token_answered(job->token, o->token_gen, r->http);
-	if (r->http == 401 && job->token && !o->reauthed &&
-	    token_refresh(job->token, o->token_gen) == 0) {
-		o->reauthed = true;
-		return true;
+	if (api_throttled((int)r->http) && o->ra.ms > 0 && now + o->ra.ms > f->pause_until)
+		f->pause_until = now + o->ra.ms;
+	memset(&e, 0, sizeof(e));
+	if (r->http < 200 || r->http >= 300)
+		api_parse_error(r->body, r->len, &e);
+	switch (o->too_big ? API_V_FAILED : api_classify((int)r->http, &e)) {
+	case API_V_UNAUTHORIZED: /* the token may have expired: once more with a new one */
+		if (job->token && !o->reauthed && token_refresh(job->token, o->token_gen) == 0) {
+			o->reauthed = true;
+			wait_until(o, now);
+			return;
+		}
+		break;
+	case API_V_RETRY:
+		delay = retry_delay_ms(&job->retry, r->attempts, retry_random(&f->rng), o->ra.ms);
+		if (retry_allowed(&job->retry, r->attempts, o->first_ms, now, delay)) {
+			wait_until(o, now + delay);
+			return;
+		}
+		r->gave_up = true;
+		break;
+	default:
+		break;
 	}
-	return false;
+	o->state = ONE_DONE;
+	f->left--;
+}
+
+/* Starts what is due and has a place; returns how long the loop may block
+ * before something else is due. */
+static long start_due(struct fetch *f, int64_t now, int *rc)
+{
+	int64_t next = now + IDLE_WAIT_MS;
+	for (int i = 0; *rc == 0 && i < f->n; i++) {
+		struct one *o = &f->ones[i];
+		if (o->state != ONE_WAITING)
+			continue;
+		int64_t at = o->due > f->pause_until ? o->due : f->pause_until;
+		if (at > now) {
+			next = at < next ? at : next;
+		} else if (f->active < IN_FLIGHT) {
+			*rc = start(f, o, now);
+		}
+		/* else: due but no place; a transfer ending wakes the poll */
+	}
+	return (long)(next - now);
+}
+
+static int run(struct fetch *f)
+{
+	int rc = 0, running, left;
+	while (rc == 0 && f->left > 0) {
+		long timeout = start_due(f, clock_mono_ms(), &rc);
+		if (rc < 0)
+			break;
+		curl_multi_perform(f->multi, &running);
+		CURLMsg *msg;
+		while ((msg = curl_multi_info_read(f->multi, &left))) {
+			struct one *o;
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&o);
+			finished(f, o, msg->data.result, clock_mono_ms());
+			timeout = 0; /* it may go again at once (a new token), or free a place */
+		}
+		if (f->left > 0 && timeout > 0)
+			curl_multi_poll(f->multi, NULL, 0, (int)timeout, NULL);
+	}
+	return rc;
 }
 
 static int fetch_all(const struct job *job, char *const *urls, int n, struct fetch_result *out)
 {
-	CURLM *m = curl_multi_init();
-	struct one *ones = calloc((size_t)n + 1, sizeof(*ones));
-	struct curl_slist *headers = http_headers(false);
-	char *token = job->token ? malloc(TOKEN_MAX) : NULL;
-	int rc = m && ones && headers && (!job->token || token) ? 0 : ERR_NOMEM;
-	int next = 0, active = 0;
-	memset(out, 0, sizeof(*out) * (size_t)n);
-	for (int i = 0; rc == 0 && i < n; i++)
-		ones[i].r = &out[i];
-	while (rc == 0 && (next < n || active > 0)) {
-		while (rc == 0 && next < n && active < IN_FLIGHT)
-			if ((rc = start(m, &ones[next], job, urls[next], headers, token)) == 0)
-				next++, active++;
-		int running, left;
-		curl_multi_perform(m, &running);
-		CURLMsg *msg;
-		while ((msg = curl_multi_info_read(m, &left))) {
-			struct one *o;
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			CURLcode cc = msg->data.result;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&o);
-			curl_multi_remove_handle(m, o->easy);
-			active--;
-			if (finished(o, cc, job) &&
-			    start(m, o, job, urls[o - ones], headers, token) == 0)
-				active++;
-		}
-		if (active > 0)
-			curl_multi_poll(m, NULL, 0, 1000, NULL);
+	struct fetch f = {.job = job, .n = n, .left = n};
+	f.multi = curl_multi_init();
+	f.ones = calloc((size_t)n + 1, sizeof(*f.ones));
+	f.headers = http_headers(false);
+	f.token = job->token ? malloc(TOKEN_MAX) : NULL;
+	f.rng = (uint64_t)clock_wall_ms() * 2654435761u | 1;
+	int rc = f.multi && f.ones && f.headers && (!job->token || f.token) ? 0 : ERR_NOMEM;
+	for (int i = 0; rc == 0 && i < n; i++) {
+		f.ones[i].r = &out[i];
+		f.ones[i].url = urls[i];
 	}
-	for (int i = 0; ones && i < n; i++)
-		if (ones[i].easy) {
-			curl_multi_remove_handle(m, ones[i].easy);
-			curl_easy_cleanup(ones[i].easy);
+	if (rc == 0)
+		rc = run(&f);
+	for (int i = 0; f.ones && i < n; i++)
+		if (f.ones[i].easy) {
+			curl_multi_remove_handle(f.multi, f.ones[i].easy);
+			curl_easy_cleanup(f.ones[i].easy);
 		}
-	if (token)
-		explicit_bzero(token, TOKEN_MAX);
-	free(token);
-	free(ones);
-	curl_slist_free_all(headers);
-	if (m)
-		curl_multi_cleanup(m);
+	if (f.token)
+		explicit_bzero(f.token, TOKEN_MAX);
+	free(f.token);
+	free(f.ones);
+	curl_slist_free_all(f.headers);
+	if (f.multi)
+		curl_multi_cleanup(f.multi);
 	return rc;
 }
 
@@ -154,4 +269,23 @@ void fetch_free(struct fetch_result *r, int n)
 	for (int i = 0; r && i < n; i++)
 		free(r[i].body);
 	free(r);
+}
+
+void fetch_describe(const struct fetch_result *r, char *dst, size_t cap)
+{
+	struct api_error e;
+	int n;
+	if (r->http == 0) {
+		n = snprintf(dst, cap, "%s", r->err);
+	} else {
+		api_parse_error(r->body, r->len, &e);
+		n = snprintf(dst, cap, "HTTP %ld%s%s%s%s", r->http, e.code[0] ? " " : "", e.code,
+			     e.code[0] && e.message[0] ? ": "
+			     : e.message[0]	       ? " "
+						       : "",
+			     e.message);
+	}
+	if (r->gave_up && n >= 0 && (size_t)n < cap)
+		snprintf(dst + n, cap - (size_t)n, " (gave up after %d attempt%s)", r->attempts,
+			 r->attempts == 1 ? "" : "s");
 }

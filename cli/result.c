@@ -1,6 +1,7 @@
 /* result.c — rabulk result: one operationResults GET per tracking id, all at
- * once, answered as CSV. A tracking id comes from a report's tracking_id
- * column, so an `accepted` row can be checked by hand:
+ * once (each retried as a bulk row would be), answered as CSV. A tracking id
+ * comes from a report's tracking_id column, so an `accepted` row can be
+ * checked by hand:
  *   rabulk result 01a20d93-ddcc-0000-0000-002cd2ab4cbd */
 #include "cli/result.h"
 #include "cli/fetch.h"
@@ -25,19 +26,12 @@ static void print_row(const char *id, const char *status, const char *desc, cons
 static bool print_result(const char *id, const struct fetch_result *r)
 {
 	struct api_opresult op;
-	struct api_error e;
+	char why[512];
 	if (r->http == 200 && api_parse_result(r->body ? r->body : "", r->len, &op) == 0) {
 		print_row(id, status_names[op.status], op.description, op.details);
 		return op.status != API_OP_FAILED;
 	}
-	if (r->http == 0) {
-		print_row(id, "Unknown", "", r->err);
-		return false;
-	}
-	api_parse_error(r->body, r->len, &e);
-	char why[400];
-	snprintf(why, sizeof(why), "HTTP %ld %s%s%s", r->http, e.code, e.code[0] ? ": " : "",
-		 e.message);
+	fetch_describe(r, why, sizeof(why));
 	print_row(id, r->http == 404 ? "NotFound" : "Unknown", "", why);
 	return false;
 }

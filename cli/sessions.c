@@ -1,6 +1,8 @@
 /* sessions.c — rabulk sessions: list the sessions of collections.
  *
- * Every collection is fetched at once (fetch.c). The output's columns are
+ * Every collection is fetched at once (fetch.c), each request retried as a
+ * bulk row would be; a collection that still fails is named on stderr and
+ * the others are listed. The output's columns are
  * CollectionName, UserUpn, State and LogonTimeUtc: exactly what the bulk
  * commands read, so
  *   rabulk sessions Apps --state Connected | rabulk disconnect -
@@ -42,15 +44,12 @@ int sessions_list(const struct job *job, const char *const *colls, int n, sessio
 	int rc = res ? 0 : ERR_NOMEM, failures = 0;
 	for (int i = 0; rc == 0 && i < n; i++) {
 		struct fetch_result *r = &res[i];
-		struct api_error e;
 		struct each each = {colls[i], fn, arg};
+		char why[512];
 		int prc = 0;
-		if (r->http == 0) {
-			fprintf(stderr, "rabulk: '%s': %s\n", colls[i], r->err);
-		} else if (r->http != 200) {
-			api_parse_error(r->body, r->len, &e);
-			fprintf(stderr, "rabulk: '%s': HTTP %ld %s%s%s\n", colls[i], r->http,
-				e.code, e.code[0] ? ": " : "", e.message);
+		if (r->http != 200) {
+			fetch_describe(r, why, sizeof(why));
+			fprintf(stderr, "rabulk: '%s': %s\n", colls[i], why);
 		} else if ((prc = api_parse_sessions(r->body ? r->body : "", r->len, each_session,
 						     &each)) == 0) {
 			continue;

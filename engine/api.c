@@ -389,6 +389,11 @@ enum api_verdict api_classify(int http_status, const struct api_error *e)
 	return API_V_FAILED;
 }
 
+bool api_throttled(int http_status)
+{
+	return http_status == 429 || http_status == 503;
+}
+
 bool api_header_value(const char *line, size_t len, const char *name, char *dst, size_t cap)
 {
 	size_t m = strlen(name);

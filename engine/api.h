@@ -96,6 +96,9 @@ enum api_verdict {
 };
 /* Classifies an HTTP status (0 = transport error) with its parsed error. */
 enum api_verdict api_classify(int http_status, const struct api_error *e);
+/* True for the answers that mean "slow down" (429, 503): with a Retry-After
+ * they pause every request of the run, not only the one answered. */
+bool api_throttled(int http_status);
 
 /* True when a Failed operation's details say the user had no session. */
 bool api_details_no_session(const char *details);

@@ -234,8 +234,7 @@ static void park(struct worker *w, struct item *it, int64_t due)
 
 static double random_unit(struct worker *w)
 {
-	w->rng ^= w->rng >> 12, w->rng ^= w->rng << 25, w->rng ^= w->rng >> 27;
-	return (double)((w->rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+	return retry_random(&w->rng);
 }
 
 /* Failures of the connection, not of the row: a server going away (HTTP/2
@@ -375,7 +374,7 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 	snprintf(it->request_id, sizeof(it->request_id), "%s", s->request_id);
 
 	if (http)
-		flow_answer(w->sh, http == 429 || http == 503, s->retry_after_ms, now);
+		flow_answer(w->sh, api_throttled(http), s->retry_after_ms, now);
 	switch (api_classify(http, &e)) {
 	case API_V_OK:
 		it->error_code[0] = it->error_message[0] = '\0';
@@ -419,7 +418,7 @@ static void polled(struct worker *w, struct slot *s, struct item *it, int http, 
 	memset(&e, 0, sizeof(e));
 
 	if (http)
-		flow_answer(w->sh, http == 429 || http == 503, s->retry_after_ms, now);
+		flow_answer(w->sh, api_throttled(http), s->retry_after_ms, now);
 	if (http == 200 && api_parse_result(s->resp, s->resp_len, &r) == 0) {
 		switch (r.status) {
 		case API_OP_SUCCESS:

@@ -1,6 +1,8 @@
 """The maintenance workflow end to end: sessions round trips, result, drain,
---dry-run for every command, the progress line on a terminal (a real
-pseudo-terminal) and not elsewhere, and --help against the man page."""
+the same retry policy for their listings as for bulk rows (injected faults,
+Retry-After, giving up), --dry-run for every command, the progress line on a
+terminal (a real pseudo-terminal) and not elsewhere, and --help against the
+man page."""
 import json
 import os
 import pty
@@ -16,6 +18,22 @@ SEED = ("CollectionName,UserUpn,State\n"
         "Apps,cid@contoso.com,Connected\nApps,dan@contoso.com,Disconnected\n"
         "Apps,eve@contoso.com,Connected\nDesk,fay@contoso.com,Connected\n"
         "Lab,gus@contoso.com,Disconnected\n")
+
+
+# Forty collections, one connected user each: at 20% faults per request a
+# listing with no retry passes only if all forty first tries do (0.8^40,
+# about 1 in 7,700), while with the default 6 retries a collection fails
+# only after 7 faults in a row (0.2^7 each, about 1 in 2,000 for all forty).
+MANY = ["Coll%02d" % i for i in range(1, 41)]
+
+
+def many_seed(w, colls):
+    return w.file("many.csv", "CollectionName,UserUpn,State\n" + "".join(
+        "%s,u%d@contoso.com,Connected\n" % (c, i) for i, c in enumerate(colls, 1)))
+
+
+def faults(log):
+    return [e for e in log if e.get("fault")]
 
 
 def states(emu):
@@ -117,6 +135,103 @@ def test_drain_warns_waits_skips_leavers_and_acts_on_the_rest():
         check(st["gus@contoso.com"][0] == "None" and st["fay@contoso.com"][0] == "None",
               "logoff removes disconnected and connected sessions", st)
         check(st["gus@contoso.com"][1]["sendMessage"] == 0, "disconnected users are not messaged")
+
+
+def test_sessions_retries_server_errors_like_bulk_rows():
+    with Workdir() as w:
+        emu = w.emulator("--seed", many_seed(w, MANY), "--fault", "503=0.2", "--retry-after", "50ms")
+        r = rabulk(w, "sessions", *target(emu), *MANY, report=None)
+        log = emu.requests()
+        check(faults(log), "the emulator injected 503s", len(log))
+        check(r.code == 0, "exit", r.code, r.stderr[-600:])
+        listed = sorted(l.split(",")[0] for l in r.stdout.splitlines()[1:])
+        check(listed == MANY, "every collection listed once", listed)
+        check(len(log) == 40 + len(faults(log)), "one more request per fault", len(log))
+
+
+def test_result_retries_server_errors_like_bulk_rows():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:40", "--op-delay", "0", "--fault", "503=0.2",
+                         "--retry-after", "50ms")
+        r = rabulk(w, "disconnect", *target(emu, "--no-wait"), w.file("a.csv", users_csv(40)))
+        ids = [x["tracking_id"] for x in r.rows()]
+        check(r.code == 0 and len(ids) == 40 and all(ids), "tracking ids", r.code, r.stderr[-300:])
+        sent = len(emu.requests())
+        r = rabulk(w, "result", *target(emu), *ids, report=None)
+        log = emu.requests()[sent:]
+        check(faults(log), "the emulator injected 503s", len(log))
+        check(r.code == 0, "exit", r.code, r.stdout[-600:], r.stderr[-300:])
+        rows = [l.split(",")[:2] for l in r.stdout.splitlines()[1:]]
+        check(rows == [[i, "Success"] for i in ids], "every operation, in order", rows[:5])
+
+
+def test_drain_lists_through_throttling_and_server_errors():
+    with Workdir() as w:
+        colls = MANY[:20]  # listed twice: 40 listing requests
+        emu = w.emulator("--seed", many_seed(w, colls), "--op-delay", "0",
+                         "--fault", "429=0.1,503=0.1", "--retry-after", "50ms")
+        r = rabulk(w, "drain", *target(emu, "--message", "bye", "--grace", "1s"), *colls)
+        lists = [e for e in emu.requests() if e["method"] == "GET" and e["path"].endswith("/sessions")]
+        check(faults(lists), "the emulator injected faults into the listings", len(lists))
+        check(r.code == 0, "exit", r.code, r.stderr[-600:])
+        ops = {}
+        for row in r.rows():
+            ops.setdefault(row["operation"], []).append(row["status"])
+        check(ops == {"message": ["succeeded"] * 20, "disconnect": ["succeeded"] * 20},
+              "every user warned, then disconnected", ops)
+        check(all(s == "Disconnected" for s, _ in states(emu).values()), "all disconnected")
+
+
+def test_listing_waits_for_retry_after():
+    with Workdir() as w:
+        # One request a second: of three listed at once two get a 429 with
+        # Retry-After: 2, and nothing of the listing goes before it expires.
+        emu = w.emulator("--seed", w.file("seed.csv", SEED), "--throttle", "1/s",
+                         "--retry-after", "2s")
+        r = rabulk(w, "sessions", *target(emu), "Apps", "Desk", "Lab", report=None)
+        check(r.code == 0, "exit", r.code, r.stderr[-600:])
+        check(len(r.stdout.splitlines()) == 8, "every session listed", r.stdout)
+        log = emu.requests()
+        throttled = [e for e in log if e["status"] == 429]
+        check(len(throttled) >= 2, "throttled", [(e["path"], e["status"]) for e in log])
+        for t in throttled:
+            again = min(e["t_ms"] for e in log if e["path"] == t["path"] and e["t_ms"] > t["t_ms"])
+            check(again - t["t_ms"] >= 1950, "retried after Retry-After", t["path"],
+                  again - t["t_ms"])
+            early = [e["t_ms"] - t["t_ms"] for e in log if 100 < e["t_ms"] - t["t_ms"] < 1950]
+            check(not early, "nothing sent during the pause", early)
+
+
+def test_listing_gives_up_after_the_retries():
+    with Workdir() as w:
+        emu = w.emulator("--seed", w.file("seed.csv", SEED), "--fault", "503=1",
+                         "--retry-after", "100ms")
+        t0 = time.monotonic()
+        r = rabulk(w, "sessions", *target(emu, "--retries", "2"), "Apps", "Desk", report=None)
+        took = time.monotonic() - t0
+        check(r.code == 1, "exit", r.code, r.stderr)
+        check("'Apps': HTTP 503 ServerBusy: Injected fault. (gave up after 3 attempts)" in r.stderr,
+              "the last answer, and that it was retried", r.stderr)
+        tries = {}
+        for e in emu.requests():
+            tries[e["path"].split("/")[-2]] = tries.get(e["path"].split("/")[-2], 0) + 1
+        check(tries == {"Apps": 3, "Desk": 3}, "1 + --retries requests each", tries)
+        check(took < 10, "bounded", took)
+
+        sent = len(emu.requests())
+        t0 = time.monotonic()
+        r = rabulk(w, "sessions", *target(emu, "--retries", "100", "--retry-max-time", "2s"),
+                   "Apps", report=None)
+        took, n = time.monotonic() - t0, len(emu.requests()) - sent
+        check(r.code == 1 and took < 6 and 2 <= n <= 21, "--retry-max-time bounds it", r.code,
+              took, n, r.stderr)
+
+        sent = len(emu.requests())
+        r = rabulk(w, "result", *target(emu, "--retries", "1"), "0" * 8 + "-0000-0000-0000-" + "0" * 12,
+                   report=None)
+        check(r.code == 1 and ",Unknown,," in r.stdout and "HTTP 503" in r.stdout and
+              "gave up after 2 attempts" in r.stdout, "result", r.stdout)
+        check(len(emu.requests()) - sent == 2, "1 + --retries requests", len(emu.requests()) - sent)
 
 
 def test_dry_run_plans_every_command_and_sends_nothing():

@@ -154,6 +154,8 @@ static void classification(void **state)
 	int retry[] = {0, 408, 429, 500, 502, 503, 504};
 	for (size_t i = 0; i < sizeof(retry) / sizeof(retry[0]); i++)
 		assert_int_equal(api_classify(retry[i], &none), API_V_RETRY);
+	assert_true(api_throttled(429) && api_throttled(503));
+	assert_false(api_throttled(500) || api_throttled(0) || api_throttled(200));
 	assert_true(api_details_no_session("... Details: No session found for user x."));
 	assert_false(api_details_no_session("Details: User: yadavb_000, Success."));
 }

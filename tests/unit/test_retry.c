@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "engine/retry.h"
@@ -49,6 +50,54 @@ static void parse_headers(void **state)
 	assert_int_equal(retry_after_parse("Retry-After", "-3", now), -1);
 }
 
+static void header_lines(void **state)
+{
+	int64_t now = 1422788360000; /* Sun, 01 Feb 2015 10:59:20 GMT */
+	struct retry_after ra;
+	const char *seconds = "Retry-After: 2\r\n", *ms = "retry-after-ms: 150\r\n";
+
+	retry_after_init(&ra);
+	assert_int_equal(ra.ms, -1);
+	retry_after_header(&ra, "Content-Type: text/plain\r\n", 26, now);
+	assert_int_equal(ra.ms, -1);
+	retry_after_header(&ra, seconds, strlen(seconds), now);
+	assert_int_equal(ra.ms, 2000);
+	assert_false(ra.precise);
+	retry_after_header(&ra, ms, strlen(ms), now);		/* precise: wins, */
+	retry_after_header(&ra, seconds, strlen(seconds), now); /* whatever the order */
+	assert_int_equal(ra.ms, 150);
+	assert_true(ra.precise);
+
+	const char *date = "retry-after: Sun, 01 Feb 2015 10:59:23 GMT\r\n";
+	retry_after_init(&ra);
+	retry_after_header(&ra, date, strlen(date), now);
+	assert_int_equal(ra.ms, 3000);
+}
+
+static void absurd_waits_are_capped(void **state)
+{
+	struct retry_after ra;
+	const char *day = "Retry-After: 86400\r\n", *ms = "x-ms-retry-after-ms: 900000\r\n";
+	retry_after_init(&ra);
+	retry_after_header(&ra, day, strlen(day), 0);
+	assert_int_equal(ra.ms, RETRY_AFTER_MAX_MS);
+	retry_after_init(&ra);
+	retry_after_header(&ra, ms, strlen(ms), 0);
+	assert_int_equal(ra.ms, RETRY_AFTER_MAX_MS);
+}
+
+static void jitter_is_uniform_in_unit_interval(void **state)
+{
+	uint64_t s = 42;
+	double sum = 0;
+	for (int i = 0; i < 10000; i++) {
+		double x = retry_random(&s);
+		assert_true(x >= 0 && x < 1);
+		sum += x;
+	}
+	assert_true(sum > 4800 && sum < 5200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -56,6 +105,9 @@ int main(void)
 	    cmocka_unit_test(retry_after_is_a_floor),
 	    cmocka_unit_test(allowed_counts_and_time),
 	    cmocka_unit_test(parse_headers),
+	    cmocka_unit_test(header_lines),
+	    cmocka_unit_test(absurd_waits_are_capped),
+	    cmocka_unit_test(jitter_is_uniform_in_unit_interval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
