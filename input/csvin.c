@@ -58,13 +58,16 @@ struct csvin {
 	int rc;		   /* first nonzero callback result */
 	int header_fields; /* 0 until the header is read */
 	int coll_col, upn_col, state_col;
-	unsigned char delim;
-	int nfields; /* fields seen in the current record */
+	int coll_rank;			  /* which of input_collection_keys names coll_col */
+	unsigned char delim, given_delim; /* given: by a "sep=" line, else 0 */
+	int nfields;			  /* fields seen in the current record */
 	long rec_line;
 	bool at_start;
 	struct field coll, upn, state;
 	char extra[INPUT_EXTRA_MAX + 1], extra_header[INPUT_EXTRA_MAX + 1];
 	size_t extra_len, extra_header_len;
+	char names[INPUT_EXTRA_MAX + 1]; /* the header's cells, INPUT_EXTRA_SEP-joined */
+	size_t names_len;
 	char *msg;
 	size_t msglen;
 	int fatal;
@@ -92,12 +95,13 @@ static int parser_init(struct csvin *c)
 	return 0;
 }
 
-struct csvin *csvin_new(const char *name, const struct input_opts *o, input_row_fn fn, void *arg)
+struct csvin *csvin_new(const char *name, const struct input_opts *o, unsigned char delim,
+			input_row_fn fn, void *arg)
 {
 	struct csvin *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->name = name, c->o = *o, c->fn = fn, c->arg = arg;
+	c->name = name, c->o = *o, c->fn = fn, c->arg = arg, c->given_delim = delim;
 	c->coll_col = c->upn_col = c->state_col = -1;
 	c->at_start = true;
 	return c;
@@ -133,18 +137,32 @@ static void add_extra(char *list, size_t *len, const char *s, size_t n)
 	list[*len] = '\0';
 }
 
+/* The header's columns: the collection column is the most preferred of
+ * its aliases present (CollectionName over Name), the user column the
+ * first alias present. */
 static void header_field(struct csvin *c, const char *s, size_t len)
 {
-	int i = c->nfields;
-	if (c->coll_col < 0 && input_key_is(s, len, input_collection_keys))
-		c->coll_col = i;
+	int i = c->nfields, rank = input_key_rank(s, len, input_collection_keys);
+	add_extra(c->names, &c->names_len, s, len);
+	if (rank >= 0 && (c->coll_col < 0 || rank < c->coll_rank))
+		c->coll_col = i, c->coll_rank = rank;
 	else if (c->upn_col < 0 && input_key_is(s, len, input_upn_keys))
 		c->upn_col = i;
-	else if (c->o.keep_columns)
-		add_extra(c->extra_header, &c->extra_header_len, s, len);
 	if (c->state_col < 0 && c->upn_col != i && c->coll_col != i &&
 	    input_key_is(s, len, input_state_keys))
 		c->state_col = i;
+}
+
+/* --keep-columns: the names of the columns that are neither collection nor user. */
+static void extra_names(struct csvin *c)
+{
+	char cell[INPUT_EXTRA_MAX + 1];
+	const char *list = c->names;
+	for (int i = 0; list; i++) {
+		list = input_extra_next(list, cell, sizeof(cell));
+		if (i != c->coll_col && i != c->upn_col)
+			add_extra(c->extra_header, &c->extra_header_len, cell, strlen(cell));
+	}
 }
 
 static void on_field(void *s, size_t len, void *data)
@@ -167,19 +185,32 @@ static void on_field(void *s, size_t len, void *data)
 
 static int end_header(struct csvin *c)
 {
+	char seen[160];
+	size_t n = 0;
+	for (size_t i = 0; i < c->names_len && n + 2 < sizeof(seen); i++) {
+		if (c->names[i] == INPUT_EXTRA_SEP)
+			seen[n++] = ',', seen[n++] = ' ';
+		else
+			seen[n++] = c->names[i];
+	}
+	seen[n] = '\0';
 	if (c->upn_col < 0) {
 		snprintf(c->msg, c->msglen,
-			 "'%s': line %ld: no user column (UserUpn, Upn, UserPrincipalName or User)",
-			 c->name, c->rec_line);
+			 "'%s': line %ld: the header names no user column (it has: %s%s; a user "
+			 "column is UserUpn, Upn, UserPrincipalName or User)",
+			 c->name, c->rec_line, seen, n < c->names_len ? "..." : "");
 		return ERR_PARSE;
 	}
 	if (c->coll_col < 0 && !c->o.collection) {
-		snprintf(c->msg, c->msglen,
-			 "'%s': line %ld: no collection column (CollectionName, Collection or "
-			 "Name) and no --collection",
-			 c->name, c->rec_line);
+		snprintf(
+		    c->msg, c->msglen,
+		    "'%s': line %ld: no collection column (CollectionName, Collection, "
+		    "HostPool, HostPoolName or Name; the header has: %s%s) and no --collection",
+		    c->name, c->rec_line, seen, n < c->names_len ? "..." : "");
 		return ERR_PARSE;
 	}
+	if (c->o.keep_columns)
+		extra_names(c);
 	c->header_fields = c->nfields;
 	return 0;
 }
@@ -191,6 +222,10 @@ static int end_record(struct csvin *c, const char *reason)
 	size_t coll_len = c->coll.set ? c->coll.len : (coll ? strlen(coll) : 0);
 	if (c->coll_col >= 0 && !c->coll.set) /* a short row: the column is there, empty */
 		coll = "", coll_len = 0;
+	else if (c->coll.set &&
+		 (coll_len = input_collection_len(
+		      coll, coll_len, input_collection_keys[c->coll_rank])) < c->coll.len)
+		c->coll.text[coll_len] = '\0';
 
 	if (!reason && c->nfields != c->header_fields) {
 		snprintf(why, sizeof(why), "expected %d fields, found %d", c->header_fields,
@@ -353,7 +388,7 @@ int csvin_line(struct csvin *c, const char *line, size_t len, long lineno, char 
 	int rc;
 	c->msg = msg, c->msglen = msglen;
 	if (!c->delim) {
-		c->delim = sniff_delim(line, len);
+		c->delim = c->given_delim ? c->given_delim : sniff_delim(line, len);
 		if ((rc = parser_init(c)) < 0)
 			return rc;
 	}

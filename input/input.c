@@ -11,6 +11,7 @@
  * plain list of UPNs. --format overrides. */
 #include "input/input.h"
 #include "input/internal.h"
+#include "input/utf16.h"
 #include "input/validate.h"
 #include "engine/err.h"
 
@@ -23,16 +24,29 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const input_collection_keys[] = {"CollectionName", "Collection", "Name", NULL};
+/* In order of preference: a Get-AzWvdUserSession export has Name only */
+const char *const input_collection_keys[] = {"CollectionName", "Collection", "HostPool",
+					     "HostPoolName",   "Name",	     NULL};
 const char *const input_upn_keys[] = {"UserUpn", "Upn", "UserPrincipalName", "User", NULL};
 const char *const input_state_keys[] = {"State", NULL};
 
+int input_key_rank(const char *name, size_t len, const char *const *keys)
+{
+	for (int i = 0; keys[i]; i++)
+		if (strlen(keys[i]) == len && strncasecmp(name, keys[i], len) == 0)
+			return i;
+	return -1;
+}
+
 bool input_key_is(const char *name, size_t len, const char *const *keys)
 {
-	for (; *keys; keys++)
-		if (strlen(*keys) == len && strncasecmp(name, *keys, len) == 0)
-			return true;
-	return false;
+	return input_key_rank(name, len, keys) >= 0;
+}
+
+size_t input_collection_len(const char *coll, size_t len, const char *key)
+{
+	const char *slash = strcasecmp(key, "Name") == 0 ? memchr(coll, '/', len) : NULL;
+	return slash ? (size_t)(slash - coll) : len;
 }
 
 const char *input_extra_next(const char *list, char *dst, size_t cap)
@@ -104,7 +118,11 @@ static enum input_format sniff(const char *line, size_t len)
 		return INPUT_NDJSON;
 	if (i < len && line[i] == '[')
 		return INPUT_JSON;
-	return looks_like_header(line, len) ? INPUT_CSV : INPUT_LINES;
+	if (looks_like_header(line, len))
+		return INPUT_CSV;
+	/* Cells and no '@': a CSV header, whose missing user column csvin names */
+	bool cells = memchr(line, ',', len) || memchr(line, ';', len) || memchr(line, '\t', len);
+	return cells && line[i] != '#' && !memchr(line, '@', len) ? INPUT_CSV : INPUT_LINES;
 }
 
 /* One UPN per line; '#' starts a comment line; blank lines are skipped. */
@@ -140,12 +158,19 @@ struct reader {
 	int fd;	     /* fileno(f), or -1 */
 	int wake_fd; /* -1: never give up waiting */
 	bool poll;   /* a read could block: poll first */
-	char *buf;   /* READ_CHUNK bytes */
+	char *buf;   /* READ_CHUNK bytes, UTF-8 */
 	size_t pos, len;
 	bool eof;
 	char *line; /* INPUT_LINE_MAX + 1 bytes */
 	long lineno;
 	bool too_long;
+	unsigned char delim; /* named by a "sep=" line, or 0 */
+	/* UTF-16 input (a BOM said so): raw bytes, transcoded into buf */
+	bool utf16;
+	struct utf16 u;
+	unsigned char *raw; /* READ_CHUNK bytes */
+	size_t raw_pos, raw_len;
+	bool raw_eof;
 };
 
 static void reader_init(struct reader *r, FILE *f, int wake_fd)
@@ -157,14 +182,14 @@ static void reader_init(struct reader *r, FILE *f, int wake_fd)
 	r->poll = r->fd >= 0 && wake_fd >= 0 && !(fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode));
 }
 
-/* Reads what is available into buf[len..cap); returns the bytes read, 0 at
+/* Reads what is available into dst (n bytes); returns the bytes read, 0 at
  * end of file, ERR_IO on a read error, ERR_CLOSED when woken while the
  * input had nothing to give. */
-static long read_some(struct reader *r, size_t cap)
+static long read_bytes(struct reader *r, void *dst, size_t n)
 {
 	if (r->fd < 0) {
-		size_t n = fread(r->buf + r->len, 1, cap - r->len, r->f);
-		return n == 0 && ferror(r->f) ? ERR_IO : (long)n;
+		size_t got = fread(dst, 1, n, r->f);
+		return got == 0 && ferror(r->f) ? ERR_IO : (long)got;
 	}
 	for (;;) {
 		if (r->poll) {
@@ -177,12 +202,52 @@ static long read_some(struct reader *r, size_t cap)
 			if (!p[0].revents && p[1].revents)
 				return ERR_CLOSED;
 		}
-		ssize_t n = read(r->fd, r->buf + r->len, cap - r->len);
-		if (n >= 0)
-			return (long)n;
+		ssize_t got = read(r->fd, dst, n);
+		if (got >= 0)
+			return (long)got;
 		if (errno != EINTR && errno != EAGAIN)
 			return ERR_IO;
 	}
+}
+
+/* UTF-16: decodes raw bytes into buf[len..cap), reading more raw bytes
+ * when none are left; 0 only at the end of the input. */
+static long transcode(struct reader *r, size_t cap)
+{
+	for (;;) {
+		size_t used, n = utf16_decode(&r->u, r->raw + r->raw_pos, r->raw_len - r->raw_pos,
+					      &used, r->buf + r->len, cap - r->len);
+		r->raw_pos += used;
+		if (n > 0)
+			return (long)n;
+		if (r->raw_eof)
+			return (long)utf16_finish(&r->u, r->buf + r->len);
+		long got = read_bytes(r, r->raw, READ_CHUNK);
+		if (got < 0)
+			return got;
+		r->raw_pos = 0, r->raw_len = (size_t)got;
+		r->raw_eof = got == 0;
+	}
+}
+
+/* Reads what is available into buf[len..cap), as UTF-8. */
+static long read_some(struct reader *r, size_t cap)
+{
+	return r->utf16 ? transcode(r, cap) : read_bytes(r, r->buf + r->len, cap - r->len);
+}
+
+/* A UTF-16 BOM at the start: the bytes read so far after it become the
+ * first raw bytes to transcode. */
+static int start_utf16(struct reader *r, int bom)
+{
+	if (!(r->raw = malloc(READ_CHUNK)))
+		return ERR_NOMEM;
+	r->utf16 = true, r->u.big_endian = bom == 'B';
+	r->raw_len = r->len - r->pos - 2, r->raw_pos = 0;
+	memcpy(r->raw, r->buf + r->pos + 2, r->raw_len);
+	r->raw_eof = r->eof;
+	r->pos = r->len = 0, r->eof = false;
+	return 0;
 }
 
 /* Refills the buffer when empty; returns the bytes available, 0 at end of
@@ -211,7 +276,7 @@ static long fill_line(struct reader *r)
 			memmove(r->buf, r->buf + r->pos, r->len - r->pos);
 			r->len -= r->pos, r->pos = 0;
 		}
-		if (r->len == READ_CHUNK)
+		if (READ_CHUNK - r->len < 4) /* full (transcoding needs 4 bytes of room) */
 			break;
 		long n = read_some(r, READ_CHUNK);
 		if (n < 0)
@@ -266,15 +331,12 @@ static long next_line(struct reader *r)
 	return (long)n;
 }
 
-/* Skips a UTF-8 BOM and blank leading lines; then sniffs the format from
- * the first byte and the first line still in the buffer. */
-static int start(struct reader *r, enum input_format *f)
+/* Skips blank lines; returns 1 at the first other byte, else fill's 0 or error. */
+static int skip_blank(struct reader *r)
 {
-	long avail = fill_line(r);
-	if (avail >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0)
-		r->pos += 3;
 	for (;;) {
-		if ((avail = fill(r)) <= 0)
+		long avail = fill(r);
+		if (avail <= 0)
 			return (int)avail;
 		while (r->pos < r->len && isspace((unsigned char)r->buf[r->pos])) {
 			char ch = r->buf[r->pos];
@@ -284,15 +346,51 @@ static int start(struct reader *r, enum input_format *f)
 			r->pos++;
 		}
 		if (r->pos < r->len)
-			break;
+			return 1;
 	}
-	if (*f == INPUT_AUTO) {
+}
+
+/* A first line that is not data: PowerShell 5.1 Export-Csv's "#TYPE
+ * Namespace.Class", or Excel's "sep=;" naming the delimiter. */
+static bool preamble(const char *p, size_t n, unsigned char *delim)
+{
+	while (n && (p[n - 1] == '\r' || p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n >= 5 && strncasecmp(p, "#TYPE", 5) == 0 && (n == 5 || p[5] == ' '))
+		return true;
+	if (n == 5 && strncasecmp(p, "sep=", 4) == 0) {
+		*delim = (unsigned char)p[4];
+		return true;
+	}
+	return false;
+}
+
+/* Skips a BOM (UTF-8; UTF-16 is transcoded from here on), blank leading
+ * lines and preamble lines; then sniffs the format from the first line. */
+static int start(struct reader *r, enum input_format *f)
+{
+	long avail = fill_line(r);
+	int bom = avail > 0 ? utf16_bom((const unsigned char *)r->buf, (size_t)avail) : 0;
+	if (bom && ((avail = start_utf16(r, bom)) < 0 || (avail = fill_line(r)) < 0))
+		return (int)avail;
+	if (avail >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0)
+		r->pos += 3;
+	for (int preambles = 0;; preambles++) {
+		int rc = skip_blank(r);
+		if (rc <= 0)
+			return rc;
 		if ((avail = fill_line(r)) < 0)
 			return (int)avail;
 		const char *p = r->buf + r->pos, *e = memchr(p, '\n', r->len - r->pos);
-		*f = sniff(p, e ? (size_t)(e - p) : r->len - r->pos);
+		size_t n = e ? (size_t)(e - p) : r->len - r->pos;
+		if (preambles == 2 || !preamble(p, n, &r->delim)) {
+			if (*f == INPUT_AUTO)
+				*f = r->delim ? INPUT_CSV : sniff(p, n);
+			return 1;
+		}
+		if ((avail = next_line(r)) < 0)
+			return (int)avail;
 	}
-	return 1;
 }
 
 /* ERR_CLOSED (woken: the caller stops) passes silently; the rest is named. */
@@ -336,7 +434,7 @@ static int read_lines(struct reader *r, const char *name, const struct input_opt
 			 name, r->lineno + 1);
 		return ERR_INVAL;
 	}
-	if (o->format == INPUT_CSV && !(csv = csvin_new(name, o, fn, arg)))
+	if (o->format == INPUT_CSV && !(csv = csvin_new(name, o, r->delim, fn, arg)))
 		return ERR_NOMEM;
 	while (rc == 0 && (len = next_line(r)) > 0) {
 		if (r->too_long && csv && !csvin_header_read(csv)) {
@@ -387,5 +485,6 @@ int input_read(FILE *f, const char *name, const struct input_opts *in, input_row
 	}
 	free(r.buf);
 	free(r.line);
+	free(r.raw);
 	return rc;
 }

@@ -13,6 +13,12 @@ extern const char *const input_collection_keys[];
 extern const char *const input_upn_keys[];
 extern const char *const input_state_keys[];
 bool input_key_is(const char *name, size_t len, const char *const *keys);
+/* The index of name in keys (case-insensitive), or -1. */
+int input_key_rank(const char *name, size_t len, const char *const *keys);
+/* A collection read from a column or key called `key`: Get-AzWvdUserSession
+ * writes Name as "hostpool/sessionhost/id", whose host pool is the first
+ * part. Returns the length to use. */
+size_t input_collection_len(const char *coll, size_t len, const char *key);
 
 /* Validates and hands one row to fn; fields are NUL-terminated but len is
  * authoritative (an embedded NUL makes the row invalid). reason, when not
@@ -25,7 +31,9 @@ int input_emit_extra(input_row_fn fn, void *arg, struct row *r, size_t coll_len,
 
 /* CSV (csvin.c): header row first, then records, fed one physical line at a time. */
 struct csvin;
-struct csvin *csvin_new(const char *name, const struct input_opts *o, input_row_fn fn, void *arg);
+/* delim: named by the input ("sep=;"), or 0 to sniff it from the header. */
+struct csvin *csvin_new(const char *name, const struct input_opts *o, unsigned char delim,
+			input_row_fn fn, void *arg);
 int csvin_line(struct csvin *c, const char *line, size_t len, long lineno, char *msg,
 	       size_t msglen);
 bool csvin_header_read(const struct csvin *c);

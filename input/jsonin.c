@@ -36,12 +36,15 @@ static bool has_nul_escape(const char *s, size_t len)
 	return false;
 }
 
-static const cJSON *member(const cJSON *obj, const char *const *keys)
+/* The first of keys the object has (keys are in order of preference). */
+static const cJSON *member(const cJSON *obj, const char *const *keys, const char **key)
 {
 	for (; *keys; keys++) {
 		const cJSON *v = cJSON_GetObjectItem(obj, *keys);
-		if (v)
+		if (v) {
+			*key = *keys;
 			return v;
+		}
 	}
 	return NULL;
 }
@@ -69,9 +72,16 @@ static int object_row(const char *s, size_t len, long line, const struct input_o
 		cJSON_Delete(obj);
 		return input_emit(fn, arg, line, NULL, 0, NULL, 0, NULL, not_object);
 	}
-	coll = text(member(obj, input_collection_keys), &why, "collection is not a string");
-	upn = text(member(obj, input_upn_keys), &why, "UserUpn is not a string");
-	state = text(member(obj, input_state_keys), &why, "State is not a string");
+	const char *coll_key = NULL, *key;
+	coll =
+	    text(member(obj, input_collection_keys, &coll_key), &why, "collection is not a string");
+	upn = text(member(obj, input_upn_keys, &key), &why, "UserUpn is not a string");
+	/* State is not needed to act: ConvertTo-Json writes the enum as a number */
+	const cJSON *st = member(obj, input_state_keys, &key);
+	state = cJSON_IsString(st) ? st->valuestring : NULL;
+	if (coll) { /* cut in place: the string is cJSON's own copy */
+		((char *)coll)[input_collection_len(coll, strlen(coll), coll_key)] = '\0';
+	}
 	if (!coll)
 		coll = o->collection;
 	if (!why && !upn)
@@ -123,7 +133,8 @@ struct jsonarr {
 	bool in_str, esc, too_big;
 	char *elem;
 	size_t len;
-	long index, line;
+	long line;	/* the line being fed, from 1 */
+	long elem_line; /* the line where the current element starts */
 };
 
 struct jsonarr *jsonarr_new(const char *name, const struct input_opts *o, input_row_fn fn,
@@ -152,11 +163,10 @@ static int end_element(struct jsonarr *j, const char *reason)
 	if (j->too_big)
 		reason = "JSON element larger than 1 MiB";
 	if (reason)
-		rc = input_emit(j->fn, j->arg, j->index, NULL, 0, NULL, 0, NULL, reason);
+		rc = input_emit(j->fn, j->arg, j->elem_line, NULL, 0, NULL, 0, NULL, reason);
 	else
-		rc = object_row(j->elem, j->len, j->index, &j->o, j->fn, j->arg,
+		rc = object_row(j->elem, j->len, j->elem_line, &j->o, j->fn, j->arg,
 				"not a JSON object (the array must hold objects)");
-	j->index++;
 	j->len = 0, j->depth = 0, j->too_big = false;
 	j->state = J_BETWEEN;
 	return rc;
@@ -205,6 +215,7 @@ static int between_byte(struct jsonarr *j, char c, char *msg, size_t msglen)
 		return 0;
 	}
 	j->state = J_ELEMENT;
+	j->elem_line = j->line;
 	return element_byte(j, c) == 2 ? end_element(j, NULL) : 0;
 }
 
@@ -213,8 +224,6 @@ int jsonarr_feed(struct jsonarr *j, const char *p, size_t n, char *msg, size_t m
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char c = p[i];
-		if (c == '\n')
-			j->line++;
 		switch (j->state) {
 		case J_START:
 			if (isspace((unsigned char)c))
@@ -237,12 +246,13 @@ int jsonarr_feed(struct jsonarr *j, const char *p, size_t n, char *msg, size_t m
 		}
 		case J_END:
 			if (!isspace((unsigned char)c)) {
-				rc = input_emit(j->fn, j->arg, j->index, NULL, 0, NULL, 0, NULL,
+				rc = input_emit(j->fn, j->arg, j->line, NULL, 0, NULL, 0, NULL,
 						"data after the end of the JSON array");
 				j->state = -1; /* ignore the rest */
 			}
 			break;
 		}
+		j->line += c == '\n'; /* after: an element starting here starts on this line */
 	}
 	return rc;
 }
@@ -252,7 +262,7 @@ int jsonarr_finish(struct jsonarr *j, char *msg, size_t msglen)
 	if (j->state == J_ELEMENT)
 		return end_element(j, "truncated JSON (the file ends inside this element)");
 	if (j->state == J_BETWEEN && j->array)
-		return input_emit(j->fn, j->arg, j->index, NULL, 0, NULL, 0, NULL,
+		return input_emit(j->fn, j->arg, j->line, NULL, 0, NULL, 0, NULL,
 				  "truncated JSON array (no closing ']')");
 	return 0;
 }

@@ -131,7 +131,11 @@ static void csv_default_collection_and_header_errors(void **state)
 	assert_int_equal(READ("UserUpn\na@x.com\n", INPUT_AUTO, NULL), ERR_PARSE);
 	assert_non_null(strstr(msg, "'t.csv': line 1: no collection column"));
 	assert_int_equal(READ("Collection,Mail\nApps,a@x.com\n", INPUT_CSV, NULL), ERR_PARSE);
-	assert_non_null(strstr(msg, "'t.csv': line 1: no user column"));
+	assert_non_null(strstr(msg, "'t.csv': line 1: the header names no user column (it has: "
+				    "Collection, Mail; a user column is UserUpn"));
+	/* sniffed: cells and no '@' on the first line are a header, not UPNs */
+	assert_int_equal(READ("Coll,Login\nApps,a@x.com\n", INPUT_AUTO, NULL), ERR_PARSE);
+	assert_non_null(strstr(msg, "no user column (it has: Coll, Login;"));
 }
 
 static void ndjson_rows(void **state)
@@ -194,12 +198,13 @@ static void json_array_streamed(void **state)
 			      INPUT_AUTO, "Apps"),
 			 0);
 	assert_int_equal(s.n, 5);
-	assert_string_equal(s.text[0], "0|Apps|a@x.com|ok");
-	assert_string_equal(s.text[1], "1|Apps|b]@x.com|UPN user name has a character not allowed");
-	assert_string_equal(s.text[2], "2|||not a JSON object (the array must hold objects)");
-	assert_string_equal(s.text[3], "3|||not a JSON object (the array must hold objects)");
+	/* each element's line is the line where it starts, from 1 */
+	assert_string_equal(s.text[0], "2|Apps|a@x.com|ok");
+	assert_string_equal(s.text[1], "7|Apps|b]@x.com|UPN user name has a character not allowed");
+	assert_string_equal(s.text[2], "7|||not a JSON object (the array must hold objects)");
+	assert_string_equal(s.text[3], "7|||not a JSON object (the array must hold objects)");
 	assert_string_equal(s.text[4],
-			    "4|Apps|c\"@x.com|UPN user name has a character not allowed");
+			    "7|Apps|c\"@x.com|UPN user name has a character not allowed");
 }
 
 static void json_array_broken_ends(void **state)
@@ -210,6 +215,9 @@ static void json_array_broken_ends(void **state)
 			 0);
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.text[1], "1|||truncated JSON (the file ends inside this element)");
+	assert_int_equal(
+	    READ("[\n{\"UserUpn\":\"a@x.com\"},\n{\"UserUpn\":\"b@x", INPUT_AUTO, "Apps"), 0);
+	assert_string_equal(s.text[1], "3|||truncated JSON (the file ends inside this element)");
 	assert_int_equal(READ("[{\"UserUpn\":\"a@x.com\"}] trailing", INPUT_AUTO, "Apps"), 0);
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.text[1], "1|||data after the end of the JSON array");
@@ -229,8 +237,8 @@ static void json_pretty_object_stream(void **state)
 			      INPUT_AUTO, "Apps"),
 			 0);
 	assert_int_equal(s.n, 2);
-	assert_string_equal(s.text[0], "0|Apps|a@x.com|ok");
-	assert_string_equal(s.text[1], "1|Apps|b@x.com|ok");
+	assert_string_equal(s.text[0], "1|Apps|a@x.com|ok");
+	assert_string_equal(s.text[1], "5|Apps|b@x.com|ok");
 }
 
 static void json_element_cap(void **state)
@@ -244,7 +252,7 @@ static void json_element_cap(void **state)
 	strcpy(data + 13 + big, "@x.com\"},{\"UserUpn\":\"b@x.com\"}]");
 	assert_int_equal(read_str(data, strlen(data), INPUT_AUTO, "Apps", &s, msg), 0);
 	assert_int_equal(s.n, 2);
-	assert_string_equal(s.text[0], "0|||JSON element larger than 1 MiB");
+	assert_string_equal(s.text[0], "1|||JSON element larger than 1 MiB");
 	assert_string_equal(s.text[1], "1|Apps|b@x.com|ok");
 	free(data);
 }
