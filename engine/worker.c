@@ -39,10 +39,11 @@ struct slot {
 	size_t resp_len;
 	char tracking[48];
 	char request_id[48];
-	long retry_after_ms; /* -1: none */
-	bool precise;	     /* it came from a *-retry-after-ms header */
-	bool refused;	     /* the connection failed the request: send again at once */
-	unsigned token_gen;  /* generation of the bearer token set on easy */
+	long retry_after_ms;   /* -1: none */
+	const char *ra_header; /* the header it came from, for the report */
+	bool precise;	       /* it came from a *-retry-after-ms header */
+	bool refused;	       /* the connection failed the request: send again at once */
+	unsigned token_gen;    /* generation of the bearer token set on easy */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -93,9 +94,11 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 	for (size_t i = 0; i < sizeof(ms_names) / sizeof(ms_names[0]); i++)
 		if (api_header_value(line, len, ms_names[i], v, sizeof(v)) &&
 		    (ms = retry_after_parse(ms_names[i], v, 0)) >= 0)
-			s->retry_after_ms = ms, s->precise = true;
-	if (!s->precise && api_header_value(line, len, "retry-after", v, sizeof(v)))
+			s->retry_after_ms = ms, s->ra_header = ms_names[i], s->precise = true;
+	if (!s->precise && api_header_value(line, len, "retry-after", v, sizeof(v))) {
 		s->retry_after_ms = retry_after_parse("retry-after", v, clock_wall_ms());
+		s->ra_header = "Retry-After";
+	}
 	return len;
 }
 
@@ -259,12 +262,23 @@ static bool resend_refused(struct worker *w, struct slot *s, struct item *it, in
 	return true;
 }
 
-/* Schedules another try after a backoff; false when retries are spent. */
-static bool retry_later(struct worker *w, struct item *it, int tries, long retry_after_ms,
-			int64_t now)
+/* Schedules another try after a backoff, at least the service's
+ * Retry-After; false when the row cannot wait: its retries or
+ * --retry-max-time are spent (it keeps its last error), or the service asked
+ * for longer than the row may still wait (retry_wait_limit: then the error
+ * says Throttled and how long; flow_answer() paused nobody for it). */
+static bool retry_later(struct worker *w, struct slot *s, struct item *it, int tries, int64_t now)
 {
-	long delay = retry_delay_ms(&w->job->retry, tries, random_unit(w), retry_after_ms);
-	if (!retry_allowed(&w->job->retry, tries, it->first_try, now, delay))
+	const struct retry_policy *p = &w->job->retry;
+	long limit = retry_wait_limit(p, it->first_try, now);
+	if (s->retry_after_ms > limit) {
+		char why[sizeof(it->error_message)];
+		retry_refusal(why, sizeof(why), p, s->retry_after_ms, limit, s->ra_header);
+		item_set_error(it, it->status, "Throttled", why);
+		return false;
+	}
+	long delay = retry_delay_ms(p, tries, random_unit(w), s->retry_after_ms);
+	if (!retry_allowed(p, tries, it->first_try, now, delay))
 		return false;
 	w->stats.retries++;
 	park(w, it, now + delay);
@@ -323,7 +337,8 @@ static void start(struct worker *w, struct item *it, int64_t now)
 		return;
 	struct slot *s = &w->slots[w->free_idx[--w->nfree]];
 	s->it = it;
-	s->resp_len = 0, s->retry_after_ms = -1, s->precise = false, s->refused = false;
+	s->resp_len = 0, s->retry_after_ms = -1, s->ra_header = NULL;
+	s->precise = false, s->refused = false;
 	s->tracking[0] = s->request_id[0] = s->errbuf[0] = '\0';
 	if (!it->started_ms) { /* first request for this row (a resumed one polls first) */
 		it->started_ms = clock_wall_ms();
@@ -375,7 +390,8 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 	snprintf(it->request_id, sizeof(it->request_id), "%s", s->request_id);
 
 	if (http)
-		flow_answer(w->sh, http == 429 || http == 503, s->retry_after_ms, now);
+		flow_answer(w->sh, http == 429 || http == 503, s->retry_after_ms,
+			    retry_wait_limit(&w->job->retry, it->first_try, now), now);
 	switch (api_classify(http, &e)) {
 	case API_V_OK:
 		it->error_code[0] = it->error_message[0] = '\0';
@@ -394,8 +410,7 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 		break;
 	case API_V_RETRY:
 		item_set_error(it, STATUS_FAILED, e.code[0] ? e.code : NULL, e.message);
-		if (resend_refused(w, s, it, now) ||
-		    retry_later(w, it, it->attempts, s->retry_after_ms, now))
+		if (resend_refused(w, s, it, now) || retry_later(w, s, it, it->attempts, now))
 			return;
 		break;
 	case API_V_UNAUTHORIZED:
@@ -419,7 +434,8 @@ static void polled(struct worker *w, struct slot *s, struct item *it, int http, 
 	memset(&e, 0, sizeof(e));
 
 	if (http)
-		flow_answer(w->sh, http == 429 || http == 503, s->retry_after_ms, now);
+		flow_answer(w->sh, http == 429 || http == 503, s->retry_after_ms,
+			    retry_wait_limit(&w->job->retry, it->first_try, now), now);
 	if (http == 200 && api_parse_result(s->resp, s->resp_len, &r) == 0) {
 		switch (r.status) {
 		case API_OP_SUCCESS:
@@ -456,14 +472,14 @@ static void polled(struct worker *w, struct slot *s, struct item *it, int http, 
 	enum api_verdict v = http == 200 ? API_V_RETRY : api_classify(http, &e);
 	if (v == API_V_UNAUTHORIZED && reauth(w, s, it, now))
 		return;
-	if (v == API_V_RETRY && (resend_refused(w, s, it, now) ||
-				 retry_later(w, it, ++it->poll_errors, s->retry_after_ms, now)))
-		return;
-	if (v == API_V_UNAUTHORIZED || v == API_V_FORBIDDEN)
-		on_auth_error(w, http, &e);
 	/* The operation was accepted; only its outcome is unknown. */
 	item_set_error(it, v == API_V_FAILED ? STATUS_FAILED : STATUS_ACCEPTED,
 		       e.code[0] ? e.code : "PollFailed", e.message);
+	if (v == API_V_RETRY &&
+	    (resend_refused(w, s, it, now) || retry_later(w, s, it, ++it->poll_errors, now)))
+		return;
+	if (v == API_V_UNAUTHORIZED || v == API_V_FORBIDDEN)
+		on_auth_error(w, http, &e);
 	finish(w, it);
 }
 
