@@ -37,7 +37,7 @@ struct slot {
 	struct item *it;
 	char *resp;
 	size_t resp_len;
-	char tracking[48];
+	char tracking[API_TRACKING_MAX + 2]; /* a byte over the cap: a longer id shows */
 	char request_id[48];
 	long retry_after_ms;   /* -1: none */
 	const char *ra_header; /* the header it came from, for the report */
@@ -378,6 +378,44 @@ static void on_auth_error(struct worker *w, int http, const struct api_error *e)
 			http, e->code[0] ? e->code : e->message);
 }
 
+/* A 2xx to the operation: keeps its tracking id, whole, and says whether
+ * the row is to be polled. A 202 says only that the work was accepted, so
+ * without an id that can be polled (missing, or one api_tracking_problem()
+ * refuses: too long to keep whole, control characters) nothing proves it
+ * ran: the row ends accepted with the reason (pending, exit 1; --resume
+ * sends it again, having nothing to poll). A 200 or 204 without an id is
+ * HTTP's word that the work is done. With --no-wait the row is submitted
+ * either way, the reason noted when the id could not be kept. */
+static bool tracked(struct worker *w, struct slot *s, struct item *it, int http)
+{
+	const char *why = api_tracking_problem(s->tracking);
+	it->error_code[0] = it->error_message[0] = '\0';
+	if (!why) {
+		snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", s->tracking);
+		if (!w->job->no_wait)
+			return true;
+	} else if (s->tracking[0] || http == 202) {
+		char msg[sizeof(it->error_message)];
+		if (s->tracking[0])
+			snprintf(msg, sizeof(msg),
+				 "%d with an %s that %s: the operation cannot be polled, its "
+				 "outcome is unknown",
+				 http, API_TRACKING_HEADER, why);
+		else
+			snprintf(msg, sizeof(msg),
+				 "%d without %s: the operation cannot be polled, its outcome is "
+				 "unknown",
+				 http, API_TRACKING_HEADER);
+		item_set_error(it, STATUS_ACCEPTED,
+			       s->tracking[0] ? "BadTrackingId" : "NoTrackingId", msg);
+	} else {
+		it->status = STATUS_SUCCEEDED;
+	}
+	if (w->job->no_wait)
+		it->status = STATUS_SUBMITTED;
+	return false;
+}
+
 static void sent(struct worker *w, struct slot *s, struct item *it, int http, int64_t now)
 {
 	struct api_error e;
@@ -394,12 +432,8 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 			    retry_wait_limit(&w->job->retry, it->first_try, now), now);
 	switch (api_classify(http, &e)) {
 	case API_V_OK:
-		it->error_code[0] = it->error_message[0] = '\0';
-		snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", s->tracking);
-		if (w->job->no_wait || !it->tracking_id[0]) {
-			it->status = w->job->no_wait ? STATUS_SUBMITTED : STATUS_SUCCEEDED;
+		if (!tracked(w, s, it, http))
 			break;
-		}
 		it->phase = ITEM_POLL;
 		it->poll_deadline = now + w->job->poll_timeout_ms;
 		journal(w, it);
