@@ -15,8 +15,8 @@
  *
  * Bounded: a resource is done after at most --retries + 1 requests, plus
  * one sent again with a refreshed token after a 401; each request ends
- * within --timeout, and each wait within the backoff cap or
- * RETRY_AFTER_MAX_MS. */
+ * within --timeout, and each wait within the backoff cap or what
+ * retry_wait_limit() allows (a longer Retry-After ends the request). */
 #include "cli/fetch.h"
 #include "engine/clock.h"
 #include "engine/err.h"
@@ -137,7 +137,11 @@ static void finished(struct fetch *f, struct one *o, CURLcode cc, int64_t now)
 	}
 	if (job->token)
 		token_answered(job->token, o->token_gen, r->http);
-	if (api_throttled((int)r->http) && o->ra.ms > 0 && now + o->ra.ms > f->pause_until)
+	/* A wait longer than the request may use is refused, as for a row */
+	long limit = retry_wait_limit(&job->retry, o->first_ms, now);
+	bool refused = o->ra.ms > limit;
+	if (api_throttled((int)r->http) && o->ra.ms > 0 && !refused &&
+	    now + o->ra.ms > f->pause_until)
 		f->pause_until = now + o->ra.ms;
 	memset(&e, 0, sizeof(e));
 	if (r->http < 200 || r->http >= 300)
@@ -151,6 +155,11 @@ static void finished(struct fetch *f, struct one *o, CURLcode cc, int64_t now)
 		}
 		break;
 	case API_V_RETRY:
+		if (refused) {
+			retry_refusal(r->refused, sizeof(r->refused), &job->retry, o->ra.ms, limit,
+				      o->ra.header);
+			break;
+		}
 		delay = retry_delay_ms(&job->retry, r->attempts, retry_random(&f->rng), o->ra.ms);
 		if (retry_allowed(&job->retry, r->attempts, o->first_ms, now, delay)) {
 			wait_until(o, now + delay);
@@ -285,6 +294,8 @@ void fetch_describe(const struct fetch_result *r, char *dst, size_t cap)
 						       : "",
 			     e.message);
 	}
+	if (r->refused[0] && n >= 0 && (size_t)n < cap)
+		n += snprintf(dst + n, cap - (size_t)n, " (%s)", r->refused);
 	if (r->gave_up && n >= 0 && (size_t)n < cap)
 		snprintf(dst + n, cap - (size_t)n, " (gave up after %d attempt%s)", r->attempts,
 			 r->attempts == 1 ? "" : "s");

@@ -18,9 +18,10 @@ struct fetch_result {
 	long http;  /* the last answer; 0: none (err holds why) */
 	char *body; /* heap, NUL-terminated, may be empty */
 	size_t len;
-	int attempts;  /* requests sent, retries included */
-	bool gave_up;  /* the last answer was worth a retry, but the retries were spent */
-	char err[256]; /* transport error, or "" */
+	int attempts;	   /* requests sent, retries included */
+	bool gave_up;	   /* the last answer was worth a retry, but the retries were spent */
+	char err[256];	   /* transport error, or "" */
+	char refused[160]; /* a Retry-After longer than allowed, in words, or "" */
 };
 
 /* Builds a resource's URL from its name (api_url_sessions, api_url_result). */

@@ -19,6 +19,10 @@
 #include <string.h>
 #include <strings.h>
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define API_TRACKING_MAX_TEXT STR(API_TRACKING_MAX)
+
 static const char *const op_names[] = {"disconnect", "logoff", "message"};
 static const char *const op_paths[] = {"disconnect", "logoff", "sendMessage"};
 
@@ -361,6 +365,21 @@ bool api_details_no_session(const char *details)
 		if (contains_ci(details, phrases[i]))
 			return true;
 	return false;
+}
+
+const char *api_tracking_problem(const char *id)
+{
+	size_t n = strnlen(id, API_TRACKING_MAX + 1);
+	if (n == 0)
+		return "is empty";
+	if (n > API_TRACKING_MAX)
+		return "is longer than " API_TRACKING_MAX_TEXT " bytes";
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7F)
+			return "holds control characters";
+	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+		return "is not a path segment";
+	return NULL;
 }
 
 enum api_verdict api_classify(int http_status, const struct api_error *e)

@@ -14,6 +14,10 @@
 #define API_ACCEPT "application/json; charset=utf-8"
 #define API_CONTENT_TYPE "application/json; charset=utf-8"
 #define API_TRACKING_HEADER "x-remoteapp-operation-tracking-id"
+/* Longest tracking id kept (the service's are 36-byte GUIDs): reports,
+ * journals and --resume hold ids whole up to this; a longer one is refused,
+ * never cut, since a cut id polls some other operation or none. */
+#define API_TRACKING_MAX 256
 #define API_COLLECTION_MISSING "CollectionDoesNotExist"
 
 enum api_op { API_DISCONNECT, API_LOGOFF, API_MESSAGE };
@@ -94,6 +98,12 @@ enum api_verdict {
 	API_V_UNAUTHORIZED, /* 401: refresh the token once, then stop the run */
 	API_V_FORBIDDEN,    /* 403: stop the run */
 };
+/* Why a tracking id cannot be polled and recorded whole, or NULL when it
+ * can: "is empty", "is longer than 256 bytes" (API_TRACKING_MAX), "holds
+ * control characters" (C0 or DEL: they would reach a report or a terminal),
+ * "is not a path segment" ("." or ".."). The phrase is static. */
+const char *api_tracking_problem(const char *id);
+
 /* Classifies an HTTP status (0 = transport error) with its parsed error. */
 enum api_verdict api_classify(int http_status, const struct api_error *e);
 /* True for the answers that mean "slow down" (429, 503): with a Retry-After

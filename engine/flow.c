@@ -34,12 +34,18 @@ static int64_t raise_to(atomic_llong *v, int64_t want)
 	return old;
 }
 
-void flow_answer(struct engine_shared *sh, bool throttled, long retry_after_ms, int64_t now_ms)
+void flow_answer(struct engine_shared *sh, bool throttled, long retry_after_ms, long limit_ms,
+		 int64_t now_ms)
 {
 	int64_t now_us = now_ms * 1000;
 	if (throttled) {
 		atomic_fetch_add(&sh->throttled, 1);
-		if (retry_after_ms > 0) {
+		/* A wait longer than the row may use fails that row instead
+		 * (worker.c, retry_later): holding every other row for a wait
+		 * nobody accepts would only stall the run, for years if the
+		 * service says so. So the pause never outlives what the row that
+		 * asked may still wait: --retry-max-time's rest, or 10 min. */
+		if (retry_after_ms > 0 && retry_after_ms <= limit_ms) {
 			int64_t until = now_ms + retry_after_ms;
 			int64_t old = raise_to(&sh->pause_until, until);
 			if (until > old)

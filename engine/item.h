@@ -40,7 +40,7 @@ struct item {
 	enum status status;
 	int http_status; /* last HTTP status, 0 if none */
 	int attempts;	 /* requests that carried the operation (not polls) */
-	char tracking_id[48];
+	char tracking_id[API_TRACKING_MAX + 1]; /* whole or empty, never cut */
 	char request_id[48];
 	char error_code[64];
 	char error_message[256];

@@ -37,12 +37,11 @@ struct slot {
 	struct item *it;
 	char *resp;
 	size_t resp_len;
-	char tracking[48];
+	char tracking[API_TRACKING_MAX + 2]; /* a byte over the cap: a longer id shows */
 	char request_id[48];
-	long retry_after_ms; /* -1: none */
-	bool precise;	     /* it came from a *-retry-after-ms header */
-	bool refused;	     /* the connection failed the request: send again at once */
-	unsigned token_gen;  /* generation of the bearer token set on easy */
+	struct retry_after ra; /* what the throttling headers asked */
+	bool refused;	       /* the connection failed the request: send again at once */
+	unsigned token_gen;    /* generation of the bearer token set on easy */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -77,25 +76,14 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Throttling headers: retry-after-ms and x-ms-retry-after-ms are precise
- * and win over Retry-After (seconds or a date), as in Azure's own SDKs. */
 static size_t on_header(char *line, size_t size, size_t n, void *arg)
 {
-	static const char *const ms_names[] = {"retry-after-ms", "x-ms-retry-after-ms"};
 	struct slot *s = arg;
 	size_t len = size * n;
-	char v[64];
-	long ms;
-
 	if (api_header_value(line, len, API_TRACKING_HEADER, s->tracking, sizeof(s->tracking)) ||
 	    api_header_value(line, len, "x-ms-request-id", s->request_id, sizeof(s->request_id)))
 		return len;
-	for (size_t i = 0; i < sizeof(ms_names) / sizeof(ms_names[0]); i++)
-		if (api_header_value(line, len, ms_names[i], v, sizeof(v)) &&
-		    (ms = retry_after_parse(ms_names[i], v, 0)) >= 0)
-			s->retry_after_ms = ms, s->precise = true;
-	if (!s->precise && api_header_value(line, len, "retry-after", v, sizeof(v)))
-		s->retry_after_ms = retry_after_parse("retry-after", v, clock_wall_ms());
+	retry_after_header(&s->ra, line, len, clock_wall_ms());
 	return len;
 }
 
@@ -257,12 +245,23 @@ static bool resend_refused(struct worker *w, struct slot *s, struct item *it, in
 	return true;
 }
 
-/* Schedules another try after a backoff; false when retries are spent. */
-static bool retry_later(struct worker *w, struct item *it, int tries, long retry_after_ms,
-			int64_t now)
+/* Schedules another try after a backoff, at least the service's
+ * Retry-After; false when the row cannot wait: its retries or
+ * --retry-max-time are spent (it keeps its last error), or the service asked
+ * for longer than the row may still wait (retry_wait_limit: then the error
+ * says Throttled and how long; flow_answer() paused nobody for it). */
+static bool retry_later(struct worker *w, struct slot *s, struct item *it, int tries, int64_t now)
 {
-	long delay = retry_delay_ms(&w->job->retry, tries, random_unit(w), retry_after_ms);
-	if (!retry_allowed(&w->job->retry, tries, it->first_try, now, delay))
+	const struct retry_policy *p = &w->job->retry;
+	long limit = retry_wait_limit(p, it->first_try, now);
+	if (s->ra.ms > limit) {
+		char why[sizeof(it->error_message)];
+		retry_refusal(why, sizeof(why), p, s->ra.ms, limit, s->ra.header);
+		item_set_error(it, it->status, "Throttled", why);
+		return false;
+	}
+	long delay = retry_delay_ms(p, tries, random_unit(w), s->ra.ms);
+	if (!retry_allowed(p, tries, it->first_try, now, delay))
 		return false;
 	w->stats.retries++;
 	park(w, it, now + delay);
@@ -321,7 +320,8 @@ static void start(struct worker *w, struct item *it, int64_t now)
 		return;
 	struct slot *s = &w->slots[w->free_idx[--w->nfree]];
 	s->it = it;
-	s->resp_len = 0, s->retry_after_ms = -1, s->precise = false, s->refused = false;
+	s->resp_len = 0, s->refused = false;
+	retry_after_init(&s->ra);
 	s->tracking[0] = s->request_id[0] = s->errbuf[0] = '\0';
 	if (!it->started_ms) { /* first request for this row (a resumed one polls first) */
 		it->started_ms = clock_wall_ms();
@@ -362,6 +362,44 @@ static void on_auth_error(struct worker *w, int http, const struct api_error *e)
 			http, e->code[0] ? e->code : e->message);
 }
 
+/* A 2xx to the operation: keeps its tracking id, whole, and says whether
+ * the row is to be polled. A 202 says only that the work was accepted, so
+ * without an id that can be polled (missing, or one api_tracking_problem()
+ * refuses: too long to keep whole, control characters) nothing proves it
+ * ran: the row ends accepted with the reason (pending, exit 1; --resume
+ * sends it again, having nothing to poll). A 200 or 204 without an id is
+ * HTTP's word that the work is done. With --no-wait the row is submitted
+ * either way, the reason noted when the id could not be kept. */
+static bool tracked(struct worker *w, struct slot *s, struct item *it, int http)
+{
+	const char *why = api_tracking_problem(s->tracking);
+	it->error_code[0] = it->error_message[0] = '\0';
+	if (!why) {
+		snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", s->tracking);
+		if (!w->job->no_wait)
+			return true;
+	} else if (s->tracking[0] || http == 202) {
+		char msg[sizeof(it->error_message)];
+		if (s->tracking[0])
+			snprintf(msg, sizeof(msg),
+				 "%d with an %s that %s: the operation cannot be polled, its "
+				 "outcome is unknown",
+				 http, API_TRACKING_HEADER, why);
+		else
+			snprintf(msg, sizeof(msg),
+				 "%d without %s: the operation cannot be polled, its outcome is "
+				 "unknown",
+				 http, API_TRACKING_HEADER);
+		item_set_error(it, STATUS_ACCEPTED,
+			       s->tracking[0] ? "BadTrackingId" : "NoTrackingId", msg);
+	} else {
+		it->status = STATUS_SUCCEEDED;
+	}
+	if (w->job->no_wait)
+		it->status = STATUS_SUBMITTED;
+	return false;
+}
+
 static void sent(struct worker *w, struct slot *s, struct item *it, int http, int64_t now)
 {
 	struct api_error e;
@@ -374,15 +412,12 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 	snprintf(it->request_id, sizeof(it->request_id), "%s", s->request_id);
 
 	if (http)
-		flow_answer(w->sh, api_throttled(http), s->retry_after_ms, now);
+		flow_answer(w->sh, api_throttled(http), s->ra.ms,
+			    retry_wait_limit(&w->job->retry, it->first_try, now), now);
 	switch (api_classify(http, &e)) {
 	case API_V_OK:
-		it->error_code[0] = it->error_message[0] = '\0';
-		snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", s->tracking);
-		if (w->job->no_wait || !it->tracking_id[0]) {
-			it->status = w->job->no_wait ? STATUS_SUBMITTED : STATUS_SUCCEEDED;
+		if (!tracked(w, s, it, http))
 			break;
-		}
 		it->phase = ITEM_POLL;
 		it->poll_deadline = now + w->job->poll_timeout_ms;
 		journal(w, it);
@@ -393,8 +428,7 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 		break;
 	case API_V_RETRY:
 		item_set_error(it, STATUS_FAILED, e.code[0] ? e.code : NULL, e.message);
-		if (resend_refused(w, s, it, now) ||
-		    retry_later(w, it, it->attempts, s->retry_after_ms, now))
+		if (resend_refused(w, s, it, now) || retry_later(w, s, it, it->attempts, now))
 			return;
 		break;
 	case API_V_UNAUTHORIZED:
@@ -418,7 +452,8 @@ static void polled(struct worker *w, struct slot *s, struct item *it, int http, 
 	memset(&e, 0, sizeof(e));
 
 	if (http)
-		flow_answer(w->sh, api_throttled(http), s->retry_after_ms, now);
+		flow_answer(w->sh, api_throttled(http), s->ra.ms,
+			    retry_wait_limit(&w->job->retry, it->first_try, now), now);
 	if (http == 200 && api_parse_result(s->resp, s->resp_len, &r) == 0) {
 		switch (r.status) {
 		case API_OP_SUCCESS:
@@ -455,14 +490,14 @@ static void polled(struct worker *w, struct slot *s, struct item *it, int http, 
 	enum api_verdict v = http == 200 ? API_V_RETRY : api_classify(http, &e);
 	if (v == API_V_UNAUTHORIZED && reauth(w, s, it, now))
 		return;
-	if (v == API_V_RETRY && (resend_refused(w, s, it, now) ||
-				 retry_later(w, it, ++it->poll_errors, s->retry_after_ms, now)))
-		return;
-	if (v == API_V_UNAUTHORIZED || v == API_V_FORBIDDEN)
-		on_auth_error(w, http, &e);
 	/* The operation was accepted; only its outcome is unknown. */
 	item_set_error(it, v == API_V_FAILED ? STATUS_FAILED : STATUS_ACCEPTED,
 		       e.code[0] ? e.code : "PollFailed", e.message);
+	if (v == API_V_RETRY &&
+	    (resend_refused(w, s, it, now) || retry_later(w, s, it, ++it->poll_errors, now)))
+		return;
+	if (v == API_V_UNAUTHORIZED || v == API_V_FORBIDDEN)
+		on_auth_error(w, http, &e);
 	finish(w, it);
 }
 

@@ -34,8 +34,11 @@ struct engine_shared {
  * with the time to ask again. Thread-safe. */
 bool flow_reserve(struct engine_shared *sh, bool poll, int64_t now_ms, int64_t *at_ms);
 /* Counts an answer for the adaptive rate. A throttled one (429, 503) with
- * a Retry-After in ms (else -1) pauses every worker that long. Thread-safe. */
-void flow_answer(struct engine_shared *sh, bool throttled, long retry_after_ms, int64_t now_ms);
+ * a Retry-After in ms (else -1) pauses every worker that long, provided the
+ * row that got it may wait that long (limit_ms, retry_wait_limit()); a
+ * longer wait pauses nobody. Thread-safe. */
+void flow_answer(struct engine_shared *sh, bool throttled, long retry_after_ms, long limit_ms,
+		 int64_t now_ms);
 
 struct worker;
 

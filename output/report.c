@@ -19,7 +19,16 @@
  * server and may start with = + - @ (or tab/CR), which spreadsheets run as
  * formulas: those get a leading apostrophe (OWASP "CSV injection"). The
  * identity cells (collection, upn) are never altered, so a later --resume
- * can match them byte for byte. */
+ * can match them byte for byte.
+ *
+ * No control character (C0, DEL) reaches a cell raw: an ESC from a server's
+ * message, a request id or an invalid input row would run as an escape
+ * sequence in the terminal that shows the report, and a CR or LF would
+ * break the one-row-per-line rule that crash recovery relies on. CSV cells
+ * write them as JSON does (\n, \t, \u001b, \u007f; not reversible, but
+ * only server text and invalid rows can hold them: validation refuses them
+ * in identity cells, and api_tracking_problem() in tracking ids). cJSON
+ * escapes C0 itself; DEL, which it leaves, is escaped after it. */
 #include "output/report.h"
 #include "engine/clock.h"
 #include "engine/err.h"
@@ -35,7 +44,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define ROW_MAX (32 * 1024)
+#define ROW_MAX (64 * 1024) /* every cell at its cap, every byte escaped to 6 */
 
 struct report {
 	FILE *f;
@@ -239,21 +248,49 @@ int report_csv_write(FILE *f, const char *const *cells, int ncells, bool guard)
 	return 0;
 }
 
+static bool is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7F;
+}
+
+/* How JSON writes a control character c: \b \t \n \f \r, else \u00XX.
+ * Into esc (7 bytes); returns the length. */
+static size_t control_escape(unsigned char c, char *esc)
+{
+	static const char named[][3] = {
+	    ['\b'] = "\\b", ['\t'] = "\\t", ['\n'] = "\\n", ['\f'] = "\\f", ['\r'] = "\\r"};
+	if (c < sizeof(named) / sizeof(named[0]) && named[c][0]) {
+		memcpy(esc, named[c], 2);
+		return 2;
+	}
+	return (size_t)snprintf(esc, 7, "\\u%04x", c);
+}
+
 int report_csv_cell(char *dst, size_t cap, size_t *n, const char *s, bool guard, bool last)
 {
-	size_t len = strlen(s);
+	size_t len = strlen(s), need = 1; /* the separator */
 	bool quote = len && (strpbrk(s, ",\"\r\n") || s[0] == ' ' || s[len - 1] == ' ');
 	bool formula = guard && len && strchr("=+-@\t\r", s[0]);
-	if (*n + 2 * len + 5 > cap)
+	char esc[8];
+	need += 2 * quote + formula;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		need += *p == '"' ? 2 : is_control(*p) ? control_escape(*p, esc) : 1;
+	if (*n + need + 1 > cap) /* and the NUL report_format_csv() ends with */
 		return ERR_TOOBIG;
 	if (quote)
 		dst[(*n)++] = '"';
 	if (formula)
 		dst[(*n)++] = '\'';
-	for (; *s; s++) {
-		if (*s == '"')
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (is_control(*p)) {
+			size_t k = control_escape(*p, esc);
+			memcpy(dst + *n, esc, k);
+			*n += k;
+			continue;
+		}
+		if (*p == '"')
 			dst[(*n)++] = '"';
-		dst[(*n)++] = *s;
+		dst[(*n)++] = (char)*p;
 	}
 	if (quote)
 		dst[(*n)++] = '"';
@@ -316,11 +353,22 @@ int report_write(struct report *r, const struct item *it)
 		char *text = json_row(it, r->extra_names);
 		if (!text)
 			return ERR_NOMEM;
-		const char *lead = r->format == REPORT_JSON && r->any_row ? "," : "";
-		n = fprintf(r->f, "%s%s\n", lead, text);
+		if (r->format == REPORT_JSON && r->any_row)
+			fputc(',', r->f);
+		/* DEL only occurs inside strings in cJSON's output: \u007f there
+		 * is the same text, escaped */
+		for (char *p = text, *del; *p; p = del + 1) {
+			if (!(del = strchr(p, 0x7F))) {
+				fputs(p, r->f);
+				break;
+			}
+			fwrite(p, 1, (size_t)(del - p), r->f);
+			fputs("\\u007f", r->f);
+		}
+		fputc('\n', r->f);
 		cJSON_free(text);
 		r->any_row = true;
-		return n < 0 || ferror(r->f) ? ERR_IO : 0;
+		return ferror(r->f) ? ERR_IO : 0;
 	}
 	n = report_format_csv(r->row, sizeof(r->row), it);
 	if (n < 0)

@@ -41,9 +41,11 @@ int report_tick(struct report *r, int64_t now_mono_ms);
 /* Flushes, fsyncs and closes. Returns 0 or ERR_IO. report_close(NULL) is 0. */
 int report_close(struct report *r);
 
-/* Appends one CSV cell at dst + *n, then ',' or (last) '\n'; quoted when it
- * holds , " CR LF or edge spaces; with guard, a leading = + - @ tab CR gets
- * an apostrophe. Returns 0 or ERR_TOOBIG. Thread-safe. */
+/* Appends one CSV cell at dst + *n, then ',' or (last) '\n', leaving room
+ * for a NUL after it; quoted when it holds , " CR LF or edge spaces; with
+ * guard, a leading = + - @ tab CR gets an apostrophe; control characters
+ * (C0, DEL) are written as JSON escapes them (\n, \u001b), never raw.
+ * Returns 0 or ERR_TOOBIG (nothing written). Thread-safe. */
 int report_csv_cell(char *dst, size_t cap, size_t *n, const char *s, bool guard, bool last);
 /* Writes cells[0..ncells) to f as one CSV row (report_csv_cell's quoting and,
  * with guard, its formula guard on every cell). Returns 0, or ERR_TOOBIG

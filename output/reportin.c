@@ -48,7 +48,9 @@ static int make_item(struct item *it, const char *cells[C_COUNT])
 	it->attempts = (int)strtol(cells[C_ATTEMPTS], NULL, 10);
 	snprintf(it->error_code, sizeof(it->error_code), "%s", cells[C_CODE]);
 	snprintf(it->error_message, sizeof(it->error_message), "%s", cells[C_MSG]);
-	snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", cells[C_TRACK]);
+	/* an id too long to hold whole is no id: cut, it would poll another */
+	if (strlen(cells[C_TRACK]) < sizeof(it->tracking_id))
+		snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", cells[C_TRACK]);
 	snprintf(it->request_id, sizeof(it->request_id), "%s", cells[C_REQ]);
 	return 0;
 }

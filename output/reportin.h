@@ -10,7 +10,9 @@
 #include <stddef.h>
 
 /* Called per row with an item borrowed until it returns (status and op
- * parsed; unknown ones skip the row). A nonzero return stops the reading. */
+ * parsed; unknown ones skip the row; a tracking id longer than
+ * API_TRACKING_MAX is left empty, never cut). A nonzero return stops the
+ * reading. */
 typedef int (*reportin_fn)(void *arg, const struct item *it);
 
 /* Returns 0, fn's nonzero value, or a negative error with err set. */

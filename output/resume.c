@@ -1,9 +1,11 @@
 /* resume.c — reads an earlier report into a table of pair states.
  *
  * The table keys are dedup_hash(collection, UPN) mixed with the operation:
- * 16-byte slots (key, state, index of the tracking id), open addressing,
- * grown at half full. Tracking ids (only for accepted rows) live in one
- * growing arena of fixed 40-byte strings.
+ * 16-byte slots (key, state, offset of the tracking id), open addressing,
+ * grown at half full. Tracking ids (only for accepted rows) live whole, up
+ * to API_TRACKING_MAX bytes, in one growing arena of NUL-terminated
+ * strings (a GUID costs 37 bytes); an accepted row whose id is missing or
+ * unusable (api_tracking_problem) has nothing to poll and is sent again.
  *
  * The journal a crashed run left (REPORT.journal.ndjson) is read first, so
  * the report's final rows win over its accepted ones. Both are read by
@@ -15,24 +17,23 @@
 #include "output/reportin.h"
 #include "output/writer.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define TRACK_LEN 40
-
 struct slot {
-	uint64_t key; /* 0 = empty */
-	uint32_t track;
+	uint64_t key;	/* 0 = empty */
+	uint32_t track; /* offset in tracks */
 	uint8_t state;
 };
 
 struct resume {
 	struct slot *slots;
 	size_t cap, len;
-	char (*tracks)[TRACK_LEN];
-	size_t ntracks, tracks_cap;
+	char *tracks; /* the arena; at most UINT32_MAX bytes */
+	size_t tracks_len, tracks_cap;
 };
 
 uint64_t resume_key(const char *collection, const char *upn, enum api_op op)
@@ -86,7 +87,7 @@ static int add(void *arg, const struct item *it)
 	enum resume_state st = state_of(it->status);
 	if (st == RESUME_NEW)
 		return 0;
-	if (st == RESUME_ACCEPTED && !it->tracking_id[0])
+	if (st == RESUME_ACCEPTED && api_tracking_problem(it->tracking_id))
 		st = RESUME_AGAIN; /* cannot poll without an id */
 	if ((r->len + 1) * 2 > r->cap && grow(r) < 0)
 		return ERR_NOMEM;
@@ -96,11 +97,13 @@ static int add(void *arg, const struct item *it)
 		r->len++;
 	s->key = key, s->state = (uint8_t)st;
 	if (st == RESUME_ACCEPTED) {
-		size_t need = r->ntracks + 1;
-		if (array_grow((void **)&r->tracks, &r->tracks_cap, need, TRACK_LEN, 256) < 0)
+		size_t len = strlen(it->tracking_id) + 1, need = r->tracks_len + len;
+		if (need > UINT32_MAX ||
+		    array_grow((void **)&r->tracks, &r->tracks_cap, need, 1, 16384) < 0)
 			return ERR_NOMEM;
-		snprintf(r->tracks[r->ntracks], TRACK_LEN, "%s", it->tracking_id);
-		s->track = (uint32_t)r->ntracks++;
+		memcpy(r->tracks + r->tracks_len, it->tracking_id, len);
+		s->track = (uint32_t)r->tracks_len;
+		r->tracks_len = need;
 	}
 	return 0;
 }
@@ -133,7 +136,7 @@ enum resume_state resume_lookup(const struct resume *r, const char *collection, 
 	if (!s->key)
 		return RESUME_NEW;
 	if (s->state == RESUME_ACCEPTED)
-		*tracking_id = r->tracks[s->track];
+		*tracking_id = r->tracks + s->track;
 	return (enum resume_state)s->state;
 }
 

@@ -14,8 +14,11 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
+import urllib.parse
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RABULK = os.path.abspath(os.environ.get("RABULK", os.path.join(ROOT, "build/rabulk")))
@@ -105,6 +108,128 @@ class Workdir:
         e = Emulator(self.path, *args, cafile=cafile)
         self.emulators.append(e)
         return e
+
+
+class FakeService:
+    """A stand-in for the service on 127.0.0.1 that answers as a test says, for
+    answers the emulator never gives (a hostile or broken service). answer is
+    called per request as answer(method, path, body) and returns (status,
+    headers, body): headers a list of (name, value) pairs sent as written
+    (latin-1), body bytes or text. Every request is recorded in .log as
+    {"t_ms", "method", "path", "body"}. Use as a context manager: the server
+    thread is stopped on exit."""
+
+    def __init__(self, answer):
+        self.log = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the real service
+            timeout = 30  # a socket idle this long is dropped: nothing hangs
+
+            def log_message(self, *args):
+                pass
+
+            def handle_one(self, method):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n).decode("utf-8", "replace") if n else ""
+                path = self.path.split("?", 1)[0]
+                with outer.lock:
+                    outer.log.append({"t_ms": int(time.time() * 1000), "method": method,
+                                      "path": path, "body": body})
+                status, headers, out = answer(method, path, body)
+                out = out.encode() if isinstance(out, str) else out
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def do_GET(self):
+                self.handle_one("GET")
+
+            def do_POST(self):
+                self.handle_one("POST")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def requests(self):
+        with self.lock:
+            return list(self.log)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+TRACKING_HEADER = "x-remoteapp-operation-tracking-id"
+
+
+class FakeRemoteApp(FakeService):
+    """The section 1 protocol done simply, with hooks for hostile answers. A
+    POST answers 202 with a tracking id (make_id(n, upn), default "op-<n>"
+    for the n-th operation); a GET of operationResults/<id> for an id it gave
+    answers Success (InProgress while .pending is true), and 404 for an id it
+    never gave (a truncated one, say). rules[upn] replaces the POST answer for
+    that user, poll_rules[upn] the poll answer: a (status, headers, body)
+    tuple, or a list of them used in turn, the last one repeating."""
+
+    def __init__(self, rules=None, poll_rules=None, make_id=None):
+        self.rules, self.poll_rules = rules or {}, poll_rules or {}
+        self.make_id = make_id or (lambda n, upn: "op-%d" % n)
+        self.ops = {}  # tracking id -> upn
+        self.seen = {}  # (kind, upn) -> answers given
+        self.pending = False
+        super().__init__(self.answer)
+
+    def pick(self, rules, kind, upn):
+        rule = rules.get(upn)
+        if rule is None:
+            return None
+        if isinstance(rule, tuple):
+            return rule
+        n = self.seen.get((kind, upn), 0)
+        self.seen[(kind, upn)] = n + 1
+        return rule[min(n, len(rule) - 1)]
+
+    def answer(self, method, path, body):
+        with self.lock:
+            if method == "POST" and "/sessions/" in path:
+                upn = json.loads(body or "{}").get("UserUpn", "")
+                rule = self.pick(self.rules, "post", upn)
+                if rule:
+                    return rule
+                tid = self.make_id(len(self.ops) + 1, upn)
+                self.ops[urllib.parse.quote(tid, safe="-._~")] = upn
+                return 202, [(TRACKING_HEADER, tid), ("x-ms-request-id", "req-%d" % len(self.ops))], ""
+            if method == "GET" and "/operationResults/" in path:
+                upn = self.ops.get(path.rsplit("/", 1)[1])
+                if upn is None:
+                    return 404, [], '{"error":{"code":"ResourceNotFound","message":"no such operation"}}'
+                rule = self.pick(self.poll_rules, "poll", upn)
+                if rule:
+                    return rule
+                status = "InProgress" if self.pending else "Success"
+                return 200, [("Content-Type", "application/json")], json.dumps(
+                    {"Description": "DisconnectSessionCommand", "ErrorDetails": "", "Status": status})
+        return 404, [], '{"error":{"code":"ResourceNotFound","message":"unknown path"}}'
+
+    def posts(self, upn=None):
+        return [r for r in self.requests() if r["method"] == "POST"
+                and (upn is None or json.loads(r["body"]).get("UserUpn") == upn)]
+
+    def polls(self):
+        return [r for r in self.requests() if r["method"] == "GET"]
 
 
 class Result:

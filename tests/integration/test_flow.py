@@ -1,8 +1,9 @@
 """Flow control under injected faults: every check reads the emulator's
 request log (arrival times, statuses) or state, over real sockets."""
 import os
+import time
 
-from harness import Workdir, by_status, check, rabulk, target, users_csv
+from harness import SUB, FakeRemoteApp, Workdir, by_status, check, rabulk, target, users_csv
 
 
 def posts(emu):
@@ -101,3 +102,92 @@ def test_deadline_starts_nothing_after_it():
         check(40 <= st.get("succeeded", 0) <= 100 and st.get("not_attempted", 0) >= 400, "split", st)
         t = sorted(e["t_ms"] for e in posts(emu))
         check(t[-1] - t[0] <= 1600, "no operation started after the deadline", t[-1] - t[0])
+
+
+BUSY = '{"error":{"code":"ServerBusy","message":"Too many requests."}}'
+
+
+def throttle(*headers):
+    return 429, list(headers), BUSY
+
+
+def hostile_run(w, svc, upns, *opts):
+    """Runs disconnect over upns against svc, one request at a time (a pause
+    would hold every later row); returns (result, rows by upn, seconds)."""
+    inp = w.file("in.csv", "CollectionName,UserUpn\n" + "".join("Apps,%s\n" % u for u in upns))
+    t0 = time.monotonic()
+    r = rabulk(w, "disconnect", "--endpoint", svc.url, "--subscription", SUB, "--poll-interval",
+               "20ms", "--concurrency", "1", *opts, inp, timeout=30)
+    return r, {x["upn"]: x for x in r.rows()}, time.monotonic() - t0
+
+
+def test_absurd_retry_after_fails_the_row_within_retry_max_time():
+    # Retry-After: 99999999 (1157 days) is more than --retry-max-time 10s
+    # allows: the row fails at once as Throttled, nothing pauses, later rows go.
+    rules = {"slow@contoso.com": throttle(("Retry-After", "99999999"))}
+    with Workdir() as w, FakeRemoteApp(rules) as svc:
+        upns = ["user1@contoso.com", "slow@contoso.com", "user2@contoso.com", "user3@contoso.com"]
+        r, rows, took = hostile_run(w, svc, upns, "--retry-max-time", "10s")
+        check(r.code == 1, "exit code", r.code, r.stderr)
+        slow = rows["slow@contoso.com"]
+        check(slow["status"] == "failed" and slow["error_code"] == "Throttled", "throttled row", slow)
+        check("1157 days" in slow["error_message"] and "Retry-After" in slow["error_message"]
+              and "--retry-max-time" in slow["error_message"], "says the wait and why", slow)
+        check(len(svc.posts("slow@contoso.com")) == 1, "not sent again",
+              len(svc.posts("slow@contoso.com")))
+        check(all(rows[u]["status"] == "succeeded" for u in upns if u != "slow@contoso.com"),
+              "later rows succeed", rows)
+        check(took < 8, "the run ends promptly, no pause held it", took)
+
+
+def test_retry_after_over_the_10_minute_cap_fails_the_row():
+    # Without --retry-max-time a row waits at most 10 minutes: longer waits,
+    # however they are written (seconds, a date in 2100, an int64-max
+    # retry-after-ms that once overflowed), fail the row; a short one is
+    # still honoured as a floor.
+    rules = {
+        "secs@contoso.com": throttle(("Retry-After", "99999999")),
+        "date@contoso.com": throttle(("Retry-After", "Fri, 01 Jan 2100 00:00:00 GMT")),
+        "ms@contoso.com": throttle(("retry-after-ms", "9223372036854775807")),
+        "xms@contoso.com": throttle(("x-ms-retry-after-ms", "99999999999999999999999")),
+        "eleven@contoso.com": (503, [("Retry-After", "601")], BUSY),
+        "brief@contoso.com": [throttle(("Retry-After", "1"))],
+    }
+    rules["brief@contoso.com"].append((202, [("x-remoteapp-operation-tracking-id", "op-brief")], ""))
+    with Workdir() as w, FakeRemoteApp(rules) as svc:
+        svc.ops["op-brief"] = "brief@contoso.com"
+        hostile = ["secs@contoso.com", "date@contoso.com", "ms@contoso.com", "xms@contoso.com",
+                   "eleven@contoso.com"]
+        upns = ["user1@contoso.com"] + hostile + ["brief@contoso.com", "user2@contoso.com"]
+        r, rows, took = hostile_run(w, svc, upns)
+        check(r.code == 1, "exit code", r.code, r.stderr)
+        for u in hostile:
+            x = rows[u]
+            check(x["status"] == "failed" and x["error_code"] == "Throttled", "throttled row", x)
+            check("10 min" in x["error_message"], "names the cap", x)
+            check(len(svc.posts(u)) == 1, "not sent again", u, len(svc.posts(u)))
+        check("Retry-After" in rows["date@contoso.com"]["error_message"], "names the header",
+              rows["date@contoso.com"])
+        check("retry-after-ms" in rows["ms@contoso.com"]["error_message"], "names the header",
+              rows["ms@contoso.com"])
+        brief = rows["brief@contoso.com"]
+        check(brief["status"] == "succeeded" and brief["attempts"] == "2", "a 1 s wait is kept", brief)
+        b = [p["t_ms"] for p in svc.posts("brief@contoso.com")]
+        check(b[1] - b[0] >= 950, "Retry-After is a floor", b)
+        check(rows["user2@contoso.com"]["status"] == "succeeded", "later rows", rows)
+        check(took < 10, "the run ends promptly", took)
+
+
+def test_absurd_retry_after_on_a_poll_leaves_the_row_accepted():
+    # The operation was accepted; only its poll is throttled, for 3 years:
+    # the row ends accepted (a resume polls it), code Throttled, at once.
+    polls = {"slow@contoso.com": throttle(("Retry-After", "99999999"))}
+    with Workdir() as w, FakeRemoteApp(poll_rules=polls) as svc:
+        upns = ["slow@contoso.com", "user1@contoso.com"]
+        r, rows, took = hostile_run(w, svc, upns, "--retry-max-time", "1m")
+        check(r.code == 1, "exit code", r.code, r.stderr)
+        slow = rows["slow@contoso.com"]
+        check(slow["status"] == "accepted" and slow["error_code"] == "Throttled"
+              and slow["tracking_id"], "poll throttled", slow)
+        check(rows["user1@contoso.com"]["status"] == "succeeded", "other row", rows)
+        check(took < 8, "the run ends promptly", took)

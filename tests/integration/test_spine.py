@@ -1,13 +1,14 @@
 """The spine end to end: rabulk against rabulk-emulator over real sockets."""
 import json
 import os
+import re
 import resource
 import signal
 import subprocess
 import time
 
-from harness import (RABULK, SUB, Workdir, by_status, check, rabulk, target, users_csv,
-                     users_ndjson)
+from harness import (RABULK, SUB, TRACKING_HEADER, FakeRemoteApp, Workdir, by_status, check,
+                     rabulk, target, users_csv, users_ndjson)
 
 
 def assert_every_session_disconnected_once(emu, n):
@@ -288,3 +289,120 @@ def test_sigint_stops_with_every_row_reported():
         check(set(st) <= {"succeeded", "accepted", "not_attempted"}, "statuses", st)
         accepted = [x for x in rows if x["status"] == "accepted"]
         check(all(x["tracking_id"] for x in accepted), "accepted rows keep their tracking id")
+
+
+def fake_run(w, svc, rows_csv, *opts, report="report.csv"):
+    inp = w.file("in.csv", "CollectionName,UserUpn\n" + rows_csv)
+    r = rabulk(w, "disconnect", "--endpoint", svc.url, "--subscription", SUB, "--poll-interval",
+               "20ms", *opts, inp, report=report, timeout=60)
+    return r, {x["upn"]: x for x in r.rows()} if report.endswith(".csv") else None
+
+
+def test_202_without_tracking_id_is_accepted_not_succeeded():
+    # Nothing proves the operation ran: the row is accepted (pending, exit
+    # 1) with the reason; a 200 without one is HTTP's own word that it is done.
+    rules = {"bare@contoso.com": (202, [("x-ms-request-id", "req-bare")], ""),
+             "sync@contoso.com": (200, [], "")}
+    with Workdir() as w, FakeRemoteApp(rules) as svc:
+        r, rows = fake_run(w, svc, "Apps,bare@contoso.com\nApps,sync@contoso.com\n"
+                                   "Apps,user1@contoso.com\n")
+        check(r.code == 1, "exit code", r.code, r.stderr)
+        bare = rows["bare@contoso.com"]
+        check(bare["status"] == "accepted" and bare["error_code"] == "NoTrackingId"
+              and bare["http_status"] == "202" and not bare["tracking_id"], "untracked 202", bare)
+        check(TRACKING_HEADER in bare["error_message"] and "cannot be polled" in bare["error_message"],
+              "says why", bare)
+        check(rows["sync@contoso.com"]["status"] == "succeeded", "200 without id", rows)
+        check(rows["user1@contoso.com"]["status"] == "succeeded", "tracked row", rows)
+        check("accepted 1" in r.stderr, "summary counts it pending", r.stderr)
+        # --resume sends it again: there is nothing to poll
+        r2, rows2 = fake_run(w, svc, "Apps,bare@contoso.com\n", "--resume", r.report_path,
+                             report="again.csv")
+        check(len(svc.posts("bare@contoso.com")) == 2, "resume sends it again",
+              len(svc.posts("bare@contoso.com")))
+
+
+def long_id(n, upn):
+    """A tracking id of the length the user's name asks for (len100@...)."""
+    size = int(upn.split("@")[0][3:])
+    head = "%s-%d-" % (upn.split("@")[0], n)
+    return (head + "0123456789abcdef" * 20)[:size]
+
+
+def test_tracking_ids_up_to_256_bytes_survive_a_run_and_a_resume():
+    with Workdir() as w, FakeRemoteApp(make_id=long_id) as svc:
+        upns = ["len100@contoso.com", "len256@contoso.com", "len257@contoso.com"]
+        inp = "".join("Apps,%s\n" % u for u in upns)
+        svc.pending = True  # first run: every operation stays InProgress
+        r, rows = fake_run(w, svc, inp, "--poll-timeout", "300ms")
+        check(r.code == 1, "exit code", r.code, r.stderr)
+        for u, size in (("len100@contoso.com", 100), ("len256@contoso.com", 256)):
+            x = rows[u]
+            check(x["status"] == "accepted" and x["error_code"] == "PollTimeout", "pending", x)
+            check(len(x["tracking_id"]) == size and x["tracking_id"] in svc.ops,
+                  "full tracking id kept", size, len(x["tracking_id"]), x)
+            paths = [p["path"] for p in svc.polls()]
+            check(any(p.endswith("/" + x["tracking_id"]) for p in paths), "polled with it", paths)
+        big = rows["len257@contoso.com"]
+        check(big["status"] == "accepted" and big["error_code"] == "BadTrackingId"
+              and not big["tracking_id"] and "256" in big["error_message"],
+              "an over-long id is refused, not cut", big)
+        ids = {u: rows[u]["tracking_id"] for u in upns}
+        posts_before, polls_before = len(svc.posts()), len(svc.polls())
+        svc.pending = False
+        r2, rows2 = fake_run(w, svc, inp, "--resume", r.report_path, report="resumed.csv")
+        for u in ("len100@contoso.com", "len256@contoso.com"):
+            check(rows2[u]["status"] == "succeeded" and rows2[u]["tracking_id"] == ids[u],
+                  "resumed row polled its operation", rows2[u])
+            check(len(svc.posts(u)) == 1, "not sent again", u, len(svc.posts(u)))
+        new_polls = [p["path"] for p in svc.polls()[polls_before:]]
+        for u in ("len100@contoso.com", "len256@contoso.com"):
+            check(any(p.endswith("/" + ids[u]) for p in new_polls), "resume polls the full id",
+                  u, new_polls)
+        check(len(svc.posts("len257@contoso.com")) == 2, "the untracked one is sent again")
+        check(all(len(p.rsplit("/", 1)[1]) in (100, 256) for p in new_polls), "no cut ids",
+              new_polls)
+
+
+RAW_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f\x7f]")
+
+
+def test_control_characters_never_reach_the_report_raw():
+    evil = "evil \u001b[31mred\nsecond line\u007f"
+    rules = {
+        "esc@contoso.com": (202, [(TRACKING_HEADER, "op-\x1b[31m-1"), ("x-ms-request-id", "r\x1b]0;x\x07")], ""),
+        "msg@contoso.com": (400, [("x-ms-request-id", "req\x1b[2J")],
+                            json.dumps({"error": {"code": "Bad\u001bCode", "message": evil}})),
+    }
+    inp = ("Apps,esc@contoso.com\nApps,msg@contoso.com\nApps,\"bad\x1b[31m@contoso.com\"\n"
+           "Apps,\"two\nlines@contoso.com\"\nApps,user1@contoso.com\n")
+    with Workdir() as w, FakeRemoteApp(rules) as svc:
+        r, rows = fake_run(w, svc, inp)
+        check(r.code == 1, "exit code", r.code, r.stderr)
+        raw = open(r.report_path, "rb").read()
+        bad = RAW_CONTROL.findall(raw)
+        check(not bad, "raw control characters in the CSV report", bad[:5], raw[:600])
+        check(raw.count(b"\n") == 6, "one line per row", raw)
+        esc = rows["esc@contoso.com"]
+        check(esc["status"] == "accepted" and esc["error_code"] == "BadTrackingId"
+              and not esc["tracking_id"], "a tracking id with control characters is refused", esc)
+        check(esc["request_id"] == "r\\u001b]0;x\\u0007", "escaped request id", esc)
+        msg = rows["msg@contoso.com"]
+        check(msg["status"] == "failed" and msg["error_code"] == "Bad\\u001bCode"
+              and msg["error_message"] == "evil \\u001b[31mred\\nsecond line\\u007f",
+              "escaped as JSON would", msg)
+        invalid = [x for x in r.rows() if x["status"] == "invalid"]
+        check(sorted(x["upn"] for x in invalid) == ["bad\\u001b[31m@contoso.com",
+                                                     "two\\nlines@contoso.com"], "invalid rows",
+              invalid)
+        check(rows["user1@contoso.com"]["status"] == "succeeded", "the rest goes on", rows)
+
+        # JSON: cJSON escapes, and DEL too; read back, the text is exact.
+        r, _ = fake_run(w, svc, inp, report="report.json")
+        raw = open(r.report_path, "rb").read()
+        bad = RAW_CONTROL.findall(raw)
+        check(not bad, "raw control characters in the JSON report", bad[:5])
+        got = {x["upn"]: x for x in json.loads(raw)}
+        check(got["msg@contoso.com"]["error_message"] == evil, "JSON keeps the text exactly",
+              got["msg@contoso.com"])
+        check("bad\x1b[31m@contoso.com" in got, "identity kept exactly in JSON", list(got))

@@ -171,6 +171,23 @@ static void header_values(void **state)
 	assert_false(api_header_value(p, strlen(p), API_TRACKING_HEADER, v, sizeof(v)));
 }
 
+/* A tracking id is polled and recorded whole, or not at all. */
+static void tracking_ids(void **state)
+{
+	char id[API_TRACKING_MAX + 2];
+	assert_null(api_tracking_problem("91036d3c-9a24-4d3a-8f5e-0a2b6c8d1e3f"));
+	assert_string_equal(api_tracking_problem(""), "is empty");
+	memset(id, 'a', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	assert_string_equal(api_tracking_problem(id), "is longer than 256 bytes");
+	id[API_TRACKING_MAX] = '\0';
+	assert_null(api_tracking_problem(id));
+	assert_string_equal(api_tracking_problem("op\x1b[31m"), "holds control characters");
+	assert_string_equal(api_tracking_problem("op\x7f"), "holds control characters");
+	assert_string_equal(api_tracking_problem(".."), "is not a path segment");
+	assert_null(api_tracking_problem("op 1/2%"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -185,6 +202,7 @@ int main(void)
 	    cmocka_unit_test(error_other_keeps_200_bytes),
 	    cmocka_unit_test(classification),
 	    cmocka_unit_test(header_values),
+	    cmocka_unit_test(tracking_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "engine/err.h"
 #include "output/report.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -88,6 +89,39 @@ static void extra_columns_follow(void **state)
 	it->status = STATUS_PLANNED;
 	assert_true(report_format_csv(row, sizeof(row), it) > 0);
 	assert_string_equal(row, "2,Apps,a@x.com,disconnect,planned,,,,0,,,,,,IT,'=1+1,\n");
+	item_free(it);
+}
+
+/* No control character reaches a CSV cell raw (a terminal would run an
+ * escape sequence, a CR or LF would break one row per line): they are
+ * written as JSON writes them. */
+static void control_characters_are_escaped(void **state)
+{
+	char row[2048];
+	struct item *it = item_new(4, API_DISCONNECT, "Apps", "bad\x1b[31m@x.com", NULL);
+	item_set_error(it, STATUS_FAILED, "Bad\x01", "a\nb\r\x7f\tc\b\f\\");
+	snprintf(it->request_id, sizeof(it->request_id), "r\x1b]0;x\x07");
+	assert_true(report_format_csv(row, sizeof(row), it) > 0);
+	assert_string_equal(row, "4,Apps,bad\\u001b[31m@x.com,disconnect,failed,,Bad\\u0001,"
+				 "\"a\\nb\\r\\u007f\\tc\\b\\f\\\",0,,r\\u001b]0;x\\u0007,,,\n");
+	/* the exact room: a row and its NUL fit; a byte short is refused, not cut */
+	int n = report_format_csv(row, sizeof(row), it);
+	assert_int_equal(report_format_csv(row, (size_t)n + 1, it), n);
+	assert_int_equal(report_format_csv(row, (size_t)n, it), ERR_TOOBIG);
+	item_free(it);
+}
+
+/* A tracking id is kept whole up to API_TRACKING_MAX bytes. */
+static void long_tracking_id_is_whole(void **state)
+{
+	char row[2048], id[API_TRACKING_MAX + 1];
+	memset(id, 'a', API_TRACKING_MAX);
+	id[API_TRACKING_MAX] = '\0';
+	struct item *it = sample();
+	snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", id);
+	assert_int_equal(strlen(it->tracking_id), API_TRACKING_MAX);
+	assert_true(report_format_csv(row, sizeof(row), it) > 0);
+	assert_non_null(strstr(row, id));
 	item_free(it);
 }
 
@@ -180,6 +214,31 @@ static void json_stays_valid_when_appended(void **state)
 	unlink(path);
 }
 
+/* cJSON escapes C0 but writes DEL raw: the report escapes it too, and the
+ * text reads back exactly. */
+static void json_escapes_every_control_character(void **state)
+{
+	const char *path = "/tmp/rabulk-ctl.ndjson";
+	char err[256];
+	unlink(path);
+	struct report *r = report_open(path, false, err, sizeof(err));
+	assert_non_null(r);
+	struct item *it = sample();
+	item_set_error(it, STATUS_FAILED, "X", "del\x7f esc\x1b nl\n end\x7f");
+	assert_int_equal(report_write(r, it), 0);
+	assert_int_equal(report_close(r), 0);
+	const char *text = slurp(path);
+	for (const char *p = text; *p; p++)
+		assert_true(*p == '\n' || ((unsigned char)*p >= 0x20 && *p != 0x7F));
+	assert_non_null(strstr(text, "del\\u007f esc\\u001b nl\\n end\\u007f"));
+	cJSON *o = cJSON_Parse(text);
+	assert_string_equal(cJSON_GetObjectItem(o, "error_message")->valuestring,
+			    "del\x7f esc\x1b nl\n end\x7f");
+	cJSON_Delete(o);
+	item_free(it);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +249,9 @@ int main(void)
 	    cmocka_unit_test(extra_columns_follow),
 	    cmocka_unit_test(append_cuts_a_torn_tail),
 	    cmocka_unit_test(json_stays_valid_when_appended),
+	    cmocka_unit_test(control_characters_are_escaped),
+	    cmocka_unit_test(long_tracking_id_is_whole),
+	    cmocka_unit_test(json_escapes_every_control_character),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
