@@ -112,6 +112,19 @@ static int use_cert(struct setup *s, const struct options *o, bool profiled, cha
 	return 0;
 }
 
+/* $RABULK_TOKEN_COMMAND_TIMEOUT: how long --token-command may run. */
+static int command_timeout(long *ms, char *err, size_t n)
+{
+	const char *env = getenv("RABULK_TOKEN_COMMAND_TIMEOUT");
+	*ms = TOKEN_COMMAND_TIMEOUT_MS;
+	if (!env || !*env || (args_duration(env, ms) == 0 && *ms > 0))
+		return 0;
+	snprintf(err, n,
+		 "bad RABULK_TOKEN_COMMAND_TIMEOUT '%s': want a duration such as 500ms, 30s or 5m",
+		 env);
+	return ERR_INVAL;
+}
+
 /* Which token source, if any: options, then environment, then profile. */
 static int token_source(const struct setup *s, const struct options *o, bool profiled,
 			struct token_source *src, char *err, size_t n)
@@ -119,6 +132,8 @@ static int token_source(const struct setup *s, const struct options *o, bool pro
 	const char *env = getenv("RABULK_ACCESS_TOKEN");
 	memset(src, 0, sizeof(*src));
 	src->file = o->token_file, src->command = o->token_command;
+	if (src->command && command_timeout(&src->command_timeout_ms, err, n) < 0)
+		return ERR_INVAL;
 	if (src->file || src->command)
 		return 1;
 	if (env && *env) {
