@@ -162,7 +162,8 @@ static int token_source(const struct setup *s, const struct options *o, bool pro
 	}
 }
 
-static int credentials(struct setup *s, const struct options *o, bool profiled, char *err, size_t n)
+static int credentials(struct setup *s, const struct options *o, bool profiled, token_stop_fn *stop,
+		       char *err, size_t n)
 {
 	struct token_source src;
 	int rc = o->cert ? use_cert(s, o, profiled, err, n) : 0;
@@ -170,8 +171,9 @@ static int credentials(struct setup *s, const struct options *o, bool profiled, 
 		rc = token_source(s, o, profiled, &src, err, n);
 	if (rc <= 0)
 		return rc;
+	src.stop = stop;
 	if (!(s->token = token_new(&src, err, n)))
-		return ERR_AUTH;
+		return stop && stop() ? ERR_STOPPED : ERR_AUTH;
 	s->job.token = s->token;
 	if (o->verbose) {
 		char what[256];
@@ -261,7 +263,7 @@ static void build_job(struct setup *c, const struct options *o)
 	j->verbose = o->verbose;
 }
 
-int setup_init(struct setup *s, const struct options *o, char *err, size_t n)
+int setup_init(struct setup *s, const struct options *o, token_stop_fn *stop, char *err, size_t n)
 {
 	bool profiled = false;
 	int rc;
@@ -271,7 +273,7 @@ int setup_init(struct setup *s, const struct options *o, char *err, size_t n)
 		return rc;
 	if ((rc = set_target(s, o, profiled, err, n)) < 0 || o->dry_run)
 		return rc;
-	if ((rc = credentials(s, o, profiled, err, n)) < 0)
+	if ((rc = credentials(s, o, profiled, stop, err, n)) < 0)
 		return rc;
 	return o->emulator ? 0 : http_preflight(&s->job, err, n);
 }

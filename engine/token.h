@@ -19,8 +19,10 @@
 #define TOKEN_COMMAND_TIMEOUT_MS 30000
 
 /* Asked every 100 ms while --token-command runs: true gives the fetch up
- * (the command's process group is killed, ERR_STOPPED). Called from any
- * thread. */
+ * (the command's process group is killed, ERR_STOPPED). It means "the run
+ * is being interrupted": cli/run.c passes run_signalled(), and a worker
+ * whose 401 refresh is given up this way stops the run as for a signal.
+ * Called from any thread. */
 typedef bool token_stop_fn(void);
 
 struct token_source {
