@@ -147,9 +147,11 @@ static bool phase(struct ctx *c, const struct options *o, const struct dedup *ex
 {
 	char *buf = NULL;
 	unsigned long rows = 0;
+	if (run_stopped(c) != STOP_NONE) /* a signal while the first token was fetched */
+		return false;
 	FILE *in = list_targets(c, o, ex, connected_only, &buf, &rows);
 	if (!in) {
-		run_stop(c, STOP_INTERNAL);
+		run_stop(c, run_signalled() ? STOP_SIGNAL : STOP_INTERNAL);
 		return false;
 	}
 	if (!o->quiet)

@@ -51,7 +51,7 @@ int result_run(const struct options *o)
 		return EXIT_ALL_OK;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (setup_init(&set, o, err, sizeof(err)) < 0)
+	if (setup_init(&set, o, NULL, err, sizeof(err)) < 0)
 		goto out;
 	rc = EXIT_INTERNAL;
 	if (!(res = fetch_each(&set.job, api_url_result, o->inputs, n)))

@@ -12,7 +12,10 @@
  * Signals: the first SIGINT/SIGTERM stops taking rows and lets in-flight
  * requests finish (bounded by --timeout); a second one abandons them too
  * (their rows end not_attempted, still one row each); a third one ends the
- * process. */
+ * process. The first also gives up a --token-command under way (token.c
+ * asks run_signalled() while it runs): before the first token, the run
+ * sends nothing and reports every row not_attempted; during a refresh, the
+ * rows waiting for it end as at any stop. */
 #include "cli/run.h"
 #include "cli/setup.h"
 #include "emulator/emu.h"
@@ -47,11 +50,15 @@
 #define READER_GRACE_MS 2000 /* after a stop, how long the reader may read on */
 #define ORDER_WINDOW 16384   /* --ordered: rows read and not yet written, at most */
 
-static volatile sig_atomic_t signals_seen;
+/* Atomic, not volatile sig_atomic_t: workers read it too, through
+ * run_signalled() while a --token-command runs. Lock-free, so the handler
+ * may use it. */
+static atomic_int signals_seen;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "signals_seen must be lock-free");
 
 static void on_signal(int sig)
 {
-	if (signals_seen++ > 1) {
+	if (atomic_fetch_add(&signals_seen, 1) > 1) {
 		signal(sig, SIG_DFL);
 		raise(sig);
 	}
@@ -298,14 +305,14 @@ static int pump(struct ctx *c, struct sink *s, int wait_ms)
 static void watch_stops(struct ctx *c)
 {
 	static bool cancelled;
-	if (signals_seen > 1 && !cancelled) {
+	if (atomic_load(&signals_seen) > 1 && !cancelled) {
 		cancelled = true;
 		engine_cancel(c->engine);
 		fprintf(stderr, "rabulk: abandoning requests in flight (again to quit now)\n");
 	}
 	if (engine_stop_reason(c->engine) != STOP_NONE)
 		return;
-	if (signals_seen) {
+	if (atomic_load(&signals_seen)) {
 		engine_stop(c->engine, STOP_SIGNAL);
 		fprintf(stderr, "rabulk: stopping: finishing requests in flight (again to abandon "
 				"them)\n");
@@ -598,7 +605,9 @@ static int pass(struct ctx *c, FILE **files, const char **names, int nfiles)
 		rc = ERR_NOMEM;
 		goto out;
 	}
-	if ((!c->o->dry_run && engine_start(c->engine) < 0) ||
+	if (c->stopped != STOP_NONE) /* before the first request: every row not_attempted */
+		engine_stop(c->engine, c->stopped);
+	if ((!c->o->dry_run && c->stopped == STOP_NONE && engine_start(c->engine) < 0) ||
 	    pthread_create(&reader, NULL, reader_main, c) != 0) {
 		fprintf(stderr, "rabulk: cannot start threads\n");
 		exit(EXIT_INTERNAL);
@@ -674,8 +683,13 @@ struct ctx *run_open(const struct options *o, int *exit_status)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal); /* a closed terminal or ssh session: stop as for SIGTERM */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (setup_init(&c->set, c->o, err, sizeof(err)) < 0)
+	int rc = setup_init(&c->set, c->o, run_signalled, err, sizeof(err));
+	if (rc == ERR_STOPPED) { /* no token, nothing sent: the report still lists every row */
+		fprintf(stderr, "rabulk: stopping: %s\n", err);
+		c->stopped = STOP_SIGNAL;
+	} else if (rc < 0) {
 		goto fail;
+	}
 	if (o->resume && !(c->resume = resume_load(o->resume, err, sizeof(err))))
 		goto fail;
 	if (o->report)
@@ -722,9 +736,14 @@ void run_stop(struct ctx *c, enum stop_reason why)
 		c->stopped = why;
 }
 
+enum stop_reason run_stopped(const struct ctx *c)
+{
+	return c->stopped;
+}
+
 bool run_signalled(void)
 {
-	return signals_seen > 0;
+	return atomic_load(&signals_seen) > 0;
 }
 
 int run_close(struct ctx *c, bool report)

@@ -29,6 +29,9 @@ enum stop_reason run_pass(struct ctx *c, enum api_op op, const char *text, FILE 
 const struct job *run_job(const struct ctx *c);
 /* Marks the run stopped early (a signal during drain's wait). */
 void run_stop(struct ctx *c, enum stop_reason why);
+/* Why the run stopped early (STOP_NONE: it has not); a signal while the
+ * first token was fetched stops it before anything is sent. */
+enum stop_reason run_stopped(const struct ctx *c);
 /* Asks a yes/no question on the terminal; false (after saying --yes is
  * needed) when stdin or stderr is not a terminal. */
 bool run_ask(const char *question);

@@ -120,7 +120,7 @@ int sessions_run(const struct options *o)
 		return EXIT_ALL_OK;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (setup_init(&set, o, err, sizeof(err)) < 0)
+	if (setup_init(&set, o, NULL, err, sizeof(err)) < 0)
 		goto out;
 	if (strcmp(o->out_format, "csv") == 0)
 		puts("CollectionName,UserUpn,State,LogonTimeUtc");

@@ -112,6 +112,19 @@ static int use_cert(struct setup *s, const struct options *o, bool profiled, cha
 	return 0;
 }
 
+/* $RABULK_TOKEN_COMMAND_TIMEOUT: how long --token-command may run. */
+static int command_timeout(long *ms, char *err, size_t n)
+{
+	const char *env = getenv("RABULK_TOKEN_COMMAND_TIMEOUT");
+	*ms = TOKEN_COMMAND_TIMEOUT_MS;
+	if (!env || !*env || (args_duration(env, ms) == 0 && *ms > 0))
+		return 0;
+	snprintf(err, n,
+		 "bad RABULK_TOKEN_COMMAND_TIMEOUT '%s': want a duration such as 500ms, 30s or 5m",
+		 env);
+	return ERR_INVAL;
+}
+
 /* Which token source, if any: options, then environment, then profile. */
 static int token_source(const struct setup *s, const struct options *o, bool profiled,
 			struct token_source *src, char *err, size_t n)
@@ -119,6 +132,8 @@ static int token_source(const struct setup *s, const struct options *o, bool pro
 	const char *env = getenv("RABULK_ACCESS_TOKEN");
 	memset(src, 0, sizeof(*src));
 	src->file = o->token_file, src->command = o->token_command;
+	if (src->command && command_timeout(&src->command_timeout_ms, err, n) < 0)
+		return ERR_INVAL;
 	if (src->file || src->command)
 		return 1;
 	if (env && *env) {
@@ -147,7 +162,8 @@ static int token_source(const struct setup *s, const struct options *o, bool pro
 	}
 }
 
-static int credentials(struct setup *s, const struct options *o, bool profiled, char *err, size_t n)
+static int credentials(struct setup *s, const struct options *o, bool profiled, token_stop_fn *stop,
+		       char *err, size_t n)
 {
 	struct token_source src;
 	int rc = o->cert ? use_cert(s, o, profiled, err, n) : 0;
@@ -155,8 +171,9 @@ static int credentials(struct setup *s, const struct options *o, bool profiled, 
 		rc = token_source(s, o, profiled, &src, err, n);
 	if (rc <= 0)
 		return rc;
+	src.stop = stop;
 	if (!(s->token = token_new(&src, err, n)))
-		return ERR_AUTH;
+		return stop && stop() ? ERR_STOPPED : ERR_AUTH;
 	s->job.token = s->token;
 	if (o->verbose) {
 		char what[256];
@@ -246,7 +263,7 @@ static void build_job(struct setup *c, const struct options *o)
 	j->verbose = o->verbose;
 }
 
-int setup_init(struct setup *s, const struct options *o, char *err, size_t n)
+int setup_init(struct setup *s, const struct options *o, token_stop_fn *stop, char *err, size_t n)
 {
 	bool profiled = false;
 	int rc;
@@ -256,7 +273,7 @@ int setup_init(struct setup *s, const struct options *o, char *err, size_t n)
 		return rc;
 	if ((rc = set_target(s, o, profiled, err, n)) < 0 || o->dry_run)
 		return rc;
-	if ((rc = credentials(s, o, profiled, err, n)) < 0)
+	if ((rc = credentials(s, o, profiled, stop, err, n)) < 0)
 		return rc;
 	return o->emulator ? 0 : http_preflight(&s->job, err, n);
 }

@@ -23,9 +23,12 @@ struct setup {
 /* Fills s from the options and the profile: picks the subscription and
  * endpoint, loads and checks the certificate, fetches the first token,
  * checks the endpoint (https, or http on loopback) with one TLS handshake,
- * or starts the embedded emulator. Returns 0, or a negative error with err
- * set; call setup_release() either way. */
-int setup_init(struct setup *s, const struct options *o, char *err, size_t errlen);
+ * or starts the embedded emulator. stop (NULL: none) may give up a
+ * --token-command, now or at a later refresh (token_stop_fn). Returns 0,
+ * ERR_STOPPED when stop gave up the first token (the rest is not set up),
+ * or another negative error, with err set; call setup_release() either way. */
+int setup_init(struct setup *s, const struct options *o, token_stop_fn *stop, char *err,
+	       size_t errlen);
 void setup_release(struct setup *s);
 
 #endif

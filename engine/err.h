@@ -17,7 +17,8 @@
 	X(TOOBIG, -9, "too big")                                                                   \
 	X(CURL, -10, "libcurl error")                                                              \
 	X(HTTPD, -11, "http server error")                                                         \
-	X(AUTH, -12, "credentials rejected or unavailable")
+	X(AUTH, -12, "credentials rejected or unavailable")                                        \
+	X(STOPPED, -13, "given up: the run is stopping")
 
 enum err {
 	ERR_OK = 0,

@@ -11,26 +11,41 @@
  * lifetime, at most two minutes (a 60-minute Azure AD token is refreshed
  * two minutes early, a 4-second test token one second early). A token file
  * is also checked once a second and re-read when its inode, size or mtime
- * changed. */
+ * changed.
+ *
+ * The command is run with fork and exec, not popen(): in a process group of
+ * its own, with a time limit, a cap on its output, and a way for the caller
+ * to give it up (a signal), each of which kills the whole group. A command
+ * that hangs (a login prompt no one sees, a network that drops packets) would
+ * otherwise hang the run, and its children would outlive rabulk. */
 #include "engine/token.h"
 #include "engine/clock.h"
 #include "engine/err.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define FILE_CHECK_MS 1000
 #define MARGIN_MAX_MS 120000
-#define RETRY_MS 1000 /* after a failed or useless early refresh */
+#define RETRY_MS 1000	  /* after a failed or useless early refresh */
+#define STOP_CHECK_MS 100 /* how often a running command asks src->stop() */
+
+extern char **environ;
 
 struct token {
 	struct token_source src;
@@ -159,22 +174,180 @@ int token_read_file(const char *path, char *dst, size_t cap, char *err, size_t n
 	return read_file_id(path, dst, cap, &st, err, n);
 }
 
-static int run_command(const char *cmd, char *dst, size_t cap, char *err, size_t n)
+/* ---- --token-command ------------------------------------------------ */
+
+/* The child, between fork() and exec: async-signal-safe calls only (the
+ * parent has threads). Its own process group, so that one kill() ends sh
+ * and whatever it started (az runs python); stdin /dev/null; stdout the
+ * pipe; stderr ours, so the command's complaints are seen; no other
+ * descriptor of ours (sockets, the report, the inputs: few are
+ * close-on-exec). SIGPIPE back to the default we ignore. If rabulk dies
+ * while it runs (kill -9, a third Ctrl-C), the kernel kills sh. */
+static _Noreturn void exec_command(const char *cmd, int out, pid_t parent, long max_fd)
 {
-	FILE *p = popen(cmd, "r");
-	if (!p) {
+	char *argv[] = {(char *)"sh", (char *)"-c", (char *)cmd, NULL};
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigset_t none;
+	int null;
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigaction(SIGPIPE, &dfl, NULL);
+	if (out <= STDERR_FILENO && (out = fcntl(out, F_DUPFD, STDERR_FILENO + 1)) < 0)
+		_exit(127);
+	if ((null = open("/dev/null", O_RDONLY)) < 0 || dup2(null, STDIN_FILENO) < 0 ||
+	    dup2(out, STDOUT_FILENO) < 0)
+		_exit(127);
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, 0) == 0)
+		max_fd = 0;
+#endif
+	for (int fd = STDERR_FILENO + 1; fd < max_fd; fd++)
+		close(fd);
+	execve("/bin/sh", argv, environ);
+	_exit(127);
+}
+
+/* Starts the command; its stdout is read from *out (caller closes it). */
+static int spawn(const char *cmd, pid_t *pid, int *out, char *err, size_t n)
+{
+	struct rlimit rl;
+	long max_fd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+			  ? (long)rl.rlim_cur
+			  : 1L << 20;
+	int fds[2];
+	if (pipe(fds) != 0 || fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0) {
 		snprintf(err, n, "cannot run --token-command: %s", strerror(errno));
 		return ERR_IO;
 	}
-	size_t len = fread(dst, 1, cap - 1, p);
-	dst[len] = '\0';
-	while (len == cap - 1 && fgetc(p) != EOF) /* let it finish writing */
+	pid_t parent = getpid();
+	if ((*pid = fork()) < 0) {
+		snprintf(err, n, "cannot run --token-command: %s", strerror(errno));
+		close(fds[0]), close(fds[1]);
+		return ERR_IO;
+	}
+	if (*pid == 0)
+		exec_command(cmd, fds[1], parent, max_fd);
+	setpgid(*pid, *pid); /* as the child does: whichever runs first; kill() needs it */
+	close(fds[1]);
+	*out = fds[0];
+	return 0;
+}
+
+/* Kills the command's process group and reaps sh (the rest of the group
+ * is reparented to init, which reaps it). */
+static void kill_command(pid_t pid)
+{
+	if (kill(-pid, SIGKILL) != 0)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	int status = pclose(p);
+}
+
+/* Whether a command must end now: ERR_STOPPED (the caller's stop) or
+ * ERR_AUTH (past its deadline), with err set; else 0 and, in *wait_ms, how
+ * long to wait before asking again. */
+static int must_end(const struct token_source *src, int64_t deadline, int *wait_ms, char *err,
+		    size_t n)
+{
+	int64_t left = deadline - clock_mono_ms();
+	long limit = src->command_timeout_ms ? src->command_timeout_ms : TOKEN_COMMAND_TIMEOUT_MS;
+	if (src->stop && src->stop()) {
+		snprintf(err, n, "interrupted while --token-command was running");
+		return ERR_STOPPED;
+	}
+	if (left <= 0) {
+		snprintf(err, n, "--token-command timed out after %g s", (double)limit / 1000.0);
+		return ERR_AUTH;
+	}
+	*wait_ms = left < STOP_CHECK_MS ? (int)left : STOP_CHECK_MS;
+	return 0;
+}
+
+/* Reads the command's stdout to EOF into dst (cap bytes, terminated). */
+static int read_output(const struct token_source *src, int fd, int64_t deadline, char *dst,
+		       size_t cap, char *err, size_t n)
+{
+	size_t len = 0;
+	int wait_ms, rc;
+	for (;;) {
+		if ((rc = must_end(src, deadline, &wait_ms, err, n)) < 0)
+			return rc;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, wait_ms) <= 0)
+			continue; /* a signal (never restarted) or the slice is over */
+		ssize_t got = read(fd, dst + len, cap - len); /* one byte more than fits */
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			snprintf(err, n, "reading --token-command's output: %s", strerror(errno));
+			return ERR_IO;
+		}
+		if (got == 0)
+			break;
+		if ((len += (size_t)got) >= cap) {
+			snprintf(err, n, "--token-command printed more than %zu bytes", cap - 1);
+			return ERR_TOOBIG;
+		}
+	}
+	dst[len] = '\0';
+	return 0;
+}
+
+/* Waits for sh to exit after it closed its stdout. */
+static int reap(const struct token_source *src, pid_t pid, int64_t deadline, int *status, char *err,
+		size_t n)
+{
+	int wait_ms, rc, nap = 1;
+	pid_t got;
+	while ((got = waitpid(pid, status, WNOHANG)) != pid) {
+		if (got < 0 && errno != EINTR) {
+			snprintf(err, n, "--token-command: %s", strerror(errno));
+			return ERR_IO;
+		}
+		if ((rc = must_end(src, deadline, &wait_ms, err, n)) < 0)
+			return rc;
+		poll(NULL, 0, nap < wait_ms ? nap : wait_ms);
+		nap = nap < 50 ? nap * 2 : 50;
+	}
+	return 0;
+}
+
+/* Runs --token-command; the first line of its output is the token. Output
+ * is read with poll() in slices of STOP_CHECK_MS, so that the time limit,
+ * too much output and the caller's stop (a signal: it may land on any
+ * thread, and restarts nothing here) each end it within a slice. */
+static int run_command(const struct token_source *src, char *dst, size_t cap, char *err, size_t n)
+{
+	long limit = src->command_timeout_ms ? src->command_timeout_ms : TOKEN_COMMAND_TIMEOUT_MS;
+	int64_t deadline = clock_mono_ms() + limit;
+	int status = 0, fd = -1, wait_ms;
+	pid_t pid = -1;
+	int rc = must_end(src, deadline, &wait_ms, err, n);
+	if (rc == 0)
+		rc = spawn(src->command, &pid, &fd, err, n);
+	if (rc < 0)
+		return rc;
+	rc = read_output(src, fd, deadline, dst, cap, err, n);
+	close(fd);
+	if (rc == 0)
+		rc = reap(src, pid, deadline, &status, err, n);
+	if (rc < 0) {
+		kill_command(pid);
+		dst[0] = '\0';
+		return rc;
+	}
 	first_line(dst);
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(err, n, "--token-command failed (exit status %d)",
-			 status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (WIFSIGNALED(status))
+			snprintf(err, n, "--token-command failed (killed by signal %d)",
+				 WTERMSIG(status));
+		else
+			snprintf(err, n, "--token-command failed (exit status %d)",
+				 WEXITSTATUS(status));
 		return ERR_AUTH;
 	}
 	if (!dst[0]) {
@@ -195,7 +368,7 @@ static int fetch(const struct token_source *src, char *dst, size_t cap, struct s
 		 size_t n)
 {
 	if (src->command)
-		return run_command(src->command, dst, cap, err, n);
+		return run_command(src, dst, cap, err, n);
 	if (src->file)
 		return read_file_id(src->file, dst, cap, st, err, n);
 	snprintf(err, n, "%s cannot be refreshed", src->what ? src->what : "the token");
@@ -258,6 +431,8 @@ struct token *token_new(const struct token_source *src, char *err, size_t n)
 	if (rc < 0) {
 		if (rc == ERR_NOMEM)
 			snprintf(err, n, "out of memory");
+		if (buf)
+			explicit_bzero(buf, TOKEN_MAX);
 		free(buf), free(t);
 		return NULL;
 	}
@@ -301,7 +476,8 @@ unsigned token_copy(struct token *t, char *dst, size_t cap)
 
 /* Fetches with t->lock held on entry and exit, dropping it meanwhile.
  * Returns 1 when a different token was installed, 0 when the source gave
- * the same one, or a negative error (said once on stderr). */
+ * the same one, or a negative error (said once on stderr, but for
+ * ERR_STOPPED: whoever stops the run says why). */
 static int fetch_unlocked(struct token *t, int64_t now)
 {
 	char *buf = malloc(TOKEN_MAX), err[512] = "";
@@ -314,7 +490,7 @@ static int fetch_unlocked(struct token *t, int64_t now)
 	pthread_cond_broadcast(&t->fetched);
 	if (rc == 0)
 		rc = install(t, buf, t->src.file ? &st : NULL, now) ? 1 : 0;
-	else if (err[0])
+	else if (err[0] && rc != ERR_STOPPED)
 		fprintf(stderr, "rabulk: refreshing the token: %s\n", err);
 	if (buf)
 		explicit_bzero(buf, TOKEN_MAX);
@@ -352,7 +528,7 @@ void token_answered(struct token *t, unsigned gen, long http)
 
 int token_refresh(struct token *t, unsigned gen)
 {
-	int rc;
+	int rc, got;
 	pthread_mutex_lock(&t->lock);
 	while (t->fetching && atomic_load(&t->gen) == gen)
 		pthread_cond_wait(&t->fetched, &t->lock);
@@ -362,7 +538,9 @@ int token_refresh(struct token *t, unsigned gen)
 		rc = ERR_AUTH;
 	else if (t->after_401_gen == gen && atomic_load(&t->accepted_gen) < gen)
 		t->failed_gen = gen, rc = ERR_AUTH; /* refused from the start: not an expiry */
-	else if (fetch_unlocked(t, clock_wall_ms()) > 0 || atomic_load(&t->gen) != gen)
+	else if ((got = fetch_unlocked(t, clock_wall_ms())) == ERR_STOPPED)
+		rc = ERR_STOPPED; /* not the credentials' fault: gen is not marked failed */
+	else if (got > 0 || atomic_load(&t->gen) != gen)
 		t->after_401_gen = atomic_load(&t->gen), rc = 0;
 	else
 		t->failed_gen = gen, rc = ERR_AUTH;

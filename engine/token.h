@@ -9,22 +9,38 @@
 #ifndef RABULK_TOKEN_H
 #define RABULK_TOKEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define TOKEN_MAX 16384 /* longest token accepted, terminator included */
+/* How long --token-command may run unless told (the CLI reads
+ * RABULK_TOKEN_COMMAND_TIMEOUT); then its process group is killed. */
+#define TOKEN_COMMAND_TIMEOUT_MS 30000
+
+/* Asked every 100 ms while --token-command runs: true gives the fetch up
+ * (the command's process group is killed, ERR_STOPPED). It means "the run
+ * is being interrupted": cli/run.c passes run_signalled(), and a worker
+ * whose 401 refresh is given up this way stops the run as for a signal.
+ * Called from any thread. */
+typedef bool token_stop_fn(void);
 
 struct token_source {
-	const char *file;    /* --token-file: owner-only, re-read when it changes */
-	const char *command; /* --token-command: run by /bin/sh, first line of stdout */
-	const char *value;   /* a fixed token */
-	const char *what;    /* where the fixed value came from, for messages */
+	const char *file;	 /* --token-file: owner-only, re-read when it changes */
+	const char *command;	 /* --token-command: run by /bin/sh, first line of stdout */
+	long command_timeout_ms; /* the command is killed after this; 0: TOKEN_COMMAND_TIMEOUT_MS */
+	token_stop_fn *stop;	 /* NULL: only the time limit ends a command early */
+	const char *value;	 /* a fixed token */
+	const char *what;	 /* where the fixed value came from, for messages */
 };
 
 struct token;
 
 /* Fetches the first token. Caller owns the result; NULL with err set when
- * the source fails, the file is readable by others, or a JWT has expired. */
+ * the source fails, the file is readable by others, or a JWT has expired.
+ * The command fails when it exits non-zero, prints nothing, prints more
+ * than TOKEN_MAX - 1 bytes or outlives its time limit, and is given up
+ * when src->stop says so: then the caller's src->stop() is true. */
 struct token *token_new(const struct token_source *src, char *err, size_t errlen);
 void token_free(struct token *t);
 
@@ -37,7 +53,7 @@ unsigned token_copy(struct token *t, char *dst, size_t cap);
 /* Refreshes ahead of time when due: before a JWT's exp, or when the token
  * file changed (checked once a second). Cheap when nothing is due; one
  * caller at a time does the work, the others go on with the current
- * token. Thread-safe. */
+ * token. A failed refresh is tried again a second later. Thread-safe. */
 void token_maintain(struct token *t, int64_t now_wall_ms);
 /* A request sent with generation gen got HTTP status http (0: none). Any
  * answer but 401 and 403 shows the service accepts that token. Lock-free. */
@@ -49,7 +65,8 @@ void token_answered(struct token *t, unsigned gen, long http);
  * ever accepted it (the credentials are wrong: no expiry is that quick).
  * Each generation is refreshed at most once, so a run survives any number
  * of expiries but refreshes only once for a token refused outright.
- * Thread-safe. */
+ * ERR_STOPPED when the source's stop callback gave the fetch up (that
+ * generation may be refreshed again). Thread-safe. */
 int token_refresh(struct token *t, unsigned gen);
 /* A one-line description for --verbose: source, JWT expiry; never the value. */
 void token_describe(struct token *t, char *dst, size_t cap);

@@ -343,11 +343,22 @@ static void start(struct worker *w, struct item *it, int64_t now)
  * is ready (this worker's refresh or another's); true if so. A row whose
  * send and polls span several expiries (a slow run, short-lived tokens)
  * may do so REAUTH_MAX times; token_refresh() stops the run sooner when
- * the credentials themselves are refused. */
+ * the credentials themselves are refused. A refresh given up because the
+ * run is interrupted (token_stop_fn: a signal) stops the run here, before
+ * anyone can call it an auth failure, and the row ends as any row waiting
+ * at a stop does (park()); true then too. */
 static bool reauth(struct worker *w, struct slot *s, struct item *it, int64_t now)
 {
-	if (it->reauths >= REAUTH_MAX || !w->job->token ||
-	    token_refresh(w->job->token, s->token_gen) < 0)
+	int rc = it->reauths < REAUTH_MAX && w->job->token
+		     ? token_refresh(w->job->token, s->token_gen)
+		     : ERR_AUTH;
+	if (rc == ERR_STOPPED) {
+		int expected = STOP_NONE;
+		atomic_compare_exchange_strong(&w->sh->stop, &expected, STOP_SIGNAL);
+		park(w, it, now);
+		return true;
+	}
+	if (rc < 0)
 		return false;
 	it->reauths++;
 	park(w, it, now);

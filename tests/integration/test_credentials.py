@@ -2,14 +2,17 @@
 bearer tokens that expire and refresh, strict TLS, and secrets that never
 leak. Certificates are made here with the openssl command; profiles are
 templates in tests/data/profiles."""
+import csv
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
+import uuid
 
-from harness import (ROOT, RABULK, SUB, Workdir, by_status, check, free_port, rabulk, target,
-                     users_csv, wait_listening)
+from harness import (ROOT, RABULK, SUB, Workdir, by_status, check, free_port, no_sanitizer_report,
+                     rabulk, target, users_csv, wait_listening)
 
 PROFILES = os.path.join(ROOT, "tests", "data", "profiles")
 
@@ -268,6 +271,171 @@ def test_token_refused_from_the_start_is_refreshed_once_then_stops():
         check(len(issued(w)) == 2, "the first token and one refresh", len(issued(w)))
         st = by_status(r.rows())
         check(sum(st.values()) == 300 and st.get("succeeded", 0) == 0, "report complete", st)
+
+
+def stuck_command(w, emu=None):
+    """A --token-command that hangs, having started a child that hangs too (so
+    only killing its process group ends both); both carry a unique marker in
+    their command line. With emu, its first run prints a token from the
+    emulator instead. It creates the file `hanging` once both are up."""
+    marker = "rabulk-stuck-" + uuid.uuid4().hex
+    script = w.file(marker + ".py", (
+        "import os, subprocess, sys, time, urllib.request\n"
+        "if sys.argv[1:] == ['child']:\n"
+        "    time.sleep(1000)\n"
+        "runs = os.path.join(%r, 'runs')\n"
+        "n = len(open(runs).read()) if os.path.exists(runs) else 0\n"
+        "open(runs, 'a').write('x')\n"
+        "if %r and n == 0:\n"
+        "    print(urllib.request.urlopen(%r).read().decode())\n"
+        "    sys.exit(0)\n"
+        "subprocess.Popen([sys.executable, __file__, 'child'])\n"
+        "open(os.path.join(%r, 'hanging'), 'w').close()\n"
+        "time.sleep(1000)\n") % (w.path, emu is not None,
+                                 emu.url + "/_emulator/token?opaque=1" if emu else "", w.path))
+    return "%s %s" % (sys.executable, script), marker
+
+
+def survivors(marker, seconds=3):
+    """Processes whose command line holds marker, once they had `seconds` to go."""
+    deadline = time.monotonic() + seconds
+    while True:
+        pids = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
+        if not pids or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.05)
+
+
+def kill_survivors(marker):
+    """Cleans up after a failed test: kills, by pid, what the marker names."""
+    for pid in survivors(marker, 0):
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def start_rabulk(w, *args, report="report.csv"):
+    """rabulk in the background (as harness.rabulk runs it), to be signalled."""
+    env = dict(os.environ, HOME=w.path)
+    for secret in ("RABULK_ACCESS_TOKEN", "RABULK_CERT_PASSWORD", "RABULK_PROFILE"):
+        env.pop(secret, None)
+    return subprocess.Popen([RABULK, *args, "--report", os.path.join(w.path, report)], cwd=w.path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_file(path, p, seconds=20):
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path):
+        check(p.poll() is None and time.monotonic() < deadline, "waiting for " + path,
+              p.poll(), p.stderr.read() if p.poll() is not None else "")
+        time.sleep(0.02)
+
+
+def test_token_command_that_hangs_times_out_and_is_killed():
+    """The limit is RABULK_TOKEN_COMMAND_TIMEOUT (30 s by default): past it
+    the command and its children are killed, and the run fails before
+    sending anything (exit 2)."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:20", "--token-ttl", "60s")
+        cmd, marker = stuck_command(w)
+        try:
+            t0 = time.monotonic()
+            r = rabulk(w, "disconnect", *target(emu, "--token-command", cmd),
+                       w.file("a.csv", users_csv(20)),
+                       env={"RABULK_TOKEN_COMMAND_TIMEOUT": "2s"}, timeout=30)
+            took = time.monotonic() - t0
+            check(r.code == 2 and "--token-command timed out after 2 s" in r.stderr,
+                  "timed out", r.code, r.stderr[-600:])
+            check(2 <= took < 7, "within the limit and a few seconds", took)
+            check(survivors(marker) == [], "command and child killed", survivors(marker))
+            check(api_requests(emu) == [], "nothing sent", len(api_requests(emu)))
+            r = rabulk(w, "disconnect", *target(emu, "--token-command", cmd),
+                       w.file("b.csv", users_csv(2)), env={"RABULK_TOKEN_COMMAND_TIMEOUT": "soon"},
+                       timeout=30)
+            check(r.code == 2 and "bad RABULK_TOKEN_COMMAND_TIMEOUT 'soon'" in r.stderr,
+                  "bad limit refused", r.code, r.stderr[-600:])
+        finally:
+            kill_survivors(marker)
+
+
+def test_token_command_printing_too_much_is_an_error():
+    """10 MB on stdout is an error, as a token file that long is, not a token
+    cut to 16 KiB and sent."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:20", "--token-ttl", "60s")
+        marker = "rabulk-big-" + uuid.uuid4().hex
+        script = w.file(marker + ".py", "import sys\nsys.stdout.write('x' * 10000000)\n")
+        try:
+            r = rabulk(w, "disconnect", *target(emu, "--token-command",
+                                                "%s %s" % (sys.executable, script)),
+                       w.file("a.csv", users_csv(20)), timeout=30)
+            check(r.code == 2 and "--token-command printed more than 16383 bytes" in r.stderr,
+                  "too much output refused", r.code, r.stderr[-600:])
+            check(api_requests(emu) == [], "nothing sent", len(api_requests(emu)))
+            check(survivors(marker) == [], "command killed", survivors(marker))
+        finally:
+            kill_survivors(marker)
+
+
+def test_signal_while_the_first_token_is_fetched_stops_the_run():
+    """Ctrl-C while the command hangs: exit 3 at once, nothing sent, every
+    row in the report as not_attempted, no process of the command left."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:50", "--token-ttl", "60s")
+        cmd, marker = stuck_command(w)
+        p = start_rabulk(w, "disconnect", *target(emu, "--token-command", cmd),
+                         w.file("a.csv", users_csv(50)))
+        try:
+            wait_for_file(os.path.join(w.path, "hanging"), p)
+            p.send_signal(signal.SIGINT)
+            t0 = time.monotonic()
+            _, err = p.communicate(timeout=10)
+            no_sanitizer_report(err, "rabulk")
+            check(p.returncode == 3 and time.monotonic() - t0 < 5, "prompt exit 3", p.returncode,
+                  time.monotonic() - t0, err[-600:])
+            check("interrupted while --token-command was running" in err, "said why", err[-600:])
+            rows = list(csv.DictReader(open(os.path.join(w.path, "report.csv"))))
+            check(len(rows) == 50 and by_status(rows) == {"not_attempted": 50},
+                  "complete report", len(rows), by_status(rows))
+            check(survivors(marker) == [], "command and child killed", survivors(marker))
+            check(api_requests(emu) == [], "nothing sent", len(api_requests(emu)))
+        finally:
+            if p.poll() is None:
+                p.kill()
+            kill_survivors(marker)  # they hold p's stdout and stderr open
+            p.communicate(timeout=10)
+
+
+def test_signal_while_a_token_is_refreshed_stops_the_run():
+    """The first token works for 1 s; the refresh after the 401s hangs.
+    Ctrl-C then: exit 3 at once, every row reported (those waiting for the
+    token not_attempted, none failed as an auth error), no process left."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:400", "--token-ttl", "1s")
+        cmd, marker = stuck_command(w, emu)
+        p = start_rabulk(w, "disconnect", *target(emu, "--token-command", cmd, "--rate", "100/s"),
+                         w.file("a.csv", users_csv(400)))
+        try:
+            wait_for_file(os.path.join(w.path, "hanging"), p)
+            time.sleep(0.3)
+            p.send_signal(signal.SIGINT)
+            t0 = time.monotonic()
+            _, err = p.communicate(timeout=10)
+            no_sanitizer_report(err, "rabulk")
+            check(p.returncode == 3 and time.monotonic() - t0 < 5, "prompt exit 3", p.returncode,
+                  time.monotonic() - t0, err[-600:])
+            check("authentication rejected" not in err, "not an auth failure", err[-600:])
+            rows = list(csv.DictReader(open(os.path.join(w.path, "report.csv"))))
+            st = by_status(rows)
+            check(len(rows) == 400 and st.get("not_attempted", 0) > 0 and
+                  set(st) <= {"succeeded", "accepted", "not_attempted"}, "complete report", st)
+            check(survivors(marker) == [], "command and child killed", survivors(marker))
+        finally:
+            if p.poll() is None:
+                p.kill()
+            kill_survivors(marker)  # they hold p's stdout and stderr open
+            p.communicate(timeout=10)
 
 
 def test_token_file_is_reread_when_it_changes():

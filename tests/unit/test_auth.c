@@ -12,10 +12,14 @@
 #include "engine/profile.h"
 #include "engine/token.h"
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* {"alg":"none"} . {"sub":"x","exp":<exp>} . sig, encoded by hand. */
@@ -166,6 +170,135 @@ static void jwt_is_refreshed_ahead_of_exp(void **state)
 	token_free(t);
 }
 
+/* The command runs alone: its own process group, stdin /dev/null, and
+ * none of our descriptors but stdout (a pipe) and stderr. */
+static void command_runs_in_its_own_group_without_our_descriptors(void **state)
+{
+	char err[256], buf[TOKEN_MAX], want[64];
+	int fd = open("/dev/null", O_RDONLY); /* not close-on-exec, as curl's sockets */
+	assert_true(fd >= 0);
+	assert_int_equal(dup2(fd, 77), 77);
+	struct token_source src = {
+	    .command =
+		"fd=closed; [ -e /proc/self/fd/77 ] && fd=inherited; "
+		"pg=$(cut -d' ' -f5 /proc/$$/stat); [ \"$pg\" = $$ ] && pg=own; "
+		"echo \"$fd:$(readlink /proc/$$/fd/0):$pg:$(cut -d' ' -f5 /proc/$PPID/stat)\""};
+	struct token *t = token_new(&src, err, sizeof(err));
+	close(77), close(fd);
+	assert_non_null(t);
+	token_copy(t, buf, sizeof(buf));
+	snprintf(want, sizeof(want), "closed:/dev/null:own:%d", (int)getpgrp());
+	assert_string_equal(buf, want);
+	token_free(t);
+}
+
+static void command_has_a_time_limit_and_an_output_cap(void **state)
+{
+	char err[256], cmd[256], buf[TOKEN_MAX];
+	int64_t t0 = clock_mono_ms();
+	struct token_source slow = {.command = "sleep 5; echo late", .command_timeout_ms = 300};
+	assert_null(token_new(&slow, err, sizeof(err)));
+	assert_string_equal(err, "--token-command timed out after 0.3 s");
+	assert_true(clock_mono_ms() - t0 < 2000);
+	/* also when it closed its stdout but does not exit */
+	struct token_source lingering = {.command = "echo tok; exec >&-; sleep 5",
+					 .command_timeout_ms = 300};
+	assert_null(token_new(&lingering, err, sizeof(err)));
+	assert_non_null(strstr(err, "timed out"));
+
+	snprintf(cmd, sizeof(cmd), "head -c %d /dev/zero | tr '\\0' x", TOKEN_MAX - 1);
+	struct token_source fits = {.command = cmd};
+	struct token *t = token_new(&fits, err, sizeof(err));
+	assert_non_null(t);
+	token_copy(t, buf, sizeof(buf));
+	assert_int_equal(strlen(buf), TOKEN_MAX - 1);
+	token_free(t);
+	snprintf(cmd, sizeof(cmd), "head -c %d /dev/zero | tr '\\0' x", TOKEN_MAX);
+	assert_null(token_new(&fits, err, sizeof(err)));
+	assert_string_equal(err, "--token-command printed more than 16383 bytes");
+	struct token_source huge = {.command = "yes"}; /* never ends by itself */
+	assert_null(token_new(&huge, err, sizeof(err)));
+	assert_non_null(strstr(err, "printed more than"));
+
+	struct token_source killed = {.command = "kill -TERM $$"};
+	assert_null(token_new(&killed, err, sizeof(err)));
+	assert_non_null(strstr(err, "killed by signal 15"));
+}
+
+static atomic_bool stop_now;
+
+static bool stop_requested(void)
+{
+	return atomic_load(&stop_now);
+}
+
+static void *stop_soon(void *arg)
+{
+	nanosleep(&(struct timespec){0, 300 * 1000000L}, NULL);
+	atomic_store(&stop_now, true);
+	return NULL;
+}
+
+/* Dead, or a zombie nobody reaped yet (init's business, not ours). */
+static bool gone(const char *pid_file)
+{
+	char path[512], stat[256] = "";
+	FILE *f = fopen(pid_file, "r");
+	int pid = 0;
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d", &pid), 1);
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (int i = 0; i < 100; i++) { /* SIGKILL is quick, not instant */
+		if (!(f = fopen(path, "r")))
+			return true;
+		char *got = fgets(stat, sizeof(stat), f);
+		fclose(f);
+		char *state = got ? strrchr(stat, ')') : NULL;
+		if (state && state[1] == ' ' && state[2] == 'Z')
+			return true;
+		nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+	}
+	return false;
+}
+
+/* The caller's stop gives up a command under way: its whole process group
+ * is killed, and the generation is not taken for refused credentials. */
+static void command_is_given_up_when_the_caller_stops(void **state)
+{
+	char cmd[512], err[256], buf[TOKEN_MAX], child[300], sh[300];
+	pthread_t th;
+	snprintf(child, sizeof(child), "%s/child.pid", dir);
+	snprintf(sh, sizeof(sh), "%s/sh.pid", dir);
+	snprintf(cmd, sizeof(cmd), "echo tok-1");
+	struct token_source src = {.command = cmd, .stop = stop_requested};
+	struct token *t = token_new(&src, err, sizeof(err));
+	assert_non_null(t);
+	unsigned g1 = token_generation(t);
+
+	snprintf(cmd, sizeof(cmd), "echo $$ > %s; sleep 30 & echo $! > %s; wait", sh, child);
+	assert_int_equal(pthread_create(&th, NULL, stop_soon, NULL), 0);
+	int64_t t0 = clock_mono_ms();
+	assert_int_equal(token_refresh(t, g1), ERR_STOPPED);
+	assert_true(clock_mono_ms() - t0 < 2000);
+	pthread_join(th, NULL);
+	assert_true(gone(sh));
+	assert_true(gone(child));
+	assert_int_equal(token_refresh(t, g1), ERR_STOPPED); /* still stopping: not even started */
+
+	atomic_store(&stop_now, false);
+	snprintf(cmd, sizeof(cmd), "echo tok-2");
+	assert_int_equal(token_refresh(t, g1), 0);
+	token_copy(t, buf, sizeof(buf));
+	assert_string_equal(buf, "tok-2");
+	token_free(t);
+
+	atomic_store(&stop_now, true);
+	assert_null(token_new(&src, err, sizeof(err)));
+	assert_string_equal(err, "interrupted while --token-command was running");
+	atomic_store(&stop_now, false);
+}
+
 static void profile_default_and_by_name(void **state)
 {
 	struct profile p;
@@ -247,6 +380,9 @@ int main(void)
 	    cmocka_unit_test(file_token_is_reread_when_it_changes),
 	    cmocka_unit_test(command_runs_again_after_401_once_per_generation_while_tokens_work),
 	    cmocka_unit_test(jwt_is_refreshed_ahead_of_exp),
+	    cmocka_unit_test(command_runs_in_its_own_group_without_our_descriptors),
+	    cmocka_unit_test(command_has_a_time_limit_and_an_output_cap),
+	    cmocka_unit_test(command_is_given_up_when_the_caller_stops),
 	    cmocka_unit_test(profile_default_and_by_name),
 	    cmocka_unit_test(profile_errors_name_file_and_reason),
 	    cmocka_unit_test(thumbprints_compare_loosely),
