@@ -233,3 +233,6 @@ with open("benchmarks/RESULTS.md", "w") as f:
             "benchmarks/ANALYSIS.md (written by hand).\n")
 print("\nwrote benchmarks/RESULTS.md")
 PY
+
+echo "== input reader: 1M-row --dry-run, baseline vs this tree"
+benchmarks/input.sh

@@ -266,31 +266,56 @@ static size_t control_escape(unsigned char c, char *esc)
 	return (size_t)snprintf(esc, 7, "\\u%04x", c);
 }
 
+/* What a byte asks of a CSV cell: nothing for most. */
+enum { CELL_QUOTE = 1, CELL_COMMA = 2, CELL_CONTROL = 4, CELL_CRLF = 8 };
+#define CC CELL_CONTROL
+#define CL (CELL_CONTROL | CELL_CRLF)
+/* clang-format off */
+static const unsigned char cell_class[256] = {
+    CC, CC, CC, CC, CC, CC, CC, CC, CC, CC, CL, CC, CC, CL, CC, CC, /* \n is 10, \r 13 */
+    CC, CC, CC, CC, CC, CC, CC, CC, CC, CC, CC, CC, CC, CC, CC, CC,
+    ['"'] = CELL_QUOTE, [','] = CELL_COMMA, [0x7F] = CC};
+/* clang-format on */
+#undef CC
+#undef CL
+
 int report_csv_cell(char *dst, size_t cap, size_t *n, const char *s, bool guard, bool last)
 {
-	size_t len = strlen(s), need = 1; /* the separator */
-	bool quote = len && (strpbrk(s, ",\"\r\n") || s[0] == ' ' || s[len - 1] == ' ');
-	bool formula = guard && len && strchr("=+-@\t\r", s[0]);
+	/* One pass to size the cell; most cells need neither doubling nor escapes. */
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = 0, extra = 0;
+	unsigned seen = 0;
 	char esc[8];
-	need += 2 * quote + formula;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		need += *p == '"' ? 2 : is_control(*p) ? control_escape(*p, esc) : 1;
+	for (; u[len]; len++)
+		seen |= cell_class[u[len]];
+	if (seen & (CELL_QUOTE | CELL_CONTROL)) /* rare: count what grows */
+		for (const unsigned char *p = u; *p; p++)
+			extra += *p == '"' ? 1 : is_control(*p) ? control_escape(*p, esc) - 1 : 0;
+	bool quote = len && (seen & (CELL_QUOTE | CELL_COMMA | CELL_CRLF) || s[0] == ' ' ||
+			     s[len - 1] == ' ');
+	bool formula = guard && len && strchr("=+-@\t\r", s[0]);
+	size_t need = 1 + 2 * quote + formula + len + extra;
 	if (*n + need + 1 > cap) /* and the NUL report_format_csv() ends with */
 		return ERR_TOOBIG;
 	if (quote)
 		dst[(*n)++] = '"';
 	if (formula)
 		dst[(*n)++] = '\'';
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (is_control(*p)) {
-			size_t k = control_escape(*p, esc);
-			memcpy(dst + *n, esc, k);
-			*n += k;
-			continue;
+	if (!extra) {
+		memcpy(dst + *n, s, len);
+		*n += len;
+	} else {
+		for (const unsigned char *p = u; *p; p++) {
+			if (is_control(*p)) {
+				size_t k = control_escape(*p, esc);
+				memcpy(dst + *n, esc, k);
+				*n += k;
+				continue;
+			}
+			if (*p == '"')
+				dst[(*n)++] = '"';
+			dst[(*n)++] = (char)*p;
 		}
-		if (*p == '"')
-			dst[(*n)++] = '"';
-		dst[(*n)++] = (char)*p;
 	}
 	if (quote)
 		dst[(*n)++] = '"';
