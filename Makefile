@@ -34,7 +34,7 @@ Q = @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-LIB_SRCS = $(filter-out cli/main.c emulator/main.c,$(wildcard engine/*.c input/*.c output/*.c cli/*.c emulator/*.c))
+LIB_SRCS = $(filter-out cli/main.c emulator/main.c,$(wildcard lib/*.c service/*.c engine/*.c input/*.c output/*.c cli/*.c emulator/*.c))
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -99,7 +99,7 @@ deps:
 FUZZ_TIME ?= 30
 FUZZ_CC   ?= clang
 FUZZ_DIR   = build/fuzz
-FUZZ_SRCS  = engine/err.c engine/array.c $(wildcard input/*.c)
+FUZZ_SRCS  = lib/err.c lib/array.c $(wildcard input/*.c)
 FUZZ_FLAGS = -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I. \
              $(shell pkg-config --cflags libcjson) -fsanitize=fuzzer,address,undefined \
              -fno-sanitize-recover=all

@@ -6,8 +6,9 @@
  * RABULK_ACCESS_TOKEN or the profile; a certificate password from
  * RABULK_CERT_PASSWORD or --cert-password-file. */
 #include "cli/args.h"
-#include "engine/clock.h"
-#include "engine/err.h"
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/units.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -98,85 +99,6 @@ const char *args_usage(void)
 	return usage;
 }
 
-int args_duration(const char *s, long *ms)
-{
-	char *end;
-	double v = strtod(s, &end);
-	double scale = 1000;
-	if (end == s || v < 0)
-		return ERR_INVAL;
-	if (strcmp(end, "ms") == 0)
-		scale = 1;
-	else if (strcmp(end, "s") == 0 || *end == '\0')
-		scale = 1000;
-	else if (strcmp(end, "m") == 0)
-		scale = 60000;
-	else if (strcmp(end, "h") == 0)
-		scale = 3600000;
-	else
-		return ERR_INVAL;
-	if (v * scale > 1e12)
-		return ERR_INVAL;
-	*ms = (long)(v * scale);
-	return 0;
-}
-
-int args_rate(const char *s, double *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || !(v > 0) || v > 1e7)
-		return ERR_INVAL;
-	if (*end == '\0' || strcmp(end, "/s") == 0)
-		*out = v;
-	else if (strcmp(end, "/m") == 0)
-		*out = v / 60;
-	else if (strcmp(end, "/h") == 0)
-		*out = v / 3600;
-	else
-		return ERR_INVAL;
-	return 0;
-}
-
-int args_deadline(const char *s, int64_t now_ms, int64_t *out)
-{
-	struct tm tm;
-	long ms;
-	int hh, mm, ss = 0, n = 0, off_h, off_m;
-	char sign;
-	memset(&tm, 0, sizeof(tm));
-	if (s[0] == '+' && args_duration(s + 1, &ms) == 0) {
-		*out = now_ms + ms;
-		return 0;
-	}
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &hh, &mm,
-		   &ss, &n) == 6) {
-		tm.tm_year -= 1900, tm.tm_mon -= 1, tm.tm_hour = hh, tm.tm_min = mm, tm.tm_sec = ss;
-		int64_t t = (int64_t)timegm(&tm) * 1000;
-		if (strcmp(s + n, "Z") == 0) {
-			*out = t;
-			return 0;
-		}
-		if (sscanf(s + n, "%c%2d:%2d", &sign, &off_h, &off_m) == 3 &&
-		    (sign == '+' || sign == '-')) {
-			int64_t off = ((int64_t)off_h * 60 + off_m) * 60000;
-			*out = sign == '+' ? t - off : t + off;
-			return 0;
-		}
-		return ERR_INVAL;
-	}
-	if ((sscanf(s, "%2d:%2d:%2d%n", &hh, &mm, &ss, &n) == 3 ||
-	     sscanf(s, "%2d:%2d%n", &hh, &mm, &n) == 2) &&
-	    !s[n] && hh < 24 && mm < 60 && ss < 60) {
-		time_t now = (time_t)(now_ms / 1000);
-		localtime_r(&now, &tm);
-		tm.tm_hour = hh, tm.tm_min = mm, tm.tm_sec = ss, tm.tm_isdst = -1;
-		*out = (int64_t)mktime(&tm) * 1000;
-		return 0;
-	}
-	return ERR_INVAL;
-}
-
 static int whole(const char *opt, const char *s, int lo, int hi, int *out, char *err, size_t n)
 {
 	char *end;
@@ -191,7 +113,7 @@ static int whole(const char *opt, const char *s, int lo, int hi, int *out, char 
 
 static int duration(const char *opt, const char *s, long *out, char *err, size_t n)
 {
-	if (args_duration(s, out) == 0)
+	if (units_duration(s, out) == 0)
 		return 0;
 	snprintf(err, n, "bad %s '%s': want a duration such as 500ms, 30s or 5m", opt, s);
 	return ERR_INVAL;
@@ -199,7 +121,7 @@ static int duration(const char *opt, const char *s, long *out, char *err, size_t
 
 static int rate(const char *opt, const char *s, double *out, char *err, size_t n)
 {
-	if (args_rate(s, out) == 0)
+	if (units_rate(s, out) == 0)
 		return 0;
 	snprintf(err, n, "bad %s '%s': want a rate such as 200/s, 600/m or 1000/h", opt, s);
 	return ERR_INVAL;
@@ -301,7 +223,7 @@ static int remind(struct options *o, const char *arg, char *err, size_t n)
 	o->nremind = 0;
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		long ms;
-		if (o->nremind == 8 || args_duration(t, &ms) < 0 || ms <= 0) {
+		if (o->nremind == 8 || units_duration(t, &ms) < 0 || ms <= 0) {
 			snprintf(err, n, "bad --remind '%s': want up to 8 durations, such as 5m,1m",
 				 arg);
 			return ERR_INVAL;
@@ -599,7 +521,7 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 	case O_HALT:
 		return fraction(arg, &o->halt_error_rate, err, n);
 	case O_DEADLINE:
-		if (args_deadline(arg, clock_wall_ms(), &o->deadline_ms) == 0)
+		if (units_deadline(arg, clock_wall_ms(), &o->deadline_ms) == 0)
 			return 0;
 		snprintf(err, n, "bad --deadline '%s': want 2026-11-24T22:00:00Z, 22:00 or +30m",
 			 arg);

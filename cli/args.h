@@ -51,13 +51,6 @@ struct options {
  * (RABULK_NAMESPACE). Returns 0, or ERR_INVAL with err set to a message
  * for the user. Not thread-safe (getopt). */
 int args_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
-/* "250ms", "30s", "10m", "1h", or plain seconds; returns 0 or ERR_INVAL. */
-int args_duration(const char *s, long *ms);
-/* "200", "200/s", "600/m", "1000/h" into requests per second. */
-int args_rate(const char *s, double *per_second);
-/* "2026-11-24T22:00:00Z" (or with an offset), "22:00" (today, local time),
- * or "+30m" (from now_ms) into Unix ms. */
-int args_deadline(const char *s, int64_t now_ms, int64_t *out);
 /* The usage text, in man-page syntax. */
 const char *args_usage(void);
 

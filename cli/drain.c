@@ -13,8 +13,8 @@
 #include "cli/drain.h"
 #include "cli/run.h"
 #include "cli/sessions.h"
-#include "engine/clock.h"
-#include "engine/err.h"
+#include "lib/clock.h"
+#include "lib/err.h"
 #include "input/dedup.h"
 #include "output/report.h"
 

@@ -18,8 +18,8 @@
  * within --timeout, and each wait within the backoff cap or what
  * retry_wait_limit() allows (a longer Retry-After ends the request). */
 #include "cli/fetch.h"
-#include "engine/clock.h"
-#include "engine/err.h"
+#include "lib/clock.h"
+#include "lib/err.h"
 #include "engine/http.h"
 
 #include <stdio.h>

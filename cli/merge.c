@@ -11,7 +11,7 @@
  * The table holds 24 bytes per pair; rows are streamed. */
 #include "cli/merge.h"
 #include "cli/run.h"
-#include "engine/err.h"
+#include "lib/err.h"
 #include "input/dedup.h"
 #include "output/report.h"
 #include "output/reportin.h"

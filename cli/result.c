@@ -7,7 +7,7 @@
 #include "cli/fetch.h"
 #include "cli/run.h"
 #include "cli/setup.h"
-#include "engine/err.h"
+#include "lib/err.h"
 #include "output/report.h"
 
 #include <curl/curl.h>

@@ -19,11 +19,12 @@
 #include "cli/run.h"
 #include "cli/setup.h"
 #include "emulator/emu.h"
-#include "engine/clock.h"
+#include "lib/clock.h"
 #include "engine/engine.h"
-#include "engine/err.h"
+#include "lib/err.h"
 #include "engine/item.h"
 #include "input/dedup.h"
+#include "lib/pairkey.h"
 #include "output/progress.h"
 #include "output/resume.h"
 #include "output/summary.h"
@@ -127,11 +128,11 @@ static void name_invalid(struct ctx *c, const struct row *row)
 		fprintf(stderr, "rabulk: more invalid rows are named in the report only\n");
 }
 
-/* --shard K/N: the pair's stable hash (dedup_hash) picks its shard, so every
+/* --shard K/N: the pair's stable hash (pairkey_hash) picks its shard, so every
  * row, valid or not, belongs to exactly one of N runs over the same list. */
 static bool other_shard(const struct options *o, const struct row *row)
 {
-	return o->shard_n > 1 && dedup_hash(row->collection, row->upn) % (uint64_t)o->shard_n !=
+	return o->shard_n > 1 && pairkey_hash(row->collection, row->upn) % (uint64_t)o->shard_n !=
 				     (uint64_t)(o->shard_k - 1);
 }
 

@@ -7,8 +7,9 @@
  * command, RABULK_ACCESS_TOKEN or the profile; the certificate password
  * from RABULK_CERT_PASSWORD or a file. Plain http is for loopback only. */
 #include "cli/setup.h"
+#include "lib/units.h"
 #include "engine/cert.h"
-#include "engine/err.h"
+#include "lib/err.h"
 #include "engine/http.h"
 
 #include <stdio.h>
@@ -117,7 +118,7 @@ static int command_timeout(long *ms, char *err, size_t n)
 {
 	const char *env = getenv("RABULK_TOKEN_COMMAND_TIMEOUT");
 	*ms = TOKEN_COMMAND_TIMEOUT_MS;
-	if (!env || !*env || (args_duration(env, ms) == 0 && *ms > 0))
+	if (!env || !*env || (units_duration(env, ms) == 0 && *ms > 0))
 		return 0;
 	snprintf(err, n,
 		 "bad RABULK_TOKEN_COMMAND_TIMEOUT '%s': want a duration such as 500ms, 30s or 5m",

@@ -5,7 +5,7 @@
  * no token state: a token is good when its signature is this process's and
  * its expiry is in the future. */
 #include "emulator/auth.h"
-#include "engine/clock.h"
+#include "lib/clock.h"
 #include "engine/token.h"
 
 #include <gnutls/gnutls.h>

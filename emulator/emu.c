@@ -20,10 +20,10 @@
 #include "emulator/emu.h"
 #include "emulator/auth.h"
 #include "engine/api.h"
-#include "engine/array.h"
-#include "engine/clock.h"
-#include "engine/err.h"
-#include "engine/heap.h"
+#include "lib/array.h"
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/heap.h"
 #include "input/input.h"
 
 #include <arpa/inet.h>

@@ -4,8 +4,8 @@
  * atomically, so a test harness can wait for the file) and serves until
  * SIGINT or SIGTERM. */
 #include "emulator/emu.h"
-#include "cli/args.h"
-#include "engine/err.h"
+#include "lib/units.h"
+#include "lib/err.h"
 
 #include <getopt.h>
 #include <sys/resource.h>
@@ -129,15 +129,15 @@ int main(int argc, char **argv)
 				die("bad --fault", optarg);
 			break;
 		case 'r':
-			if (args_rate(optarg, &c.throttle) < 0)
+			if (units_rate(optarg, &c.throttle) < 0)
 				die("bad --throttle", optarg);
 			break;
 		case 'R':
-			if (args_duration(optarg, &c.retry_after_ms) < 0)
+			if (units_duration(optarg, &c.retry_after_ms) < 0)
 				die("bad --retry-after", optarg);
 			break;
 		case 'E':
-			if (args_duration(optarg, &c.token_ttl_ms) < 0 || c.token_ttl_ms <= 0)
+			if (units_duration(optarg, &c.token_ttl_ms) < 0 || c.token_ttl_ms <= 0)
 				die("bad --token-ttl", optarg);
 			break;
 		case 'C':

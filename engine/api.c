@@ -11,7 +11,7 @@
  *   4xx {"error":{"code":"..","message":".."}}                      (newer Azure)
  */
 #include "engine/api.h"
-#include "engine/err.h"
+#include "lib/err.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>

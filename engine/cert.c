@@ -7,7 +7,7 @@
  * a key that does not belong to the certificate, a certificate out of
  * date. The password is never copied. */
 #include "engine/cert.h"
-#include "engine/err.h"
+#include "lib/err.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -7,7 +7,7 @@
  * threads reuse each other's DNS answers and TLS sessions; its lock
  * callbacks take one mutex per data kind (lock order: any single one). */
 #include "engine/engine.h"
-#include "engine/err.h"
+#include "lib/err.h"
 #include "engine/worker.h"
 
 #include <pthread.h>

@@ -8,7 +8,7 @@
 #define RABULK_ENGINE_H
 
 #include "engine/api.h"
-#include "engine/queue.h"
+#include "lib/queue.h"
 #include "engine/retry.h"
 #include "engine/token.h"
 #include <stdbool.h>

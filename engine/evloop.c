@@ -16,8 +16,8 @@
  * socket never inherits a stale registration. Other sockets (the threaded
  * resolver's socket pair, closed behind our back) follow libcurl exactly. */
 #include "engine/evloop.h"
-#include "engine/array.h"
-#include "engine/clock.h"
+#include "lib/array.h"
+#include "lib/clock.h"
 
 #include <errno.h>
 #include <stdbool.h>

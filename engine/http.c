@@ -7,8 +7,8 @@
  * shared header list: libcurl copies it into each handle, so a refreshed
  * token never pulls a header list from under a transfer in flight. */
 #include "engine/http.h"
-#include "engine/clock.h"
-#include "engine/err.h"
+#include "lib/clock.h"
+#include "lib/err.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * case-insensitively (Azure's are), and Properties.Default is the string
  * "True" in the files PowerShell writes (a JSON true is taken as well). */
 #include "engine/profile.h"
-#include "engine/err.h"
+#include "lib/err.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -19,8 +19,8 @@
  * that hangs (a login prompt no one sees, a network that drops packets) would
  * otherwise hang the run, and its children would outlive rabulk. */
 #include "engine/token.h"
-#include "engine/clock.h"
-#include "engine/err.h"
+#include "lib/clock.h"
+#include "lib/err.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -15,10 +15,10 @@
  * Every item taken from the input queue leaves on the output queue exactly
  * once: finish() is the only way out, and the stop path goes through it. */
 #include "engine/worker.h"
-#include "engine/clock.h"
+#include "lib/clock.h"
 #include "engine/evloop.h"
-#include "engine/err.h"
-#include "engine/heap.h"
+#include "lib/err.h"
+#include "lib/heap.h"
 #include "engine/http.h"
 #include "engine/item.h"
 

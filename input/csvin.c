@@ -19,8 +19,8 @@
  * cannot eat memory either. */
 #include "input/internal.h"
 #include "input/validate.h"
-#include "engine/array.h"
-#include "engine/err.h"
+#include "lib/array.h"
+#include "lib/err.h"
 
 #include <csv.h>
 #include <stdlib.h>

@@ -12,7 +12,8 @@
  * peak is the set plus 1/64 of it rather than 2.5 times it (19 MiB instead
  * of 11.5 at a million pairs). */
 #include "input/dedup.h"
-#include "engine/err.h"
+#include "lib/pairkey.h"
+#include "lib/err.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -39,24 +40,6 @@ void dedup_free(struct dedup *d)
 	for (int i = 0; d && i < PARTS; i++)
 		free(d->part[i].slots);
 	free(d);
-}
-
-static uint64_t fnv(uint64_t h, const char *s)
-{
-	for (; *s; s++)
-		h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 0x100000001B3ULL;
-	return h;
-}
-
-uint64_t dedup_hash(const char *collection, const char *upn)
-{
-	uint64_t h = fnv(0xCBF29CE484222325ULL, collection);
-	h = (h ^ 0x1F) * 0x100000001B3ULL; /* a separator no name holds */
-	h = fnv(h, upn);
-	h ^= h >> 33, h *= 0xFF51AFD7ED558CCDULL; /* MurmurHash3's fmix64 */
-	h ^= h >> 33, h *= 0xC4CEB9FE1A85EC53ULL;
-	h ^= h >> 33;
-	return h ? h : 1;
 }
 
 /* The slot holding h, or the empty slot where it would go. The top bits
@@ -94,14 +77,14 @@ static int grow(struct part *p)
 
 bool dedup_has(const struct dedup *d, const char *collection, const char *upn)
 {
-	uint64_t h = dedup_hash(collection, upn);
+	uint64_t h = pairkey_hash(collection, upn);
 	const struct part *p = &d->part[h >> 58];
 	return p->cap && p->slots[probe(p->slots, p->cap, h)] == h;
 }
 
 int dedup_check(struct dedup *d, const char *collection, const char *upn)
 {
-	uint64_t h = dedup_hash(collection, upn);
+	uint64_t h = pairkey_hash(collection, upn);
 	struct part *p = &d->part[h >> 58];
 	if ((p->len + 1) * 4 > p->cap * 3 && grow(p) < 0)
 		return ERR_NOMEM;

@@ -1,6 +1,6 @@
 /* dedup.h — remembers which (collection, UPN) pairs a run has seen.
  *
- * Stores a 64-bit hash of each pair, not the pair: at most 16 bytes per
+ * Stores the 64-bit key of each pair (lib/pairkey.h), not the pair: at most 16 bytes per
  * distinct pair once past the first thousand, and it grows in steps of
  * about 1/128 of its size, never doubling at once. Two different pairs
  * share a hash with probability about n^2 / 2^65 (3e-6 at ten million
@@ -23,9 +23,6 @@ void dedup_free(struct dedup *d);
 int dedup_check(struct dedup *d, const char *collection, const char *upn);
 /* Was the pair recorded? Does not record it. */
 bool dedup_has(const struct dedup *d, const char *collection, const char *upn);
-/* The pair's hash (FNV-1a over the folded bytes, then a 64-bit finaliser);
- * stable across runs and platforms. */
-uint64_t dedup_hash(const char *collection, const char *upn);
 /* Bytes the table uses. */
 size_t dedup_bytes(const struct dedup *d);
 

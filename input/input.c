@@ -13,7 +13,7 @@
 #include "input/internal.h"
 #include "input/utf16.h"
 #include "input/validate.h"
-#include "engine/err.h"
+#include "lib/err.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -13,7 +13,7 @@
  * stream of top-level objects, which is what ConvertTo-Json writes for a
  * single session. */
 #include "input/internal.h"
-#include "engine/err.h"
+#include "lib/err.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>

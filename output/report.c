@@ -30,8 +30,8 @@
  * in identity cells, and api_tracking_problem() in tracking ids). cJSON
  * escapes C0 itself; DEL, which it leaves, is escaped after it. */
 #include "output/report.h"
-#include "engine/clock.h"
-#include "engine/err.h"
+#include "lib/clock.h"
+#include "lib/err.h"
 #include "input/input.h"
 
 #include <cjson/cJSON.h>

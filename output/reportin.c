@@ -5,7 +5,7 @@
  * names say which kept cell is which. JSON and NDJSON reports are one
  * object per line (report.c), after a "[" or "," for JSON. */
 #include "output/reportin.h"
-#include "engine/err.h"
+#include "lib/err.h"
 #include "input/input.h"
 #include "output/report.h"
 

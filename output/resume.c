@@ -1,6 +1,6 @@
 /* resume.c — reads an earlier report into a table of pair states.
  *
- * The table keys are dedup_hash(collection, UPN) mixed with the operation:
+ * The table keys are pairkey_hash(collection, UPN) mixed with the operation:
  * 16-byte slots (key, state, offset of the tracking id), open addressing,
  * grown at half full. Tracking ids (only for accepted rows) live whole, up
  * to API_TRACKING_MAX bytes, in one growing arena of NUL-terminated
@@ -11,9 +11,9 @@
  * the report's final rows win over its accepted ones. Both are read by
  * reportin.c, which skips a torn last line. */
 #include "output/resume.h"
-#include "engine/array.h"
-#include "engine/err.h"
-#include "input/dedup.h"
+#include "lib/array.h"
+#include "lib/err.h"
+#include "lib/pairkey.h"
 #include "output/reportin.h"
 #include "output/writer.h"
 
@@ -38,7 +38,7 @@ struct resume {
 
 uint64_t resume_key(const char *collection, const char *upn, enum api_op op)
 {
-	uint64_t k = dedup_hash(collection, upn) ^ ((uint64_t)(op + 1) * 0x9E3779B97F4A7C15ULL);
+	uint64_t k = pairkey_hash(collection, upn) ^ ((uint64_t)(op + 1) * 0x9E3779B97F4A7C15ULL);
 	return k ? k : 1;
 }
 

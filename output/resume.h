@@ -29,7 +29,7 @@ struct resume *resume_load(const char *path, char *err, size_t errlen);
  * until resume_free). Matching ignores case, as de-duplication does. */
 enum resume_state resume_lookup(const struct resume *r, const char *collection, const char *upn,
 				enum api_op op, const char **tracking_id);
-/* The 64-bit key of (collection, UPN, operation): dedup_hash() of the pair
+/* The 64-bit key of (collection, UPN, operation): pairkey_hash() of the pair
  * mixed with the operation, never 0. Also keys `rabulk report merge`. */
 uint64_t resume_key(const char *collection, const char *upn, enum api_op op);
 /* Pairs known. */

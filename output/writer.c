@@ -15,8 +15,8 @@
  * Report rows are written in batches (see writer_new); journal rows one by
  * one. */
 #include "output/writer.h"
-#include "engine/err.h"
-#include "engine/heap.h"
+#include "lib/err.h"
+#include "lib/heap.h"
 #include "output/report.h"
 
 #include <errno.h>

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "engine/api.h"
-#include "engine/err.h"
+#include "lib/err.h"
 #include <string.h>
 
 static const struct api_target target = {"https://management.core.windows.net",

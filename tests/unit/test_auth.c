@@ -7,8 +7,8 @@
 #include <cmocka.h>
 
 #include "engine/cert.h"
-#include "engine/clock.h"
-#include "engine/err.h"
+#include "lib/clock.h"
+#include "lib/err.h"
 #include "engine/profile.h"
 #include "engine/token.h"
 

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "engine/err.h"
+#include "lib/err.h"
 #include "input/input.h"
 #include <stdio.h>
 #include <stdlib.h>

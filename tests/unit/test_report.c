@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "engine/err.h"
+#include "lib/err.h"
 #include "output/report.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* array.c — growing a heap-allocated array by doubling, so n appends cost
  * O(n) copies in all. Callers keep their own length; this only keeps the
  * capacity ahead of it. */
-#include "engine/array.h"
-#include "engine/err.h"
+#include "lib/array.h"
+#include "lib/err.h"
 
 #include <stdlib.h>
 

@@ -1,7 +1,7 @@
 /* heap.c — the textbook array heap: children of i at 2i+1 and 2i+2. */
-#include "engine/heap.h"
-#include "engine/array.h"
-#include "engine/err.h"
+#include "lib/heap.h"
+#include "lib/array.h"
+#include "lib/err.h"
 
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
 /* clock.c — clock_gettime wrappers and the report's timestamp format. */
-#include "engine/clock.h"
+#include "lib/clock.h"
 
 #include <stdio.h>
 #include <time.h>

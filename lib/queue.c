@@ -5,8 +5,8 @@
  * What does cost is waking threads: a producer blocked on a full queue is
  * woken only once it has drained to half (then it refills in one burst),
  * not after every pop, which would hand the CPU back and forth per row. */
-#include "engine/queue.h"
-#include "engine/err.h"
+#include "lib/queue.h"
+#include "lib/err.h"
 
 #include <errno.h>
 #include <pthread.h>

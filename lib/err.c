@@ -1,5 +1,5 @@
 /* err.c — names and messages for the ERR_MAP codes (see err.h). */
-#include "engine/err.h"
+#include "lib/err.h"
 
 const char *err_name(int code)
 {
