@@ -250,7 +250,7 @@ static void defaults(struct options *o)
 	o->poll_timeout_ms = 300000;
 	o->burst = 1;
 	o->halt_error_rate = 2; /* off */
-	o->then = API_DISCONNECT;
+	o->then = SERVICE_DISCONNECT;
 	o->progress = -1;
 }
 
@@ -402,7 +402,7 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 		o->progress = 0;
 		return 0;
 	case O_THEN:
-		if (api_op_parse(arg, &o->then) == 0 && o->then != API_MESSAGE)
+		if (service_op_parse(arg, &o->then) == 0 && o->then != SERVICE_MESSAGE)
 			return 0;
 		snprintf(err, n, "bad --then '%s': want logoff or disconnect", arg);
 		return ERR_INVAL;
@@ -542,7 +542,7 @@ static int check(struct options *o, char *err, size_t n)
 	}
 	if (o->rate > 0 && o->poll_rate == 0)
 		o->poll_rate = 4 * o->rate;
-	if (o->op == API_MESSAGE && !o->drain && (!o->text || !*o->text)) {
+	if (o->op == SERVICE_MESSAGE && !o->drain && (!o->text || !*o->text)) {
 		snprintf(err, n, "rabulk message needs --text TEXT or --text-file FILE");
 		return ERR_INVAL;
 	}
@@ -580,7 +580,7 @@ static int check(struct options *o, char *err, size_t n)
 		snprintf(err, n, "%s needs --cert", o->key ? "--key" : "--cert-password-file");
 		return ERR_INVAL;
 	}
-	if (o->op != API_MESSAGE && !o->drain && o->text) {
+	if (o->op != SERVICE_MESSAGE && !o->drain && o->text) {
 		snprintf(err, n, "--text is only for rabulk message (--message for drain)");
 		return ERR_INVAL;
 	}
@@ -605,7 +605,7 @@ int args_parse(int argc, char **argv, struct options *o, char *err, size_t n)
 	o->result = strcmp(o->command, "result") == 0;
 	o->drain = strcmp(o->command, "drain") == 0;
 	if (o->drain)
-		o->op = API_MESSAGE;
+		o->op = SERVICE_MESSAGE;
 	if (strcmp(o->command, "report") == 0) {
 		if (argc < 3 || strcmp(argv[2], "merge") != 0) {
 			snprintf(err, n, "rabulk report: want 'rabulk report merge REPORT...'");
@@ -616,7 +616,7 @@ int args_parse(int argc, char **argv, struct options *o, char *err, size_t n)
 	}
 	o->out_format = "csv";
 	if (!o->list && !o->merge && !o->result && !o->drain &&
-	    api_op_parse(o->command, &o->op) < 0) {
+	    service_op_parse(o->command, &o->op) < 0) {
 		snprintf(err, n,
 			 "unknown command '%s': want disconnect, logoff, message, sessions, "
 			 "result or drain",

@@ -2,7 +2,7 @@
 #ifndef RABULK_ARGS_H
 #define RABULK_ARGS_H
 
-#include "engine/api.h"
+#include "service/service.h"
 #include "input/input.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,7 +12,7 @@
 
 struct options {
 	const char *command; /* "disconnect", "logoff", "message", "sessions" */
-	enum api_op op;
+	enum service_op op;
 	bool list;	     /* rabulk sessions: inputs[] are collection names */
 	bool merge;	     /* rabulk report merge: inputs[] are reports */
 	bool result;	     /* rabulk result: inputs[] are tracking ids */
@@ -21,7 +21,7 @@ struct options {
 	long grace_ms;	     /* drain --grace */
 	long remind_ms[8];   /* drain --remind, as time left, longest first */
 	int nremind;
-	enum api_op then;	 /* drain --then: API_DISCONNECT or API_LOGOFF */
+	enum service_op then;	 /* drain --then: SERVICE_DISCONNECT or SERVICE_LOGOFF */
 	int progress;		 /* --progress 1, --no-progress 0, default -1: on a terminal */
 	const char *merge_input; /* report merge --input FILE */
 	int shard_k, shard_n;	 /* --shard K/N, 1-based; n = 0: all rows */

@@ -38,7 +38,7 @@ static bool excluded(const struct dedup *ex, const char *collection, const char 
 	return ex && (dedup_has(ex, collection, upn) || dedup_has(ex, "", upn));
 }
 
-static int add_target(void *arg, const char *collection, const struct api_session *s)
+static int add_target(void *arg, const char *collection, const struct service_session *s)
 {
 	struct targets *t = arg;
 	const char *cells[] = {collection, s->upn};
@@ -142,7 +142,7 @@ static void message_text(char *dst, size_t cap, const char *text, long left_ms)
  * to the users found, saying "rabulk: drain: LABEL: VERB N NOUNs" first.
  * False when the run stopped. */
 static bool phase(struct ctx *c, const struct options *o, const struct dedup *ex,
-		  bool connected_only, enum api_op op, const char *text, const char *label,
+		  bool connected_only, enum service_op op, const char *text, const char *label,
 		  const char *verb, const char *noun)
 {
 	char *buf = NULL;
@@ -169,7 +169,7 @@ static bool warn(struct ctx *c, const struct options *o, const struct dedup *ex,
 {
 	char text[ARGS_TEXT_MAX + 64];
 	message_text(text, sizeof(text), o->text, left_ms);
-	return phase(c, o, ex, true, API_MESSAGE, text, label, "messaging", "connected user");
+	return phase(c, o, ex, true, SERVICE_MESSAGE, text, label, "messaging", "connected user");
 }
 
 /* ---- waiting --------------------------------------------------------- */
@@ -238,8 +238,8 @@ static void print_plan(const struct options *o)
 		fprintf(stderr, "%s%ld s left", i ? ", " : "; remind the still connected at ",
 			o->remind_ms[i] / 1000);
 	fprintf(stderr, "\n  4. list again; %s %s\n",
-		o->then == API_LOGOFF ? "log off" : "disconnect",
-		o->then == API_LOGOFF ? "every session left" : "the users still connected");
+		o->then == SERVICE_LOGOFF ? "log off" : "disconnect",
+		o->then == SERVICE_LOGOFF ? "every session left" : "the users still connected");
 	if (o->rate > 0)
 		fprintf(stderr, "  each phase sends at most %.0f requests/s\n", o->rate);
 	fprintf(stderr, "rabulk: nothing sent\n");
@@ -248,7 +248,7 @@ static void print_plan(const struct options *o)
 /* Disconnects the connected users left, or logs off every session left. */
 static bool act(struct ctx *c, const struct options *o, const struct dedup *ex)
 {
-	bool logoff = o->then == API_LOGOFF;
+	bool logoff = o->then == SERVICE_LOGOFF;
 	return phase(c, o, ex, !logoff, o->then, NULL, "grace period over",
 		     logoff ? "logging off" : "disconnecting", "user");
 }
@@ -261,7 +261,7 @@ int drain_run(const struct options *o)
 		print_plan(o);
 		return EXIT_ALL_OK;
 	}
-	if (o->then == API_LOGOFF && !o->yes &&
+	if (o->then == SERVICE_LOGOFF && !o->yes &&
 	    !run_ask("drain: log off the users still signed in after the grace period?"))
 		return EXIT_USAGE;
 	if (o->exclude && !(ex = load_exclude(o)))

@@ -3,7 +3,7 @@
  * Each resource is a `struct one`: waiting (for its first start, for a
  * place among the IN_FLIGHT, or for the time of its next try), in flight,
  * or done. A finished request is judged as the worker judges a row's:
- * api_classify() says whether the answer is worth another try, and
+ * the service's classify() says whether the answer is worth another try, and
  * retry_delay_ms() and retry_allowed() say when and whether, from --retries,
  * --retry-max-time and the server's Retry-After (engine/retry.c: one policy
  * for every request rabulk makes). A throttled answer's Retry-After holds
@@ -122,7 +122,7 @@ static void finished(struct fetch *f, struct one *o, CURLcode cc, int64_t now)
 {
 	const struct job *job = f->job;
 	struct fetch_result *r = o->r;
-	struct api_error e;
+	struct service_error e;
 	long delay;
 
 	curl_multi_remove_handle(f->multi, o->easy);
@@ -140,21 +140,22 @@ static void finished(struct fetch *f, struct one *o, CURLcode cc, int64_t now)
 	/* A wait longer than the request may use is refused, as for a row */
 	long limit = retry_wait_limit(&job->retry, o->first_ms, now);
 	bool refused = o->ra.ms > limit;
-	if (api_throttled((int)r->http) && o->ra.ms > 0 && !refused &&
+	if (service_throttled((int)r->http) && o->ra.ms > 0 && !refused &&
 	    now + o->ra.ms > f->pause_until)
 		f->pause_until = now + o->ra.ms;
 	memset(&e, 0, sizeof(e));
 	if (r->http < 200 || r->http >= 300)
-		api_parse_error(r->body, r->len, &e);
-	switch (o->too_big ? API_V_FAILED : api_classify((int)r->http, &e)) {
-	case API_V_UNAUTHORIZED: /* the token may have expired: once more with a new one */
+		job->service->parse_error(r->body, r->len, &e);
+	r->error = e;
+	switch (o->too_big ? SERVICE_V_FAILED : job->service->classify((int)r->http, &e)) {
+	case SERVICE_V_UNAUTHORIZED: /* the token may have expired: once more with a new one */
 		if (job->token && !o->reauthed && token_refresh(job->token, o->token_gen) == 0) {
 			o->reauthed = true;
 			wait_until(o, now);
 			return;
 		}
 		break;
-	case API_V_RETRY:
+	case SERVICE_V_RETRY:
 		if (refused) {
 			retry_refusal(r->refused, sizeof(r->refused), &job->retry, o->ra.ms, limit,
 				      o->ra.header);
@@ -222,7 +223,7 @@ static int fetch_all(const struct job *job, char *const *urls, int n, struct fet
 	struct fetch f = {.job = job, .n = n, .left = n};
 	f.multi = curl_multi_init();
 	f.ones = calloc((size_t)n + 1, sizeof(*f.ones));
-	f.headers = http_headers(false);
+	f.headers = http_headers(job->service, false);
 	f.token = job->token ? malloc(TOKEN_MAX) : NULL;
 	f.rng = (uint64_t)clock_wall_ms() * 2654435761u | 1;
 	int rc = f.multi && f.ones && f.headers && (!job->token || f.token) ? 0 : ERR_NOMEM;
@@ -282,12 +283,12 @@ void fetch_free(struct fetch_result *r, int n)
 
 void fetch_describe(const struct fetch_result *r, char *dst, size_t cap)
 {
-	struct api_error e;
+	struct service_error e;
 	int n;
 	if (r->http == 0) {
 		n = snprintf(dst, cap, "%s", r->err);
 	} else {
-		api_parse_error(r->body, r->len, &e);
+		e = r->error;
 		n = snprintf(dst, cap, "HTTP %ld%s%s%s%s", r->http, e.code[0] ? " " : "", e.code,
 			     e.code[0] && e.message[0] ? ": "
 			     : e.message[0]	       ? " "

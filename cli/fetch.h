@@ -18,14 +18,16 @@ struct fetch_result {
 	long http;  /* the last answer; 0: none (err holds why) */
 	char *body; /* heap, NUL-terminated, may be empty */
 	size_t len;
-	int attempts;	   /* requests sent, retries included */
-	bool gave_up;	   /* the last answer was worth a retry, but the retries were spent */
-	char err[256];	   /* transport error, or "" */
-	char refused[160]; /* a Retry-After longer than allowed, in words, or "" */
+	int attempts;  /* requests sent, retries included */
+	bool gave_up;  /* the last answer was worth a retry, but the retries were spent */
+	char err[256]; /* transport error, or "" */
+	struct service_error error; /* the last answer's error body, as the service parses it */
+	char refused[160];	    /* a Retry-After longer than allowed, in words, or "" */
 };
 
-/* Builds a resource's URL from its name (api_url_sessions, api_url_result). */
-typedef int (*fetch_url_fn)(char *dst, size_t cap, const struct api_target *t, const char *name);
+/* Builds a resource's URL from its name (a service's sessions_url or result_url). */
+typedef int (*fetch_url_fn)(char *dst, size_t cap, const struct service_target *t,
+			    const char *name);
 
 /* GETs the resource named names[i] for each i < n, all at once, with the
  * job's credentials, settings and retry policy. Returns once every

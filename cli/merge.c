@@ -85,7 +85,7 @@ static int first_pass(void *arg, const struct item *it)
 	if (e->key && e->report != m->report) {
 		if (m->overlaps++ < MAX_COMPLAINTS)
 			fprintf(stderr, "rabulk: report merge: %s in %s (%s) is in '%s' and '%s'\n",
-				it->upn, it->collection, api_op_name(it->op),
+				it->upn, it->collection, service_op_name(it->op),
 				m->o->inputs[e->report], m->o->inputs[m->report]);
 		return 0;
 	}

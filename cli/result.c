@@ -23,13 +23,13 @@ static void print_row(const char *id, const char *status, const char *desc, cons
 }
 
 /* One answer; returns true when it is a known operation that did not fail. */
-static bool print_result(const char *id, const struct fetch_result *r)
+static bool print_result(const struct service *svc, const char *id, const struct fetch_result *r)
 {
-	struct api_opresult op;
+	struct service_opresult op;
 	char why[512];
-	if (r->http == 200 && api_parse_result(r->body ? r->body : "", r->len, &op) == 0) {
+	if (r->http == 200 && svc->parse_result(r->body ? r->body : "", r->len, &op) == 0) {
 		print_row(id, status_names[op.status], op.description, op.details);
-		return op.status != API_OP_FAILED;
+		return op.status != SERVICE_OP_FAILED;
 	}
 	fetch_describe(r, why, sizeof(why));
 	print_row(id, r->http == 404 ? "NotFound" : "Unknown", "", why);
@@ -54,11 +54,11 @@ int result_run(const struct options *o)
 	if (setup_init(&set, o, NULL, err, sizeof(err)) < 0)
 		goto out;
 	rc = EXIT_INTERNAL;
-	if (!(res = fetch_each(&set.job, api_url_result, o->inputs, n)))
+	if (!(res = fetch_each(&set.job, set.job.service->result_url, o->inputs, n)))
 		goto out;
 	puts("TrackingId,Status,Description,ErrorDetails");
 	for (int i = 0; i < n; i++)
-		bad += !print_result(o->inputs[i], &res[i]);
+		bad += !print_result(set.job.service, o->inputs[i], &res[i]);
 	fflush(stdout);
 	rc = bad ? EXIT_SOME_FAILED : EXIT_ALL_OK;
 out:

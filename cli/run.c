@@ -712,7 +712,7 @@ fail:
 	return NULL;
 }
 
-enum stop_reason run_pass(struct ctx *c, enum api_op op, const char *text, FILE *in,
+enum stop_reason run_pass(struct ctx *c, enum service_op op, const char *text, FILE *in,
 			  const char *name)
 {
 	FILE *files[1] = {in};
@@ -814,7 +814,7 @@ static unsigned long count_rows(const struct options *o, FILE **files, const cha
 static bool confirmed(const struct options *o, FILE **files, const char **names)
 {
 	char q[128];
-	if (o->op != API_LOGOFF || o->yes || o->dry_run)
+	if (o->op != SERVICE_LOGOFF || o->yes || o->dry_run)
 		return true;
 	unsigned long n = isatty(STDIN_FILENO) ? count_rows(o, files, names) : 0;
 	if (n)

@@ -23,7 +23,7 @@ struct ctx *run_open(const struct options *o, int *exit_status);
 /* Sends op (text: the message) for every row of `in`, a CSV with header
  * CollectionName,UserUpn (named `name` in errors); rows go to the run's report. Returns why the run
  * stopped (STOP_NONE: it did not); once stopped, later passes send nothing. */
-enum stop_reason run_pass(struct ctx *c, enum api_op op, const char *text, FILE *in,
+enum stop_reason run_pass(struct ctx *c, enum service_op op, const char *text, FILE *in,
 			  const char *name);
 /* The run's job: target, credentials, transport settings. */
 const struct job *run_job(const struct ctx *c);

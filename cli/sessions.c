@@ -32,7 +32,7 @@ struct each {
 	void *arg;
 };
 
-static int each_session(void *arg, const struct api_session *s)
+static int each_session(void *arg, const struct service_session *s)
 {
 	struct each *e = arg;
 	return e->fn(e->arg, e->collection, s);
@@ -40,7 +40,7 @@ static int each_session(void *arg, const struct api_session *s)
 
 int sessions_list(const struct job *job, const char *const *colls, int n, sessions_fn fn, void *arg)
 {
-	struct fetch_result *res = fetch_each(job, api_url_sessions, colls, n);
+	struct fetch_result *res = fetch_each(job, job->service->sessions_url, colls, n);
 	int rc = res ? 0 : ERR_NOMEM, failures = 0;
 	for (int i = 0; rc == 0 && i < n; i++) {
 		struct fetch_result *r = &res[i];
@@ -50,8 +50,8 @@ int sessions_list(const struct job *job, const char *const *colls, int n, sessio
 		if (r->http != 200) {
 			fetch_describe(r, why, sizeof(why));
 			fprintf(stderr, "rabulk: '%s': %s\n", colls[i], why);
-		} else if ((prc = api_parse_sessions(r->body ? r->body : "", r->len, each_session,
-						     &each)) == 0) {
+		} else if ((prc = job->service->parse_sessions(r->body ? r->body : "", r->len,
+							       each_session, &each)) == 0) {
 			continue;
 		} else if (prc == ERR_PARSE) {
 			fprintf(stderr, "rabulk: '%s': unreadable session list\n", colls[i]);
@@ -77,7 +77,7 @@ static bool state_matches(const char *want, const char *state)
 	return !strcasecmp(want, state) || (sessions_connected(want) && sessions_connected(state));
 }
 
-static int print_session(void *arg, const char *collection, const struct api_session *s)
+static int print_session(void *arg, const char *collection, const struct service_session *s)
 {
 	struct out *out = arg;
 	const char *fmt = out->o->out_format;

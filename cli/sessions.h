@@ -9,7 +9,7 @@
  * o->out_format; returns the exit code. */
 int sessions_run(const struct options *o);
 
-typedef int (*sessions_fn)(void *arg, const char *collection, const struct api_session *s);
+typedef int (*sessions_fn)(void *arg, const char *collection, const struct service_session *s);
 /* Lists every collection at once and calls fn for each session, collection
  * by collection in the order given. A collection that cannot be listed is
  * said on stderr and counted. Returns that count, or a negative error

@@ -7,6 +7,7 @@
  * command, RABULK_ACCESS_TOKEN or the profile; the certificate password
  * from RABULK_CERT_PASSWORD or a file. Plain http is for loopback only. */
 #include "cli/setup.h"
+#include "service/remoteapp.h"
 #include "lib/units.h"
 #include "engine/cert.h"
 #include "lib/err.h"
@@ -230,6 +231,7 @@ static int set_target(struct setup *c, const struct options *o, bool profiled, c
 		 profiled	   ? c->profile.subscription
 		 : o->subscription ? o->subscription
 				   : "");
+	c->job.service = &service_remoteapp;
 	c->job.target.endpoint = c->endpoint;
 	c->job.target.subscription = c->subscription[0] ? c->subscription : NULL;
 	c->job.target.ns = o->ns;

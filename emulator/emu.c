@@ -19,7 +19,7 @@
  * CRLF, the XML-wrapped JSON 404 for a missing collection. */
 #include "emulator/emu.h"
 #include "emulator/auth.h"
-#include "engine/api.h"
+#include "service/remoteapp.h"
 #include "lib/array.h"
 #include "lib/clock.h"
 #include "lib/err.h"
@@ -624,7 +624,7 @@ static bool refused(struct emu *e, struct MHD_Connection *c, const char *sub, st
 {
 	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-ms-version");
 	const char *code, *message;
-	if (!v || strcmp(v, API_MS_VERSION) != 0) {
+	if (!v || strcmp(v, REMOTEAPP_MS_VERSION) != 0) {
 		reply_rdfe(r, 400, "MissingOrIncorrectVersionHeader",
 			   "The versioning header is not specified or was specified incorrectly.");
 		return true;
@@ -647,7 +647,7 @@ static void api(struct emu *e, struct MHD_Connection *c, const char *method, cha
 	}
 	if (refused(e, c, seg[0], r))
 		return;
-	if (!query_has(query, "api-version=" API_VERSION)) {
+	if (!query_has(query, "api-version=" REMOTEAPP_VERSION)) {
 		reply_rdfe(r, 400, "InvalidApiVersion",
 			   "The api-version query is missing or wrong.");
 		return;
@@ -664,7 +664,7 @@ static void api(struct emu *e, struct MHD_Connection *c, const char *method, cha
 	if (!has_collection(e, seg[4])) {
 		char msg[512];
 		snprintf(msg, sizeof(msg), "Collection '%s' does not exist", seg[4]);
-		reply_wrapped(e, r, 404, API_COLLECTION_MISSING, msg);
+		reply_wrapped(e, r, 404, REMOTEAPP_COLLECTION_MISSING, msg);
 		return;
 	}
 	if (n == 6) {
@@ -1065,7 +1065,7 @@ static enum MHD_Result send_reply(struct emu *e, struct MHD_Connection *c, struc
 		MHD_add_response_header(resp, "Content-Type", r->ctype);
 	if (r->tracking[0]) {
 		MHD_add_response_header(resp, "x-clouddv-tracking-id", r->tracking);
-		MHD_add_response_header(resp, API_TRACKING_HEADER, r->tracking);
+		MHD_add_response_header(resp, REMOTEAPP_TRACKING_HEADER, r->tracking);
 	}
 	if (r->retry_after_ms > 0) {
 		snprintf(ra, sizeof(ra), "%ld", (r->retry_after_ms + 999) / 1000);

@@ -7,7 +7,7 @@
 #ifndef RABULK_ENGINE_H
 #define RABULK_ENGINE_H
 
-#include "engine/api.h"
+#include "service/service.h"
 #include "lib/queue.h"
 #include "engine/retry.h"
 #include "engine/token.h"
@@ -18,9 +18,10 @@
 /* What to do and how; built by the command line, borrowed by the engine
  * until engine_free(). */
 struct job {
-	enum api_op op;
-	struct api_target target;
-	const char *message;   /* for API_MESSAGE */
+	const struct service *service; /* what to send and what answers mean */
+	enum service_op op;
+	struct service_target target;
+	const char *message;   /* for SERVICE_MESSAGE */
 	struct token *token;   /* bearer token source, or NULL */
 	const char *cert;      /* management certificate (TLS client), or NULL */
 	const char *cert_type; /* "PEM" or "P12" */

@@ -14,21 +14,28 @@
 #include <string.h>
 #include <strings.h>
 
-struct curl_slist *http_headers(bool post)
+/* Appends lines to *h; false (and *h freed) when out of memory. */
+static bool append_all(struct curl_slist **h, const char *const *lines)
 {
-	struct curl_slist *h = NULL, *t;
-	const char *lines[] = {"x-ms-version: " API_MS_VERSION, "Accept: " API_ACCEPT,
-			       post ? "Content-Type: " API_CONTENT_TYPE : NULL,
-			       post ? "Expect:" : NULL};
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		if (!lines[i])
-			continue;
-		if (!(t = curl_slist_append(h, lines[i]))) {
-			curl_slist_free_all(h);
-			return NULL;
+	for (; *lines; lines++) {
+		struct curl_slist *t = curl_slist_append(*h, *lines);
+		if (!t) {
+			curl_slist_free_all(*h);
+			*h = NULL;
+			return false;
 		}
-		h = t;
+		*h = t;
 	}
+	return true;
+}
+
+struct curl_slist *http_headers(const struct service *svc, bool post)
+{
+	static const char *const no_expect[] = {"Expect:", NULL}; /* no 100-continue wait */
+	struct curl_slist *h = NULL;
+	if (!append_all(&h, svc->headers) ||
+	    (post && (!append_all(&h, svc->body_headers) || !append_all(&h, no_expect))))
+		return NULL;
 	return h;
 }
 

@@ -7,9 +7,9 @@
 #include "engine/engine.h"
 #include <curl/curl.h>
 
-/* x-ms-version, Accept, and for POST Content-Type and an empty Expect.
+/* The service's headers, and for POST its body headers and an empty Expect.
  * Caller owns the result (curl_slist_free_all); NULL when out of memory. */
-struct curl_slist *http_headers(bool post);
+struct curl_slist *http_headers(const struct service *svc, bool post);
 
 /* Applies the job's transport settings (timeouts, TLS, client certificate,
  * protocols, no redirects, no signals, --verbose) to an easy handle. */

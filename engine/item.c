@@ -25,7 +25,7 @@ enum status_class status_class(enum status s)
 	return statuses[s].cls;
 }
 
-struct item *item_new(long line, enum api_op op, const char *collection, const char *upn,
+struct item *item_new(long line, enum service_op op, const char *collection, const char *upn,
 		      const char *extra)
 {
 	size_t lc = strlen(collection) + 1, lu = strlen(upn) + 1,

@@ -6,7 +6,7 @@
 #ifndef RABULK_ITEM_H
 #define RABULK_ITEM_H
 
-#include "engine/api.h"
+#include "service/service.h"
 #include <stdint.h>
 
 /* Adding a status? Add it here; status_name() and status_class() follow. */
@@ -36,11 +36,11 @@ enum status_class status_class(enum status s);
 
 struct item {
 	long line;
-	enum api_op op;
+	enum service_op op;
 	enum status status;
 	int http_status; /* last HTTP status, 0 if none */
 	int attempts;	 /* requests that carried the operation (not polls) */
-	char tracking_id[API_TRACKING_MAX + 1]; /* whole or empty, never cut */
+	char tracking_id[SERVICE_OP_ID_MAX + 1]; /* whole or empty, never cut */
 	char request_id[48];
 	char error_code[64];
 	char error_message[256];
@@ -69,7 +69,7 @@ enum { ITEM_SEND, ITEM_POLL };
 
 /* A new item for one row; strings are copied (extra may be NULL). Caller
  * owns the result; NULL when out of memory. */
-struct item *item_new(long line, enum api_op op, const char *collection, const char *upn,
+struct item *item_new(long line, enum service_op op, const char *collection, const char *upn,
 		      const char *extra);
 void item_free(struct item *it);
 /* A copy (for a journal row). Caller owns the result; NULL when out of memory. */

@@ -16,7 +16,7 @@
  * back in three years", and the pause is not raised for it. */
 #define _XOPEN_SOURCE 700 /* strptime */
 #include "engine/retry.h"
-#include "engine/api.h"
+#include "service/service.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -149,10 +149,10 @@ void retry_after_header(struct retry_after *ra, const char *line, size_t len, in
 	char v[64];
 	long ms;
 	for (size_t i = 0; i < sizeof(ms_names) / sizeof(ms_names[0]); i++)
-		if (api_header_value(line, len, ms_names[i], v, sizeof(v)) &&
+		if (service_header_value(line, len, ms_names[i], v, sizeof(v)) &&
 		    (ms = retry_after_parse(ms_names[i], v, 0)) >= 0)
 			ra->ms = ms, ra->precise = true, ra->header = ms_names[i];
-	if (!ra->precise && api_header_value(line, len, "retry-after", v, sizeof(v))) {
+	if (!ra->precise && service_header_value(line, len, "retry-after", v, sizeof(v))) {
 		ra->ms = retry_after_parse("retry-after", v, now_unix_ms);
 		ra->header = "Retry-After";
 	}

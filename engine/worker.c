@@ -37,7 +37,8 @@ struct slot {
 	struct item *it;
 	char *resp;
 	size_t resp_len;
-	char tracking[API_TRACKING_MAX + 2]; /* a byte over the cap: a longer id shows */
+	const char *op_id_header;	      /* the service's: where the operation id comes */
+	char tracking[SERVICE_OP_ID_MAX + 2]; /* a byte over the cap: a longer id shows */
 	char request_id[48];
 	struct retry_after ra; /* what the throttling headers asked */
 	bool refused;	       /* the connection failed the request: send again at once */
@@ -80,8 +81,9 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 {
 	struct slot *s = arg;
 	size_t len = size * n;
-	if (api_header_value(line, len, API_TRACKING_HEADER, s->tracking, sizeof(s->tracking)) ||
-	    api_header_value(line, len, "x-ms-request-id", s->request_id, sizeof(s->request_id)))
+	if (service_header_value(line, len, s->op_id_header, s->tracking, sizeof(s->tracking)) ||
+	    service_header_value(line, len, "x-ms-request-id", s->request_id,
+				 sizeof(s->request_id)))
 		return len;
 	retry_after_header(&s->ra, line, len, clock_wall_ms());
 	return len;
@@ -96,6 +98,7 @@ static int slot_init(struct worker *w, struct slot *s)
 		return ERR_NOMEM;
 	CURL *e = s->easy;
 	curl_easy_setopt(e, CURLOPT_PRIVATE, s);
+	s->op_id_header = job->service->op_id_header;
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -126,7 +129,8 @@ struct worker *worker_new(struct engine_shared *sh, int id, int max_active, int 
 	    !(w->slots = calloc(w->nslots, sizeof(*w->slots))) ||
 	    !(w->free_idx = calloc(w->nslots, sizeof(int))) || !(w->body = malloc(w->body_cap)) ||
 	    (job->token && !(w->token = malloc(TOKEN_MAX))) ||
-	    !(w->post_headers = http_headers(true)) || !(w->get_headers = http_headers(false)))
+	    !(w->post_headers = http_headers(job->service, true)) ||
+	    !(w->get_headers = http_headers(job->service, false)))
 		goto fail;
 	/* Slots get their handle and buffer when first used (slot_init): the
 	 * free list is a stack, so --concurrency 65536 for 100 rows costs 100. */
@@ -273,15 +277,16 @@ static int prepare(struct worker *w, struct slot *s, struct item *it)
 	const struct job *job = w->job;
 	int n;
 	if (it->phase == ITEM_POLL) {
-		if (api_url_result(w->url, sizeof(w->url), &job->target, it->tracking_id) < 0)
+		if (job->service->result_url(w->url, sizeof(w->url), &job->target,
+					     it->tracking_id) < 0)
 			return ERR_INVAL;
 		curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
 		curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, w->get_headers);
 		w->stats.polls++;
 	} else {
-		if (api_url_op(w->url, sizeof(w->url), &job->target, it->collection, job->op) < 0 ||
-		    (n = api_body(w->body, w->body_cap, it->upn,
-				  job->op == API_MESSAGE ? job->message : NULL)) < 0)
+		if ((n = job->service->op_request(w->url, sizeof(w->url), w->body, w->body_cap,
+						  &job->target, job->op, it->collection, it->upn,
+						  job->message)) < 0)
 			return ERR_INVAL;
 		curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)n);
 		curl_easy_setopt(s->easy, CURLOPT_COPYPOSTFIELDS, w->body);
@@ -365,7 +370,7 @@ static bool reauth(struct worker *w, struct slot *s, struct item *it, int64_t no
 	return true;
 }
 
-static void on_auth_error(struct worker *w, int http, const struct api_error *e)
+static void on_auth_error(struct worker *w, int http, const struct service_error *e)
 {
 	int expected = STOP_NONE;
 	if (atomic_compare_exchange_strong(&w->sh->stop, &expected, STOP_AUTH))
@@ -375,7 +380,7 @@ static void on_auth_error(struct worker *w, int http, const struct api_error *e)
 
 /* A 2xx to the operation: keeps its tracking id, whole, and says whether
  * the row is to be polled. A 202 says only that the work was accepted, so
- * without an id that can be polled (missing, or one api_tracking_problem()
+ * without an id that can be polled (missing, or one service_op_id_problem()
  * refuses: too long to keep whole, control characters) nothing proves it
  * ran: the row ends accepted with the reason (pending, exit 1; --resume
  * sends it again, having nothing to poll). A 200 or 204 without an id is
@@ -383,7 +388,7 @@ static void on_auth_error(struct worker *w, int http, const struct api_error *e)
  * either way, the reason noted when the id could not be kept. */
 static bool tracked(struct worker *w, struct slot *s, struct item *it, int http)
 {
-	const char *why = api_tracking_problem(s->tracking);
+	const char *why = service_op_id_problem(s->tracking);
 	it->error_code[0] = it->error_message[0] = '\0';
 	if (!why) {
 		snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", s->tracking);
@@ -395,12 +400,12 @@ static bool tracked(struct worker *w, struct slot *s, struct item *it, int http)
 			snprintf(msg, sizeof(msg),
 				 "%d with an %s that %s: the operation cannot be polled, its "
 				 "outcome is unknown",
-				 http, API_TRACKING_HEADER, why);
+				 http, s->op_id_header, why);
 		else
 			snprintf(msg, sizeof(msg),
 				 "%d without %s: the operation cannot be polled, its outcome is "
 				 "unknown",
-				 http, API_TRACKING_HEADER);
+				 http, s->op_id_header);
 		item_set_error(it, STATUS_ACCEPTED,
 			       s->tracking[0] ? "BadTrackingId" : "NoTrackingId", msg);
 	} else {
@@ -413,20 +418,21 @@ static bool tracked(struct worker *w, struct slot *s, struct item *it, int http)
 
 static void sent(struct worker *w, struct slot *s, struct item *it, int http, int64_t now)
 {
-	struct api_error e;
+	const struct service *svc = w->job->service;
+	struct service_error e;
 	memset(&e, 0, sizeof(e));
 	if (http == 0)
 		snprintf(e.message, sizeof(e.message), "%s", s->errbuf);
 	else if (http < 200 || http >= 300)
-		api_parse_error(s->resp, s->resp_len, &e);
+		svc->parse_error(s->resp, s->resp_len, &e);
 	it->http_status = http;
 	snprintf(it->request_id, sizeof(it->request_id), "%s", s->request_id);
 
 	if (http)
-		flow_answer(w->sh, api_throttled(http), s->ra.ms,
+		flow_answer(w->sh, service_throttled(http), s->ra.ms,
 			    retry_wait_limit(&w->job->retry, it->first_try, now), now);
-	switch (api_classify(http, &e)) {
-	case API_V_OK:
+	switch (svc->classify(http, &e)) {
+	case SERVICE_V_OK:
 		if (!tracked(w, s, it, http))
 			break;
 		it->phase = ITEM_POLL;
@@ -434,22 +440,22 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 		journal(w, it);
 		park(w, it, now + w->job->poll_interval_ms);
 		return;
-	case API_V_NO_SESSION:
+	case SERVICE_V_NO_SESSION:
 		item_set_error(it, STATUS_NO_SESSION, e.code, e.message);
 		break;
-	case API_V_RETRY:
+	case SERVICE_V_RETRY:
 		item_set_error(it, STATUS_FAILED, e.code[0] ? e.code : NULL, e.message);
 		if (resend_refused(w, s, it, now) || retry_later(w, s, it, it->attempts, now))
 			return;
 		break;
-	case API_V_UNAUTHORIZED:
+	case SERVICE_V_UNAUTHORIZED:
 		if (reauth(w, s, it, now))
 			return;
 		/* fall through */
-	case API_V_FORBIDDEN:
+	case SERVICE_V_FORBIDDEN:
 		on_auth_error(w, http, &e);
 		/* fall through */
-	case API_V_FAILED:
+	case SERVICE_V_FAILED:
 		item_set_error(it, STATUS_FAILED, e.code, e.message);
 		break;
 	}
@@ -458,22 +464,23 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 
 static void polled(struct worker *w, struct slot *s, struct item *it, int http, int64_t now)
 {
-	struct api_opresult r;
-	struct api_error e;
+	const struct service *svc = w->job->service;
+	struct service_opresult r;
+	struct service_error e;
 	memset(&e, 0, sizeof(e));
 
 	if (http)
-		flow_answer(w->sh, api_throttled(http), s->ra.ms,
+		flow_answer(w->sh, service_throttled(http), s->ra.ms,
 			    retry_wait_limit(&w->job->retry, it->first_try, now), now);
-	if (http == 200 && api_parse_result(s->resp, s->resp_len, &r) == 0) {
+	if (http == 200 && svc->parse_result(s->resp, s->resp_len, &r) == 0) {
 		switch (r.status) {
-		case API_OP_SUCCESS:
+		case SERVICE_OP_SUCCESS:
 			item_set_error(it, STATUS_SUCCEEDED, "", "");
 			break;
-		case API_OP_FAILED:
+		case SERVICE_OP_FAILED:
 			item_set_error(it,
-				       api_details_no_session(r.details) ? STATUS_NO_SESSION
-									 : STATUS_FAILED,
+				       svc->details_no_session(r.details) ? STATUS_NO_SESSION
+									  : STATUS_FAILED,
 				       "OperationFailed", r.details);
 			break;
 		default:
@@ -492,22 +499,22 @@ static void polled(struct worker *w, struct slot *s, struct item *it, int http, 
 	else if (http == 200)
 		snprintf(e.message, sizeof(e.message), "unreadable operation result");
 	else
-		api_parse_error(s->resp, s->resp_len, &e);
+		svc->parse_error(s->resp, s->resp_len, &e);
 	if (http == 404 && it->resumed) { /* the service forgot it: do it again */
 		it->phase = ITEM_SEND, it->resumed = false, it->tracking_id[0] = '\0';
 		park(w, it, now);
 		return;
 	}
-	enum api_verdict v = http == 200 ? API_V_RETRY : api_classify(http, &e);
-	if (v == API_V_UNAUTHORIZED && reauth(w, s, it, now))
+	enum service_verdict v = http == 200 ? SERVICE_V_RETRY : svc->classify(http, &e);
+	if (v == SERVICE_V_UNAUTHORIZED && reauth(w, s, it, now))
 		return;
 	/* The operation was accepted; only its outcome is unknown. */
-	item_set_error(it, v == API_V_FAILED ? STATUS_FAILED : STATUS_ACCEPTED,
+	item_set_error(it, v == SERVICE_V_FAILED ? STATUS_FAILED : STATUS_ACCEPTED,
 		       e.code[0] ? e.code : "PollFailed", e.message);
-	if (v == API_V_RETRY &&
+	if (v == SERVICE_V_RETRY &&
 	    (resend_refused(w, s, it, now) || retry_later(w, s, it, ++it->poll_errors, now)))
 		return;
-	if (v == API_V_UNAUTHORIZED || v == API_V_FORBIDDEN)
+	if (v == SERVICE_V_UNAUTHORIZED || v == SERVICE_V_FORBIDDEN)
 		on_auth_error(w, http, &e);
 	finish(w, it);
 }

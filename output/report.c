@@ -27,7 +27,7 @@
  * break the one-row-per-line rule that crash recovery relies on. CSV cells
  * write them as JSON does (\n, \t, \u001b, \u007f; not reversible, but
  * only server text and invalid rows can hold them: validation refuses them
- * in identity cells, and api_tracking_problem() in tracking ids). cJSON
+ * in identity cells, and service_op_id_problem() in tracking ids). cJSON
  * escapes C0 itself; DEL, which it leaves, is escaped after it. */
 #include "output/report.h"
 #include "lib/clock.h"
@@ -208,7 +208,7 @@ static char *json_row(const struct item *it, const char *extra_names)
 	cJSON_AddNumberToObject(o, "line", (double)it->line);
 	cJSON_AddStringToObject(o, "collection", it->collection);
 	cJSON_AddStringToObject(o, "upn", it->upn);
-	cJSON_AddStringToObject(o, "operation", api_op_name(it->op));
+	cJSON_AddStringToObject(o, "operation", service_op_name(it->op));
 	cJSON_AddStringToObject(o, "status", status_name(it->status));
 	if (it->http_status)
 		cJSON_AddNumberToObject(o, "http_status", it->http_status);
@@ -342,7 +342,7 @@ int report_format_csv(char *dst, size_t cap, const struct item *it)
 	} cells[] = {{line, false},
 		     {it->collection, false},
 		     {it->upn, false},
-		     {api_op_name(it->op), false},
+		     {service_op_name(it->op), false},
 		     {status_name(it->status), false},
 		     {it->http_status ? http : "", false},
 		     {it->error_code, true},

@@ -40,7 +40,7 @@ static int status_parse(const char *name, enum status *st)
 /* Fills an item from the column texts; returns 0 or ERR_INVAL. */
 static int make_item(struct item *it, const char *cells[C_COUNT])
 {
-	if (api_op_parse(cells[C_OP], &it->op) < 0 ||
+	if (service_op_parse(cells[C_OP], &it->op) < 0 ||
 	    status_parse(cells[C_STATUS], &it->status) < 0)
 		return ERR_INVAL;
 	it->line = strtol(cells[C_LINE], NULL, 10);
@@ -57,7 +57,7 @@ static int make_item(struct item *it, const char *cells[C_COUNT])
 
 static int emit(struct ctx *c, const char *coll, const char *upn, const char *cells[C_COUNT])
 {
-	struct item *it = item_new(0, API_DISCONNECT, coll, upn, NULL);
+	struct item *it = item_new(0, SERVICE_DISCONNECT, coll, upn, NULL);
 	int rc = 0;
 	if (!it)
 		return ERR_NOMEM;

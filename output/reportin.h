@@ -11,7 +11,7 @@
 
 /* Called per row with an item borrowed until it returns (status and op
  * parsed; unknown ones skip the row; a tracking id longer than
- * API_TRACKING_MAX is left empty, never cut). A nonzero return stops the
+ * SERVICE_OP_ID_MAX is left empty, never cut). A nonzero return stops the
  * reading. */
 typedef int (*reportin_fn)(void *arg, const struct item *it);
 

@@ -3,9 +3,9 @@
  * The table keys are pairkey_hash(collection, UPN) mixed with the operation:
  * 16-byte slots (key, state, offset of the tracking id), open addressing,
  * grown at half full. Tracking ids (only for accepted rows) live whole, up
- * to API_TRACKING_MAX bytes, in one growing arena of NUL-terminated
+ * to SERVICE_OP_ID_MAX bytes, in one growing arena of NUL-terminated
  * strings (a GUID costs 37 bytes); an accepted row whose id is missing or
- * unusable (api_tracking_problem) has nothing to poll and is sent again.
+ * unusable (service_op_id_problem) has nothing to poll and is sent again.
  *
  * The journal a crashed run left (REPORT.journal.ndjson) is read first, so
  * the report's final rows win over its accepted ones. Both are read by
@@ -36,7 +36,7 @@ struct resume {
 	size_t tracks_len, tracks_cap;
 };
 
-uint64_t resume_key(const char *collection, const char *upn, enum api_op op)
+uint64_t resume_key(const char *collection, const char *upn, enum service_op op)
 {
 	uint64_t k = pairkey_hash(collection, upn) ^ ((uint64_t)(op + 1) * 0x9E3779B97F4A7C15ULL);
 	return k ? k : 1;
@@ -87,7 +87,7 @@ static int add(void *arg, const struct item *it)
 	enum resume_state st = state_of(it->status);
 	if (st == RESUME_NEW)
 		return 0;
-	if (st == RESUME_ACCEPTED && api_tracking_problem(it->tracking_id))
+	if (st == RESUME_ACCEPTED && service_op_id_problem(it->tracking_id))
 		st = RESUME_AGAIN; /* cannot poll without an id */
 	if ((r->len + 1) * 2 > r->cap && grow(r) < 0)
 		return ERR_NOMEM;
@@ -130,7 +130,7 @@ struct resume *resume_load(const char *path, char *err, size_t errlen)
 }
 
 enum resume_state resume_lookup(const struct resume *r, const char *collection, const char *upn,
-				enum api_op op, const char **tracking_id)
+				enum service_op op, const char **tracking_id)
 {
 	const struct slot *s = find(r, resume_key(collection, upn, op));
 	if (!s->key)

@@ -8,7 +8,7 @@
 #ifndef RABULK_RESUME_H
 #define RABULK_RESUME_H
 
-#include "engine/api.h"
+#include "service/remoteapp.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,10 +28,10 @@ struct resume *resume_load(const char *path, char *err, size_t errlen);
 /* The pair's state; for RESUME_ACCEPTED, *tracking_id is set (borrowed
  * until resume_free). Matching ignores case, as de-duplication does. */
 enum resume_state resume_lookup(const struct resume *r, const char *collection, const char *upn,
-				enum api_op op, const char **tracking_id);
+				enum service_op op, const char **tracking_id);
 /* The 64-bit key of (collection, UPN, operation): pairkey_hash() of the pair
  * mixed with the operation, never 0. Also keys `rabulk report merge`. */
-uint64_t resume_key(const char *collection, const char *upn, enum api_op op);
+uint64_t resume_key(const char *collection, const char *upn, enum service_op op);
 /* Pairs known. */
 size_t resume_size(const struct resume *r);
 void resume_free(struct resume *r);

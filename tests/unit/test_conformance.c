@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "engine/api.h"
+#include "service/remoteapp.h"
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -55,22 +55,22 @@ static void check_request(const cJSON *e, const char *sub)
 	char uri[1024], path[512], url[1024], body[512], ns[64], coll[64], tail[64];
 	const char *method = str(e, "RequestMethod");
 	snprintf(uri, sizeof(uri), "%s", str(e, "RequestUri"));
-	struct api_target t = {"", sub, ns};
+	struct service_target t = {"", sub, ns};
 	int n = sscanf(uri, "/%*[^/]/services/%63[^/]/%511[^?]", ns, path);
 	assert_int_equal(n, 2);
 	if (strncmp(path, "operationResults/", 17) == 0) {
 		assert_string_equal(method, "GET");
-		assert_true(api_url_result(url, sizeof(url), &t, path + 17) > 0);
+		assert_true(remoteapp_url_result(url, sizeof(url), &t, path + 17) > 0);
 	} else if (sscanf(path, "collections/%63[^/]/sessions/%63s", coll, tail) == 2) {
-		enum api_op op = strcmp(tail, "disconnect") == 0 ? API_DISCONNECT
-				 : strcmp(tail, "logoff") == 0	 ? API_LOGOFF
-								 : API_MESSAGE;
+		enum service_op op = strcmp(tail, "disconnect") == 0 ? SERVICE_DISCONNECT
+				     : strcmp(tail, "logoff") == 0   ? SERVICE_LOGOFF
+								     : SERVICE_MESSAGE;
 		assert_string_equal(method, "POST");
-		assert_true(api_url_op(url, sizeof(url), &t, coll, op) > 0);
+		assert_true(remoteapp_url_op(url, sizeof(url), &t, coll, op) > 0);
 		cJSON *rec = cJSON_Parse(str(e, "RequestBody"));
 		const char *msg = str(rec, "Message");
-		assert_true(api_body(body, sizeof(body), str(rec, "UserUpn"), *msg ? msg : NULL) >
-			    0);
+		assert_true(
+		    remoteapp_body(body, sizeof(body), str(rec, "UserUpn"), *msg ? msg : NULL) > 0);
 		cJSON *ours = cJSON_Parse(body);
 		assert_true(cJSON_Compare(rec, ours, 1));
 		cJSON_Delete(rec);
@@ -78,18 +78,18 @@ static void check_request(const cJSON *e, const char *sub)
 	} else {
 		assert_int_equal(sscanf(path, "collections/%63[^/]/sessions", coll), 1);
 		assert_string_equal(method, "GET");
-		assert_true(api_url_sessions(url, sizeof(url), &t, coll) > 0);
+		assert_true(remoteapp_url_sessions(url, sizeof(url), &t, coll) > 0);
 	}
 	assert_string_equal(url, uri);
 	const cJSON *h = cJSON_GetObjectItem(e, "RequestHeaders");
 	assert_string_equal(
 	    cJSON_GetArrayItem(cJSON_GetObjectItem(h, "x-ms-version"), 0)->valuestring,
-	    API_MS_VERSION);
+	    REMOTEAPP_MS_VERSION);
 	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(h, "Accept"), 0)->valuestring,
-			    API_ACCEPT);
+			    REMOTEAPP_ACCEPT);
 }
 
-static int count_session(void *arg, const struct api_session *s)
+static int count_session(void *arg, const struct service_session *s)
 {
 	(*(int *)arg)++;
 	assert_non_null(strchr(s->upn, '@'));
@@ -101,30 +101,32 @@ static void check_response(const cJSON *e)
 {
 	int status = cJSON_GetObjectItem(e, "StatusCode")->valueint;
 	const char *body = str(e, "ResponseBody"), *uri = str(e, "RequestUri");
-	struct api_error err;
-	api_parse_error(body, strlen(body), &err);
+	struct service_error err;
+	remoteapp_parse_error(body, strlen(body), &err);
 	if (status == 202) {
 		char line[256], v[48];
 		const cJSON *h = cJSON_GetObjectItem(e, "ResponseHeaders");
 		const char *id =
-		    cJSON_GetArrayItem(cJSON_GetObjectItem(h, API_TRACKING_HEADER), 0)->valuestring;
-		snprintf(line, sizeof(line), "%s: %s\r\n", API_TRACKING_HEADER, id);
-		assert_true(
-		    api_header_value(line, strlen(line), API_TRACKING_HEADER, v, sizeof(v)));
+		    cJSON_GetArrayItem(cJSON_GetObjectItem(h, REMOTEAPP_TRACKING_HEADER), 0)
+			->valuestring;
+		snprintf(line, sizeof(line), "%s: %s\r\n", REMOTEAPP_TRACKING_HEADER, id);
+		assert_true(service_header_value(line, strlen(line), REMOTEAPP_TRACKING_HEADER, v,
+						 sizeof(v)));
 		assert_string_equal(v, id);
-		assert_int_equal(api_classify(status, &err), API_V_OK);
+		assert_int_equal(remoteapp_classify(status, &err), SERVICE_V_OK);
 	} else if (status == 404) {
-		assert_string_equal(err.code, API_COLLECTION_MISSING);
+		assert_string_equal(err.code, REMOTEAPP_COLLECTION_MISSING);
 		assert_non_null(strstr(err.message, "does not exist"));
-		assert_int_equal(api_classify(status, &err), API_V_FAILED);
+		assert_int_equal(remoteapp_classify(status, &err), SERVICE_V_FAILED);
 	} else if (strstr(uri, "/operationResults/")) {
-		struct api_opresult r;
-		assert_int_equal(api_parse_result(body, strlen(body), &r), 0);
-		assert_true(r.status == API_OP_PENDING || r.status == API_OP_SUCCESS);
-		assert_false(api_details_no_session(r.details));
+		struct service_opresult r;
+		assert_int_equal(remoteapp_parse_result(body, strlen(body), &r), 0);
+		assert_true(r.status == SERVICE_OP_PENDING || r.status == SERVICE_OP_SUCCESS);
+		assert_false(remoteapp_details_no_session(r.details));
 	} else {
 		int n = 0;
-		assert_int_equal(api_parse_sessions(body, strlen(body), count_session, &n), 0);
+		assert_int_equal(remoteapp_parse_sessions(body, strlen(body), count_session, &n),
+				 0);
 		assert_true(n >= 0);
 	}
 }

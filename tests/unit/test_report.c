@@ -16,7 +16,7 @@
 
 static struct item *sample(void)
 {
-	struct item *it = item_new(7, API_DISCONNECT, "Apps", "a@x.com", NULL);
+	struct item *it = item_new(7, SERVICE_DISCONNECT, "Apps", "a@x.com", NULL);
 	it->status = STATUS_SUCCEEDED;
 	it->http_status = 202;
 	it->attempts = 2;
@@ -48,7 +48,7 @@ static void row_columns(void **state)
 static void quoting_and_formula_guard(void **state)
 {
 	char row[1024];
-	struct item *it = item_new(3, API_MESSAGE, "Apps", "=cmd@x.com", NULL);
+	struct item *it = item_new(3, SERVICE_MESSAGE, "Apps", "=cmd@x.com", NULL);
 	item_set_error(it, STATUS_FAILED, "-Bad", "=HYPERLINK(\"x\"), said \"no\"");
 	assert_true(report_format_csv(row, sizeof(row), it) > 0);
 	/* identity cells verbatim, free text guarded and quoted */
@@ -85,7 +85,7 @@ static void file_is_private(void **state)
 static void extra_columns_follow(void **state)
 {
 	char row[1024];
-	struct item *it = item_new(2, API_DISCONNECT, "Apps", "a@x.com", "IT\x1f=1+1\x1f");
+	struct item *it = item_new(2, SERVICE_DISCONNECT, "Apps", "a@x.com", "IT\x1f=1+1\x1f");
 	it->status = STATUS_PLANNED;
 	assert_true(report_format_csv(row, sizeof(row), it) > 0);
 	assert_string_equal(row, "2,Apps,a@x.com,disconnect,planned,,,,0,,,,,,IT,'=1+1,\n");
@@ -98,7 +98,7 @@ static void extra_columns_follow(void **state)
 static void control_characters_are_escaped(void **state)
 {
 	char row[2048];
-	struct item *it = item_new(4, API_DISCONNECT, "Apps", "bad\x1b[31m@x.com", NULL);
+	struct item *it = item_new(4, SERVICE_DISCONNECT, "Apps", "bad\x1b[31m@x.com", NULL);
 	item_set_error(it, STATUS_FAILED, "Bad\x01", "a\nb\r\x7f\tc\b\f\\");
 	snprintf(it->request_id, sizeof(it->request_id), "r\x1b]0;x\x07");
 	assert_true(report_format_csv(row, sizeof(row), it) > 0);
@@ -111,15 +111,15 @@ static void control_characters_are_escaped(void **state)
 	item_free(it);
 }
 
-/* A tracking id is kept whole up to API_TRACKING_MAX bytes. */
+/* A tracking id is kept whole up to SERVICE_OP_ID_MAX bytes. */
 static void long_tracking_id_is_whole(void **state)
 {
-	char row[2048], id[API_TRACKING_MAX + 1];
-	memset(id, 'a', API_TRACKING_MAX);
-	id[API_TRACKING_MAX] = '\0';
+	char row[2048], id[SERVICE_OP_ID_MAX + 1];
+	memset(id, 'a', SERVICE_OP_ID_MAX);
+	id[SERVICE_OP_ID_MAX] = '\0';
 	struct item *it = sample();
 	snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", id);
-	assert_int_equal(strlen(it->tracking_id), API_TRACKING_MAX);
+	assert_int_equal(strlen(it->tracking_id), SERVICE_OP_ID_MAX);
 	assert_true(report_format_csv(row, sizeof(row), it) > 0);
 	assert_non_null(strstr(row, id));
 	item_free(it);

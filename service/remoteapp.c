@@ -1,4 +1,4 @@
-/* api.c — the RemoteApp wire protocol as pure functions.
+/* remoteapp.c — the RemoteApp wire protocol as pure functions.
  *
  * Paths are built by hand into caller buffers: every segment that can come
  * from input is percent-encoded here, and the segments "." and ".." are
@@ -10,7 +10,7 @@
  *   4xx <Error><Code>..</Code><Message>..</Message></Error>         (classic RDFE)
  *   4xx {"error":{"code":"..","message":".."}}                      (newer Azure)
  */
-#include "engine/api.h"
+#include "service/remoteapp.h"
 #include "lib/err.h"
 
 #include <cjson/cJSON.h>
@@ -19,55 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define API_TRACKING_MAX_TEXT STR(API_TRACKING_MAX)
-
-static const char *const op_names[] = {"disconnect", "logoff", "message"};
 static const char *const op_paths[] = {"disconnect", "logoff", "sendMessage"};
-
-const char *api_op_name(enum api_op op)
-{
-	return op_names[op];
-}
-
-int api_op_parse(const char *name, enum api_op *op)
-{
-	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++) {
-		if (strcmp(name, op_names[i]) == 0) {
-			*op = (enum api_op)i;
-			return 0;
-		}
-	}
-	return ERR_INVAL;
-}
-
-static bool unreserved(unsigned char c)
-{
-	return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-int api_escape_segment(char *dst, size_t cap, const char *seg)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = 0;
-
-	if (!*seg || strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0 || strpbrk(seg, "\r\n"))
-		return ERR_INVAL;
-	for (const unsigned char *p = (const unsigned char *)seg; *p; p++) {
-		if (n + 4 > cap)
-			return ERR_TOOBIG;
-		if (unreserved(*p)) {
-			dst[n++] = (char)*p;
-		} else {
-			dst[n++] = '%';
-			dst[n++] = hex[*p >> 4];
-			dst[n++] = hex[*p & 15];
-		}
-	}
-	dst[n] = '\0';
-	return (int)n;
-}
 
 /* Appends the escaped segment "/seg" at dst + *n. */
 static int put_segment(char *dst, size_t cap, size_t *n, const char *seg)
@@ -75,7 +27,7 @@ static int put_segment(char *dst, size_t cap, size_t *n, const char *seg)
 	if (*n + 2 > cap)
 		return ERR_TOOBIG;
 	dst[(*n)++] = '/';
-	int r = api_escape_segment(dst + *n, cap - *n, seg);
+	int r = service_escape_segment(dst + *n, cap - *n, seg);
 	if (r < 0)
 		return r;
 	*n += (size_t)r;
@@ -93,7 +45,7 @@ static int put_text(char *dst, size_t cap, size_t *n, const char *text)
 }
 
 /* "{endpoint}/{sub}/services/{ns}" */
-static int put_base(char *dst, size_t cap, size_t *n, const struct api_target *t)
+static int put_base(char *dst, size_t cap, size_t *n, const struct service_target *t)
 {
 	int r;
 	*n = 0;
@@ -105,32 +57,34 @@ static int put_base(char *dst, size_t cap, size_t *n, const struct api_target *t
 	return 0;
 }
 
-static int build_url(char *dst, size_t cap, const struct api_target *t, const char *dir,
+static int build_url(char *dst, size_t cap, const struct service_target *t, const char *dir,
 		     const char *name, const char *tail)
 {
 	size_t n;
 	int r;
 	if ((r = put_base(dst, cap, &n, t)) < 0 || (r = put_text(dst, cap, &n, dir)) < 0 ||
 	    (r = put_segment(dst, cap, &n, name)) < 0 || (r = put_text(dst, cap, &n, tail)) < 0 ||
-	    (r = put_text(dst, cap, &n, "?api-version=" API_VERSION)) < 0)
+	    (r = put_text(dst, cap, &n, "?api-version=" REMOTEAPP_VERSION)) < 0)
 		return r;
 	return (int)n;
 }
 
-int api_url_op(char *dst, size_t cap, const struct api_target *t, const char *collection,
-	       enum api_op op)
+int remoteapp_url_op(char *dst, size_t cap, const struct service_target *t, const char *collection,
+		     enum service_op op)
 {
 	char tail[32];
 	snprintf(tail, sizeof(tail), "/sessions/%s", op_paths[op]);
 	return build_url(dst, cap, t, "/collections", collection, tail);
 }
 
-int api_url_sessions(char *dst, size_t cap, const struct api_target *t, const char *collection)
+int remoteapp_url_sessions(char *dst, size_t cap, const struct service_target *t,
+			   const char *collection)
 {
 	return build_url(dst, cap, t, "/collections", collection, "/sessions");
 }
 
-int api_url_result(char *dst, size_t cap, const struct api_target *t, const char *tracking_id)
+int remoteapp_url_result(char *dst, size_t cap, const struct service_target *t,
+			 const char *tracking_id)
 {
 	return build_url(dst, cap, t, "/operationResults", tracking_id, "");
 }
@@ -157,7 +111,7 @@ static int put_json_string(char *dst, size_t cap, size_t *n, const char *s)
 	return 0;
 }
 
-int api_body(char *dst, size_t cap, const char *upn, const char *message)
+int remoteapp_body(char *dst, size_t cap, const char *upn, const char *message)
 {
 	size_t n = 0;
 	int r;
@@ -181,16 +135,16 @@ static void copy_member(const cJSON *obj, const char *key, char *dst, size_t cap
 		snprintf(dst, cap, "%s", v->valuestring);
 }
 
-int api_parse_result(const char *body, size_t len, struct api_opresult *out)
+int remoteapp_parse_result(const char *body, size_t len, struct service_opresult *out)
 {
 	static const struct {
 		const char *name;
-		enum api_opstatus status;
-	} names[] = {{"Pending", API_OP_PENDING},
-		     {"InProgress", API_OP_INPROGRESS},
-		     {"Success", API_OP_SUCCESS},
-		     {"Succeeded", API_OP_SUCCESS},
-		     {"Failed", API_OP_FAILED}};
+		enum service_opstatus status;
+	} names[] = {{"Pending", SERVICE_OP_PENDING},
+		     {"InProgress", SERVICE_OP_INPROGRESS},
+		     {"Success", SERVICE_OP_SUCCESS},
+		     {"Succeeded", SERVICE_OP_SUCCESS},
+		     {"Failed", SERVICE_OP_FAILED}};
 	char status[32];
 	cJSON *root = cJSON_ParseWithLength(body, len);
 
@@ -206,7 +160,7 @@ int api_parse_result(const char *body, size_t len, struct api_opresult *out)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcasecmp(status, names[i].name) == 0)
 			out->status = names[i].status;
-	return out->status == API_OP_UNKNOWN ? ERR_PARSE : 0;
+	return out->status == SERVICE_OP_UNKNOWN ? ERR_PARSE : 0;
 }
 
 static const char *string_member(const cJSON *obj, const char *key)
@@ -215,7 +169,7 @@ static const char *string_member(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-int api_parse_sessions(const char *body, size_t len, api_session_fn fn, void *arg)
+int remoteapp_parse_sessions(const char *body, size_t len, service_session_fn fn, void *arg)
 {
 	cJSON *root = cJSON_ParseWithLength(body, len);
 	const cJSON *el;
@@ -226,8 +180,9 @@ int api_parse_sessions(const char *body, size_t len, api_session_fn fn, void *ar
 	}
 	cJSON_ArrayForEach(el, root)
 	{
-		struct api_session s = {string_member(el, "UserUpn"), string_member(el, "State"),
-					string_member(el, "LogonTimeUtc")};
+		struct service_session s = {string_member(el, "UserUpn"),
+					    string_member(el, "State"),
+					    string_member(el, "LogonTimeUtc")};
 		if (s.upn[0] && (rc = fn(arg, &s)) != 0)
 			break;
 	}
@@ -293,7 +248,7 @@ static bool xml_element(const char *body, size_t len, const char *tag, char *dst
 }
 
 /* {"Code","Message"} or {"error":{"code","message"}}, keys in any case. */
-static bool json_error(const char *text, size_t len, struct api_error *out)
+static bool json_error(const char *text, size_t len, struct service_error *out)
 {
 	cJSON *root = cJSON_ParseWithLength(text, len);
 	const cJSON *obj = root, *inner = cJSON_GetObjectItem(root, "error");
@@ -308,7 +263,7 @@ static bool json_error(const char *text, size_t len, struct api_error *out)
 }
 
 /* The first 200 bytes, control characters blanked, cut on a UTF-8 boundary. */
-static void raw_excerpt(const char *body, size_t len, struct api_error *out)
+static void raw_excerpt(const char *body, size_t len, struct service_error *out)
 {
 	size_t n = len < 200 ? len : 200;
 	while (n < len && n > 0 && ((unsigned char)body[n] & 0xC0) == 0x80)
@@ -320,7 +275,7 @@ static void raw_excerpt(const char *body, size_t len, struct api_error *out)
 	out->message[n] = '\0';
 }
 
-void api_parse_error(const char *body, size_t len, struct api_error *out)
+void remoteapp_parse_error(const char *body, size_t len, struct service_error *out)
 {
 	char inner[2048];
 	const char *s;
@@ -356,7 +311,7 @@ static bool contains_ci(const char *hay, const char *needle)
 	return false;
 }
 
-bool api_details_no_session(const char *details)
+bool remoteapp_details_no_session(const char *details)
 {
 	static const char *const phrases[] = {
 	    "no session",      "session not found",   "session does not exist",
@@ -367,25 +322,10 @@ bool api_details_no_session(const char *details)
 	return false;
 }
 
-const char *api_tracking_problem(const char *id)
-{
-	size_t n = strnlen(id, API_TRACKING_MAX + 1);
-	if (n == 0)
-		return "is empty";
-	if (n > API_TRACKING_MAX)
-		return "is longer than " API_TRACKING_MAX_TEXT " bytes";
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7F)
-			return "holds control characters";
-	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
-		return "is not a path segment";
-	return NULL;
-}
-
-enum api_verdict api_classify(int http_status, const struct api_error *e)
+enum service_verdict remoteapp_classify(int http_status, const struct service_error *e)
 {
 	if (http_status >= 200 && http_status < 300)
-		return API_V_OK;
+		return SERVICE_V_OK;
 	switch (http_status) {
 	case 0:
 	case 408:
@@ -394,37 +334,45 @@ enum api_verdict api_classify(int http_status, const struct api_error *e)
 	case 502:
 	case 503:
 	case 504:
-		return API_V_RETRY;
+		return SERVICE_V_RETRY;
 	case 401:
-		return API_V_UNAUTHORIZED;
+		return SERVICE_V_UNAUTHORIZED;
 	case 403:
-		return API_V_FORBIDDEN;
+		return SERVICE_V_FORBIDDEN;
 	case 404:
-		if (strcasecmp(e->code, API_COLLECTION_MISSING) != 0 &&
-		    (api_details_no_session(e->code) || api_details_no_session(e->message)))
-			return API_V_NO_SESSION;
-		return API_V_FAILED;
+		if (strcasecmp(e->code, REMOTEAPP_COLLECTION_MISSING) != 0 &&
+		    (remoteapp_details_no_session(e->code) ||
+		     remoteapp_details_no_session(e->message)))
+			return SERVICE_V_NO_SESSION;
+		return SERVICE_V_FAILED;
 	}
-	return API_V_FAILED;
+	return SERVICE_V_FAILED;
 }
 
-bool api_throttled(int http_status)
+static int op_request(char *url, size_t url_cap, char *body, size_t body_cap,
+		      const struct service_target *t, enum service_op op, const char *collection,
+		      const char *upn, const char *message)
 {
-	return http_status == 429 || http_status == 503;
+	int rc = remoteapp_url_op(url, url_cap, t, collection, op);
+	return rc < 0 ? rc
+		      : remoteapp_body(body, body_cap, upn, op == SERVICE_MESSAGE ? message : NULL);
 }
 
-bool api_header_value(const char *line, size_t len, const char *name, char *dst, size_t cap)
-{
-	size_t m = strlen(name);
-	if (len <= m || line[m] != ':' || strncasecmp(line, name, m) != 0)
-		return false;
-	const char *v = line + m + 1, *end = line + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && isspace((unsigned char)end[-1]))
-		end--;
-	size_t n = (size_t)(end - v) < cap - 1 ? (size_t)(end - v) : cap - 1;
-	memcpy(dst, v, n);
-	dst[n] = '\0';
-	return true;
-}
+static const char *const headers[] = {"x-ms-version: " REMOTEAPP_MS_VERSION,
+				      "Accept: " REMOTEAPP_ACCEPT, NULL};
+static const char *const body_headers[] = {"Content-Type: " REMOTEAPP_CONTENT_TYPE, NULL};
+
+const struct service service_remoteapp = {
+    .name = "remoteapp",
+    .op_id_header = REMOTEAPP_TRACKING_HEADER,
+    .headers = headers,
+    .body_headers = body_headers,
+    .op_request = op_request,
+    .result_url = remoteapp_url_result,
+    .sessions_url = remoteapp_url_sessions,
+    .parse_result = remoteapp_parse_result,
+    .parse_sessions = remoteapp_parse_sessions,
+    .parse_error = remoteapp_parse_error,
+    .classify = remoteapp_classify,
+    .details_no_session = remoteapp_details_no_session,
+};

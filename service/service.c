@@ -1,0 +1,94 @@
+/* service.c — the vocabulary every service shares (see service.h): operation
+ * names, path-segment escaping, operation-id checks, header values. */
+#include "service/service.h"
+#include "lib/err.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define SERVICE_OP_ID_MAX_TEXT STR(SERVICE_OP_ID_MAX)
+
+static const char *const op_names[] = {"disconnect", "logoff", "message"};
+
+const char *service_op_name(enum service_op op)
+{
+	return op_names[op];
+}
+
+int service_op_parse(const char *name, enum service_op *op)
+{
+	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++) {
+		if (strcmp(name, op_names[i]) == 0) {
+			*op = (enum service_op)i;
+			return 0;
+		}
+	}
+	return ERR_INVAL;
+}
+
+static bool unreserved(unsigned char c)
+{
+	return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+int service_escape_segment(char *dst, size_t cap, const char *seg)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	if (!*seg || strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0 || strpbrk(seg, "\r\n"))
+		return ERR_INVAL;
+	for (const unsigned char *p = (const unsigned char *)seg; *p; p++) {
+		if (n + 4 > cap)
+			return ERR_TOOBIG;
+		if (unreserved(*p)) {
+			dst[n++] = (char)*p;
+		} else {
+			dst[n++] = '%';
+			dst[n++] = hex[*p >> 4];
+			dst[n++] = hex[*p & 15];
+		}
+	}
+	dst[n] = '\0';
+	return (int)n;
+}
+
+const char *service_op_id_problem(const char *id)
+{
+	size_t n = strnlen(id, SERVICE_OP_ID_MAX + 1);
+	if (n == 0)
+		return "is empty";
+	if (n > SERVICE_OP_ID_MAX)
+		return "is longer than " SERVICE_OP_ID_MAX_TEXT " bytes";
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7F)
+			return "holds control characters";
+	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+		return "is not a path segment";
+	return NULL;
+}
+
+bool service_throttled(int http_status)
+{
+	return http_status == 429 || http_status == 503;
+}
+
+bool service_header_value(const char *line, size_t len, const char *name, char *dst, size_t cap)
+{
+	size_t m = strlen(name);
+	if (len <= m || line[m] != ':' || strncasecmp(line, name, m) != 0)
+		return false;
+	const char *v = line + m + 1, *end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && isspace((unsigned char)end[-1]))
+		end--;
+	size_t n = (size_t)(end - v) < cap - 1 ? (size_t)(end - v) : cap - 1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	return true;
+}

@@ -1,0 +1,113 @@
+/* service.h — what the engine knows of a remote-desktop service: a table of
+ * pure functions (build a request, classify an answer, parse an operation's
+ * result or a session list) and the vocabulary they share.
+ *
+ * The worker, the fetch client and the command line call a service only
+ * through `struct service`; no service's constant or URL shape lives in
+ * engine/. Adding a service means a new table in service/, the emulator's
+ * routes and tests, not a change to the worker. Everything here is pure and
+ * thread-safe. */
+#ifndef RABULK_SERVICE_H
+#define RABULK_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Longest tracking id kept (the service's are 36-byte GUIDs): reports,
+ * journals and --resume hold ids whole up to this; a longer one is refused,
+ * never cut, since a cut id polls some other operation or none. */
+#define SERVICE_OP_ID_MAX 256
+
+enum service_op { SERVICE_DISCONNECT, SERVICE_LOGOFF, SERVICE_MESSAGE };
+
+/* Where requests go. Borrowed strings; endpoint has no trailing slash. */
+struct service_target {
+	const char *endpoint;
+	const char *subscription;
+	const char *ns;
+};
+
+/* "disconnect", "logoff", "message": the report's operation column. */
+const char *service_op_name(enum service_op op);
+/* Parses an service_op_name() back; returns 0 or ERR_INVAL. */
+int service_op_parse(const char *name, enum service_op *op);
+
+/* Percent-encodes one path segment into dst (RFC 3986 unreserved pass).
+ * Returns the encoded length, ERR_INVAL for an empty segment, "." or "..",
+ * or one holding CR or LF, ERR_TOOBIG when dst is too small. */
+int service_escape_segment(char *dst, size_t cap, const char *seg);
+
+/* Operation result: {"Description","ErrorDetails","Status"}. */
+enum service_opstatus {
+	SERVICE_OP_UNKNOWN,
+	SERVICE_OP_PENDING,
+	SERVICE_OP_INPROGRESS,
+	SERVICE_OP_SUCCESS,
+	SERVICE_OP_FAILED
+};
+
+struct service_opresult {
+	enum service_opstatus status;
+	char description[64];
+	char details[512];
+};
+
+/* One session of a list-sessions answer; strings borrowed for the callback. */
+struct service_session {
+	const char *upn, *state, *logon_time;
+};
+typedef int (*service_session_fn)(void *arg, const struct service_session *s);
+
+struct service_error {
+	char code[64];
+	char message[256];
+};
+
+/* What one HTTP answer to a session operation means for its row. */
+enum service_verdict {
+	SERVICE_V_OK,		/* 2xx */
+	SERVICE_V_NO_SESSION,	/* 404 about the user, not the collection */
+	SERVICE_V_FAILED,	/* permanent: 400, 404 collection, 409, other 4xx */
+	SERVICE_V_RETRY,	/* 408, 429, 500, 502, 503, 504, transport errors */
+	SERVICE_V_UNAUTHORIZED, /* 401: refresh the token once, then stop the run */
+	SERVICE_V_FORBIDDEN,	/* 403: stop the run */
+};
+
+/* Why a tracking id cannot be polled and recorded whole, or NULL when it
+ * can: "is empty", "is longer than 256 bytes" (SERVICE_OP_ID_MAX), "holds
+ * control characters" (C0 or DEL: they would reach a report or a terminal),
+ * "is not a path segment" ("." or ".."). The phrase is static. */
+const char *service_op_id_problem(const char *id);
+
+/* True for the answers that mean "slow down" (429, 503): with a Retry-After
+ * they pause every request of the run, not only the one answered. */
+bool service_throttled(int http_status);
+
+/* When a header line "Name: value\r\n" has the given name (any case), copies
+ * the trimmed value into dst (truncated to cap-1) and returns true. */
+bool service_header_value(const char *line, size_t len, const char *name, char *dst, size_t cap);
+
+/* A service: pure functions and the constants the engine needs. */
+struct service {
+	const char *name;	  /* "remoteapp" */
+	const char *op_id_header; /* the answer header carrying an operation's id */
+	/* Header lines sent with every request, and also with a body; NULL-ended. */
+	const char *const *headers, *const *body_headers;
+	/* The operation request for one row: URL into url, body into body.
+	 * Returns the body's length, or a negative error (a bad segment). */
+	int (*op_request)(char *url, size_t url_cap, char *body, size_t body_cap,
+			  const struct service_target *t, enum service_op op,
+			  const char *collection, const char *upn, const char *message);
+	/* The URL that polls an operation by its id, and that lists a collection's sessions. */
+	int (*result_url)(char *dst, size_t cap, const struct service_target *t, const char *op_id);
+	int (*sessions_url)(char *dst, size_t cap, const struct service_target *t,
+			    const char *collection);
+	int (*parse_result)(const char *body, size_t len, struct service_opresult *out);
+	int (*parse_sessions)(const char *body, size_t len, service_session_fn fn, void *arg);
+	void (*parse_error)(const char *body, size_t len, struct service_error *out);
+	enum service_verdict (*classify)(int http_status, const struct service_error *e);
+	/* True when a Failed operation's details say the user had no session. */
+	bool (*details_no_session)(const char *details);
+};
+
+#endif
