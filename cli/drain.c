@@ -4,8 +4,9 @@
  *   --remind, each to whoever is still connected) ─▶ list again ─▶
  *   disconnect (or log off) what is left
  *
- * Every phase is a pass of the ordinary bulk pipeline (run.c) over a list
- * built in memory, so rate limits, retries, polling and the report behave
+ * Every phase is a pass of the ordinary bulk pipeline (run.c, pipeline.c)
+ * over the (collection, UPN) pairs listed, held in memory (never a CSV
+ * round trip), so rate limits, retries, polling and the report behave
  * exactly as for `rabulk message` and `rabulk disconnect`; all passes write
  * into one report, its operation column telling the phases apart. Users in
  * --exclude are never touched; users who left during the grace period are
@@ -16,7 +17,7 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "input/dedup.h"
-#include "output/report.h"
+#include "lib/array.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +30,19 @@
 struct targets {
 	const struct dedup *exclude; /* (collection, UPN), or ("", UPN) for any collection */
 	bool connected_only;
-	FILE *csv; /* CollectionName,UserUpn rows, built in memory */
-	unsigned long rows, excluded;
+	struct run_target *rows; /* built in memory, strings in `text` */
+	char **text;		 /* one allocation per pair: collection NUL upn NUL */
+	size_t n, rows_cap, text_cap;
+	unsigned long excluded;
 };
+
+static void free_targets(struct targets *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->text[i]);
+	free(t->rows);
+	free(t->text);
+}
 
 static bool excluded(const struct dedup *ex, const char *collection, const char *upn)
 {
@@ -41,41 +52,41 @@ static bool excluded(const struct dedup *ex, const char *collection, const char 
 static int add_target(void *arg, const char *collection, const struct service_session *s)
 {
 	struct targets *t = arg;
-	const char *cells[] = {collection, s->upn};
 	if (t->connected_only && !sessions_connected(s->state))
 		return 0;
 	if (excluded(t->exclude, collection, s->upn)) {
 		t->excluded++;
 		return 0;
 	}
-	if (report_csv_write(t->csv, cells, 2, false) < 0)
-		return 0; /* longer than any valid name: the service would not have it */
-	t->rows++;
+	size_t lc = strlen(collection) + 1, lu = strlen(s->upn) + 1;
+	char *text = malloc(lc + lu);
+	if (!text ||
+	    array_grow((void **)&t->rows, &t->rows_cap, t->n + 1, sizeof(*t->rows), 64) < 0 ||
+	    array_grow((void **)&t->text, &t->text_cap, t->n + 1, sizeof(*t->text), 64) < 0) {
+		free(text);
+		return ERR_NOMEM;
+	}
+	memcpy(text, collection, lc);
+	memcpy(text + lc, s->upn, lu);
+	t->text[t->n] = text;
+	t->rows[t->n++] = (struct run_target){text, text + lc};
 	return 0;
 }
 
-/* Lists the collections into an in-memory CSV of the users to act on.
- * Returns the FILE to read it from (caller closes and frees *buf), or NULL. */
-static FILE *list_targets(struct ctx *c, const struct options *o, const struct dedup *ex,
-			  bool connected_only, char **buf, unsigned long *rows)
+/* Lists the collections into t: the users to act on. False when a
+ * collection could not be listed (t is then empty). */
+static bool list_targets(struct run *c, const struct options *o, struct targets *t)
 {
-	size_t len = 0;
-	struct targets t = {ex, connected_only, open_memstream(buf, &len), 0, 0};
-	if (!t.csv)
-		return NULL;
-	fputs("CollectionName,UserUpn\n", t.csv);
-	int failures = sessions_list(run_job(c), o->inputs, o->ninputs, add_target, &t);
-	fclose(t.csv);
+	int failures = sessions_list(run_job(c), o->inputs, o->ninputs, add_target, t);
 	if (failures != 0) {
 		fprintf(stderr, "rabulk: drain: %s: stopping\n",
 			failures > 0 ? "a collection could not be listed" : "out of memory");
-		free(*buf), *buf = NULL;
-		return NULL;
+		free_targets(t);
+		return false;
 	}
-	*rows = t.rows;
-	if (t.excluded && o->verbose)
-		fprintf(stderr, "rabulk: drain: %lu excluded\n", t.excluded);
-	return fmemopen(*buf, len, "r");
+	if (t->excluded && o->verbose)
+		fprintf(stderr, "rabulk: drain: %lu excluded\n", t->excluded);
+	return true;
 }
 
 /* ---- --exclude ------------------------------------------------------- */
@@ -141,30 +152,27 @@ static void message_text(char *dst, size_t cap, const char *text, long left_ms)
 /* One phase: lists the collections again and sends op (text: the message)
  * to the users found, saying "rabulk: drain: LABEL: VERB N NOUNs" first.
  * False when the run stopped. */
-static bool phase(struct ctx *c, const struct options *o, const struct dedup *ex,
+static bool phase(struct run *c, const struct options *o, const struct dedup *ex,
 		  bool connected_only, enum service_op op, const char *text, const char *label,
 		  const char *verb, const char *noun)
 {
-	char *buf = NULL;
-	unsigned long rows = 0;
+	struct targets t = {ex, connected_only, NULL, NULL, 0, 0, 0, 0};
 	if (run_stopped(c) != STOP_NONE) /* a signal while the first token was fetched */
 		return false;
-	FILE *in = list_targets(c, o, ex, connected_only, &buf, &rows);
-	if (!in) {
+	if (!list_targets(c, o, &t)) {
 		run_stop(c, run_signalled() ? STOP_SIGNAL : STOP_INTERNAL);
 		return false;
 	}
 	if (!o->quiet)
-		fprintf(stderr, "rabulk: drain: %s: %s %lu %s%s\n", label, verb, rows, noun,
-			rows == 1 ? "" : "s");
-	enum stop_reason why = rows ? run_pass(c, op, text, in, label) : STOP_NONE;
-	fclose(in);
-	free(buf);
+		fprintf(stderr, "rabulk: drain: %s: %s %zu %s%s\n", label, verb, t.n, noun,
+			t.n == 1 ? "" : "s");
+	enum stop_reason why = t.n ? run_pass(c, op, text, t.rows, t.n) : STOP_NONE;
+	free_targets(&t);
 	return why == STOP_NONE;
 }
 
 /* Messages whoever is connected now; false when the run stopped. */
-static bool warn(struct ctx *c, const struct options *o, const struct dedup *ex, long left_ms,
+static bool warn(struct run *c, const struct options *o, const struct dedup *ex, long left_ms,
 		 const char *label)
 {
 	char text[ARGS_TEXT_MAX + 64];
@@ -183,7 +191,7 @@ static void countdown(long left_ms, bool tty)
 
 /* Waits out the grace period, warning again at each --remind; false when
  * a signal (or a failed reminder) stopped it. */
-static bool wait_grace(struct ctx *c, const struct options *o, const struct dedup *ex)
+static bool wait_grace(struct run *c, const struct options *o, const struct dedup *ex)
 {
 	bool tty = isatty(STDERR_FILENO) && !o->quiet && o->progress != 0;
 	int64_t end = clock_mono_ms() + o->grace_ms;
@@ -246,7 +254,7 @@ static void print_plan(const struct options *o)
 }
 
 /* Disconnects the connected users left, or logs off every session left. */
-static bool act(struct ctx *c, const struct options *o, const struct dedup *ex)
+static bool act(struct run *c, const struct options *o, const struct dedup *ex)
 {
 	bool logoff = o->then == SERVICE_LOGOFF;
 	return phase(c, o, ex, !logoff, o->then, NULL, "grace period over",
@@ -266,7 +274,7 @@ int drain_run(const struct options *o)
 		return EXIT_USAGE;
 	if (o->exclude && !(ex = load_exclude(o)))
 		return EXIT_USAGE;
-	struct ctx *c = run_open(o, &rc);
+	struct run *c = run_open(o, &rc);
 	if (c && warn(c, o, ex, o->grace_ms, "message") && wait_grace(c, o, ex))
 		act(c, o, ex);
 	if (c)

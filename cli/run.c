@@ -1,29 +1,28 @@
-/* run.c — wires one run together and decides its exit code.
+/* run.c — one bulk run as the user sees it: options to a job, rows from the
+ * input files, the report, the summary and the exit code.
  *
- *   reader thread ──items──▶ in queue ──▶ engine workers ──▶ out queue ──▶ this thread: report
+ * The flow itself (reader thread, workers, writer loop, stops, leftovers)
+ * is the pipeline's (engine/pipeline.c). This file gives it a source (the
+ * input files, or drain's rows built in memory) and a sink (the report
+ * writer), and decides, row by row, what the pipeline need not send:
+ * invalid rows, other shards, duplicates, rows already done in a resumed
+ * report, and everything under --dry-run.
  *
- * The reader turns input rows into items: invalid rows go straight to the
- * out queue, valid ones to the engine. This thread is the only writer of the
- * report. Every item ends on the out queue exactly once, whatever stops the
- * run: rows the engine never took are drained from the in queue as
- * not_attempted, and once the in queue is closed the reader sends the rest
- * of its file to the report the same way.
- *
- * Signals: the first SIGINT/SIGTERM stops taking rows and lets in-flight
- * requests finish (bounded by --timeout); a second one abandons them too
- * (their rows end not_attempted, still one row each); a third one ends the
- * process. The first also gives up a --token-command under way (token.c
- * asks run_signalled() while it runs): before the first token, the run
- * sends nothing and reports every row not_attempted; during a refresh, the
- * rows waiting for it end as at any stop. */
+ * Signals: the first SIGINT/SIGTERM/SIGHUP stops taking rows and lets
+ * in-flight requests finish (bounded by --timeout); a second one abandons
+ * them too (their rows end not_attempted, still one row each); a third one
+ * ends the process. The first also gives up a --token-command under way
+ * (token.c asks run_signalled() while it runs): before the first token, the
+ * run sends nothing and reports every row not_attempted. */
 #include "cli/run.h"
 #include "cli/setup.h"
-#include "emulator/emu.h"
-#include "lib/clock.h"
 #include "engine/engine.h"
-#include "lib/err.h"
 #include "engine/item.h"
+#include "engine/pipeline.h"
 #include "input/dedup.h"
+#include "input/validate.h"
+#include "lib/clock.h"
+#include "lib/err.h"
 #include "lib/pairkey.h"
 #include "output/progress.h"
 #include "output/resume.h"
@@ -33,8 +32,6 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -46,14 +43,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUT_QUEUE 4096
-#define PUMP_BATCH 4096	     /* rows written per turn of the writer loop, at most */
-#define READER_GRACE_MS 2000 /* after a stop, how long the reader may read on */
-#define ORDER_WINDOW 16384   /* --ordered: rows read and not yet written, at most */
-
 /* Atomic, not volatile sig_atomic_t: workers read it too, through
  * run_signalled() while a --token-command runs. Lock-free, so the handler
- * may use it. */
+ * may use it. The one process-wide state: signals are process-wide. */
 static atomic_int signals_seen;
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "signals_seen must be lock-free");
 
@@ -65,60 +57,42 @@ static void on_signal(int sig)
 	}
 }
 
-struct sink {
-	struct writer *w;
-	bool extras_set;
-};
-
-/* One run: options, credentials, the report; and the pass under way. */
-struct ctx {
+/* One run: options, credentials, the report, the pipeline. */
+struct run {
 	const struct options *o;
-	struct options opts; /* o points here; a pass may change op and text */
+	struct options opts; /* o points here */
 	struct setup set;
-	struct sink sink;
-	struct resume *resume;	      /* --resume */
-	uint64_t seq;		      /* rows read so far, for --ordered */
-	atomic_ullong rows_read;      /* the same, for the progress line */
-	uint64_t rows_expected;	      /* lines in the input files; 0: unknown */
-	bool progress;		      /* a progress line on stderr */
-	int64_t progress_at;	      /* when it was last drawn (monotonic ms) */
-	int64_t pass_t0;	      /* when the current pass began */
-	uint64_t rows_before;	      /* report rows written by earlier passes */
+	struct writer *writer;
+	bool extras_set;       /* the report's extra columns are decided */
+	struct resume *resume; /* --resume */
+	struct pipeline *pipeline;
+	struct pipeline_sink sink;
+	struct pipeline_opts popts;
 	_Atomic(char *) extra_header; /* --keep-columns: the first CSV header's other names */
-	enum stop_reason stopped;     /* the first pass that stopped early */
-	struct engine_stats stats;    /* summed over passes */
-	int input_rc;
-	char input_err[512];
 	char report_path[256];
 	int64_t t0;
-
-	/* the current pass */
-	FILE **files;
-	const char **names;
-	int nfiles;
-	struct queue *in, *out;
-	struct engine *engine;
+	/* the progress line */
+	bool progress;
+	int64_t progress_at;	/* when it was last drawn (monotonic ms) */
+	uint64_t rows_expected; /* lines in the input files; 0: unknown */
+	uint64_t rows_before;	/* report rows written by earlier passes */
+	/* the source of the pass under way */
+	enum service_op op;
 	struct dedup *dedup; /* NULL with --no-dedup */
-	atomic_bool reader_done;
-	atomic_bool abandon; /* the reader must stop at its next row */
-	int wake[2];	     /* written when the run stops: wakes a reader on a silent input */
-	const char *reading; /* the input file the reader is in */
-	/* --ordered: the reader waits while `window` rows are read and unwritten */
-	pthread_mutex_t order_lock;
-	pthread_cond_t order_cond;
-	uint64_t window, unwritten;
-	uint64_t flushed;	/* rows of this pass written (not held) */
+	int input_rc;
+	char input_err[512];
+	const char *reading;	/* the input file the reader is in */
 	unsigned invalid_named; /* invalid rows named on stderr, all passes */
 };
 
-/* ---- the reader thread ----------------------------------------------- */
+/* ---- what need not be sent --------------------------------------------- */
 
 #define INVALID_NAMED_MAX 10
 
 /* The first invalid rows are named on stderr as well, with their file (the
  * report has the line and the reason but not the file); the rest are
  * counted in the summary. Not with --quiet. */
-static void name_invalid(struct ctx *c, const struct row *row)
+static void name_invalid(struct run *c, const struct row *row)
 {
 	if (c->o->quiet || c->invalid_named >= INVALID_NAMED_MAX)
 		return;
@@ -128,7 +102,7 @@ static void name_invalid(struct ctx *c, const struct row *row)
 		fprintf(stderr, "rabulk: more invalid rows are named in the report only\n");
 }
 
-/* --shard K/N: the pair's stable hash (pairkey_hash) picks its shard, so every
+/* --shard K/N: the pair's stable key (pairkey_hash) picks its shard, so every
  * row, valid or not, belongs to exactly one of N runs over the same list. */
 static bool other_shard(const struct options *o, const struct row *row)
 {
@@ -136,191 +110,169 @@ static bool other_shard(const struct options *o, const struct row *row)
 				     (uint64_t)(o->shard_k - 1);
 }
 
-/* --ordered holds rows that finish ahead of a slower one: the reader waits
- * while the window is full, so memory never grows with the input. */
-static void wait_for_window(struct ctx *c)
+/* One input row, from either source: decides what it needs and hands it to
+ * the pipeline. Runs on the pipeline's reader thread. */
+static int admit(void *arg, const struct row *row)
 {
-	pthread_mutex_lock(&c->order_lock);
-	while (c->unwritten >= c->window && !atomic_load(&c->abandon))
-		pthread_cond_wait(&c->order_cond, &c->order_lock);
-	c->unwritten++;
-	pthread_mutex_unlock(&c->order_lock);
-}
-
-static void rows_written(struct ctx *c, uint64_t n)
-{
-	pthread_mutex_lock(&c->order_lock);
-	c->unwritten = n > c->unwritten ? 0 : c->unwritten - n;
-	pthread_cond_signal(&c->order_cond);
-	pthread_mutex_unlock(&c->order_lock);
-}
-
-static int on_row(void *arg, const struct row *row)
-{
-	struct ctx *c = arg;
-	if (atomic_load(&c->abandon))
-		return ERR_CLOSED;
+	struct run *c = arg;
+	struct pipeline_row pr = {
+	    row->line, row->collection, row->upn, row->extra, STATUS_COUNT, NULL, NULL, NULL};
 	if (other_shard(c->o, row))
 		return 0;
-	if (c->o->ordered)
-		wait_for_window(c);
-	struct item *it = item_new(row->line, c->set.job.op, row->collection, row->upn, row->extra);
-	if (!it)
-		return ERR_NOMEM;
 	if (row->extra_header && !atomic_load(&c->extra_header)) {
 		char *copy = strdup(row->extra_header);
-		if (!copy) {
-			item_free(it);
+		if (!copy)
 			return ERR_NOMEM;
-		}
 		atomic_store(&c->extra_header, copy);
 	}
 	int seen = c->dedup && !row->reason ? dedup_check(c->dedup, row->collection, row->upn) : 0;
-	if (seen < 0) {
-		item_free(it);
+	if (seen < 0)
 		return seen;
-	}
-	const char *tracking = NULL;
 	enum resume_state was =
 	    c->resume && !row->reason && !seen
-		? resume_lookup(c->resume, row->collection, row->upn, c->set.job.op, &tracking)
+		? resume_lookup(c->resume, row->collection, row->upn, c->op, &pr.op_id)
 		: RESUME_NEW;
-	it->seq = c->seq++;
-	atomic_fetch_add(&c->rows_read, 1);
 	if (row->reason) {
 		name_invalid(c, row);
-		item_set_error(it, STATUS_INVALID, "InvalidInput", row->reason);
+		pr.status = STATUS_INVALID, pr.code = "InvalidInput", pr.message = row->reason;
 	} else if (seen) {
-		item_set_error(it, STATUS_DUPLICATE, NULL,
-			       "same collection and UPN as an earlier row");
+		pr.status = STATUS_DUPLICATE,
+		pr.message = "same collection and UPN as an earlier row";
 	} else if (was == RESUME_OK) {
-		item_set_error(it, STATUS_SKIPPED, NULL, "already done in the resumed report");
+		pr.status = STATUS_SKIPPED, pr.message = "already done in the resumed report";
 	} else if (c->o->dry_run) {
-		it->status = STATUS_PLANNED;
+		pr.status = STATUS_PLANNED;
 	} else {
-		if (c->set.seed_from_input &&
-		    emu_add_session(c->set.emu, row->collection, row->upn, NULL))
+		if (was != RESUME_ACCEPTED)
+			pr.op_id = NULL;
+		if (c->set.row_hook && c->set.row_hook(c->set.row_hook_arg, row) < 0)
 			return ERR_NOMEM;
-		if (was == RESUME_ACCEPTED) { /* poll it: it was sent, its result is unknown */
-			it->phase = ITEM_POLL, it->resumed = true;
-			snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", tracking);
-		}
-		if (queue_push(c->in, it) == 0)
-			return 0;
-		it->status = STATUS_NOT_ATTEMPTED;
 	}
-	return queue_push(c->out, it) == 0 ? 0 : (item_free(it), 0);
+	int rc = pipeline_row(c->pipeline, &pr);
+	return rc == ERR_CLOSED ? rc : rc < 0 ? rc : 0;
 }
 
-static void *reader_main(void *arg)
+/* ---- sources ------------------------------------------------------------ */
+
+struct files {
+	struct run *run;
+	FILE **files;
+	const char **names;
+	int n;
+};
+
+/* The bulk commands' source: the input files, one after the other. */
+static int read_files(void *arg, struct pipeline *p)
 {
-	struct ctx *c = arg;
-	for (int i = 0; i < c->nfiles && c->input_rc == 0; i++) {
-		const char *name = c->reading = c->names[i];
+	struct files *f = arg;
+	struct run *c = f->run;
+	for (int i = 0; i < f->n && c->input_rc == 0; i++) {
 		struct input_opts io = c->o->input;
-		io.wake_fd = c->wake[0];
-		c->input_rc = input_read(c->files[i], name, &io, on_row, c, c->input_err,
+		io.wake_fd = pipeline_wake_fd(p);
+		c->reading = f->names[i];
+		c->input_rc = input_read(f->files[i], f->names[i], &io, admit, c, c->input_err,
 					 sizeof(c->input_err));
 		if (c->input_rc == ERR_CLOSED) /* stopped: the rows read are reported */
-			break;
+			return c->input_rc = 0;
 		if (c->input_rc < 0 && !c->input_err[0])
-			snprintf(c->input_err, sizeof(c->input_err), "reading '%s': %s", name,
-				 err_str(c->input_rc));
+			snprintf(c->input_err, sizeof(c->input_err), "reading '%s': %s",
+				 f->names[i], err_str(c->input_rc));
 	}
-	if (c->input_rc == ERR_CLOSED)
-		c->input_rc = 0;
-	if (c->input_rc < 0)
-		engine_stop(c->engine, STOP_INTERNAL);
-	queue_close(c->in);
-	atomic_store(&c->reader_done, true);
-	return NULL;
+	return c->input_rc;
 }
 
-/* ---- set-up ---------------------------------------------------------- */
+struct list {
+	struct run *run;
+	const struct run_target *rows;
+	size_t n;
+};
 
-static int open_inputs(const struct options *o, FILE **files, const char **names, char *err,
-		       size_t n)
+/* drain's source: rows built in memory, numbered as lines 2.. (as if after
+ * a header, so its reports read like a bulk command's over the same list). */
+static int read_list(void *arg, struct pipeline *p)
 {
-	for (int i = 0; i < o->ninputs; i++) {
-		const char *path = o->inputs[i];
-		names[i] = strcmp(path, "-") == 0 ? "<stdin>" : path;
-		if (strcmp(path, "-") == 0) {
-			files[i] = stdin;
-		} else if (!(files[i] = fopen(path, "r"))) {
-			snprintf(err, n, "cannot open '%s': %s", path, strerror(errno));
-			return ERR_IO;
-		}
+	struct list *l = arg;
+	l->run->reading = "drain";
+	for (size_t i = 0; i < l->n; i++) {
+		const struct run_target *t = &l->rows[i];
+		struct row r = {(long)i + 2, t->collection, t->upn, NULL, NULL, NULL, NULL};
+		/* the service's own names, checked as an input file's would be */
+		r.reason = validate_collection(t->collection, strlen(t->collection));
+		if (!r.reason)
+			r.reason = validate_upn(t->upn, strlen(t->upn));
+		int rc = admit(l->run, &r);
+		if (rc == ERR_CLOSED)
+			return 0;
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
 
-static void close_inputs(FILE **files, int n)
+/* ---- the sink: the report --------------------------------------------- */
+
+static int sink_put(void *arg, struct item *it)
 {
-	for (int i = 0; i < n; i++)
-		if (files[i] && files[i] != stdin)
-			fclose(files[i]);
+	struct run *c = arg;
+	char *names = atomic_load(&c->extra_header);
+	if (!c->extras_set && names)
+		writer_set_extra_columns(c->writer, names);
+	c->extras_set = true;
+	int rc = writer_put(c->writer, it);
+	return rc == WRITER_HALT ? PIPELINE_HALT : rc;
 }
 
-/* ---- the writer loop ------------------------------------------------- */
-
-/* Writes one item; reacts to a halt or a broken report by stopping the run. */
-static void emit(struct ctx *c, struct sink *s, struct item *it)
+static int sink_tick(void *arg, int64_t now)
 {
-	char *names = atomic_load(&c->extra_header);
-	if (!s->extras_set && names)
-		writer_set_extra_columns(s->w, names);
-	s->extras_set = true;
-	int rc = writer_put(s->w, it);
-	if (rc == WRITER_HALT && engine_stop_reason(c->engine) == STOP_NONE) {
-		engine_stop(c->engine, STOP_HALT);
+	return writer_tick(((struct run *)arg)->writer, now);
+}
+
+static uint64_t sink_written(void *arg)
+{
+	const struct writer *w = ((struct run *)arg)->writer;
+	return writer_summary(w)->rows - writer_held(w);
+}
+
+/* ---- what the user sees while it runs ----------------------------------- */
+
+static void on_stopping(void *arg, enum stop_reason why, bool abandon)
+{
+	struct run *c = arg;
+	if (abandon)
+		fprintf(stderr, "rabulk: abandoning requests in flight (again to quit now)\n");
+	else if (why == STOP_SIGNAL)
+		fprintf(stderr, "rabulk: stopping: finishing requests in flight (again to abandon "
+				"them)\n");
+	else if (why == STOP_DEADLINE)
+		fprintf(stderr, "rabulk: deadline reached: starting nothing more\n");
+	else if (why == STOP_HALT)
 		fprintf(stderr,
 			"rabulk: stopping: %d of the last %d rows sent failed (over "
 			"--halt-error-rate)\n",
-			writer_window_failures(s->w), WRITER_WINDOW);
-	} else if (rc < 0 && engine_stop_reason(c->engine) != STOP_INTERNAL) {
-		engine_stop(c->engine, STOP_INTERNAL);
-		engine_cancel(c->engine);
-	}
+			writer_window_failures(c->writer), WRITER_WINDOW);
 }
 
-/* Writes what is on the out queue; waits up to wait_ms for the first. */
-static int pump(struct ctx *c, struct sink *s, int wait_ms)
+/* Redraws the progress line at most four times a second; `end` clears it. */
+static void on_progress(void *arg, uint64_t read, bool source_done, int64_t pass_ms, bool end)
 {
-	void *p;
-	int n = 0;
-	/* The count is tested first: an item popped and not written would be lost. */
-	while (n < PUMP_BATCH && queue_pop(c->out, &p, n ? 0 : wait_ms) == 0) {
-		emit(c, s, p);
-		n++;
-	}
-	if (c->o->ordered && n) {
-		uint64_t flushed = writer_summary(s->w)->rows - c->rows_before - writer_held(s->w);
-		rows_written(c, flushed - c->flushed);
-		c->flushed = flushed;
-	}
-	if (writer_tick(s->w, clock_mono_ms()) < 0)
-		engine_stop(c->engine, STOP_INTERNAL);
-	return n;
-}
-
-static void watch_stops(struct ctx *c)
-{
-	static bool cancelled;
-	if (atomic_load(&signals_seen) > 1 && !cancelled) {
-		cancelled = true;
-		engine_cancel(c->engine);
-		fprintf(stderr, "rabulk: abandoning requests in flight (again to quit now)\n");
-	}
-	if (engine_stop_reason(c->engine) != STOP_NONE)
+	struct run *c = arg;
+	char line[512];
+	int64_t now = clock_mono_ms();
+	if (!c->progress || (!end && now - c->progress_at < 250))
 		return;
-	if (atomic_load(&signals_seen)) {
-		engine_stop(c->engine, STOP_SIGNAL);
-		fprintf(stderr, "rabulk: stopping: finishing requests in flight (again to abandon "
-				"them)\n");
-	} else if (c->o->deadline_ms && clock_wall_ms() >= c->o->deadline_ms) {
-		engine_stop(c->engine, STOP_DEADLINE);
-		fprintf(stderr, "rabulk: deadline reached: starting nothing more\n");
+	c->progress_at = now;
+	if (end) {
+		fputs("\r\033[K", stderr);
+		return;
 	}
+	uint64_t total = read;
+	bool known = source_done;
+	if (!known && c->rows_expected)
+		total = c->rows_expected > read ? c->rows_expected : read, known = true;
+	const struct summary *s = writer_summary(c->writer);
+	progress_line(line, sizeof(line), s, s->rows - c->rows_before, total, known,
+		      (double)pass_ms / 1000.0);
+	fprintf(stderr, "\r\033[K%s", line);
 }
 
 /* Lines in a regular file, not counting a first line without '@' (a
@@ -352,78 +304,36 @@ static long long count_lines(FILE *f)
 	return lines - (header && lines > 0);
 }
 
-static void estimate_rows(struct ctx *c)
+static uint64_t estimate_rows(FILE **files, int n)
 {
 	long long total = 0;
-	for (int i = 0; i < c->nfiles; i++) {
-		long long n = count_lines(c->files[i]);
-		if (n < 0)
-			return;
-		total += n;
+	for (int i = 0; i < n; i++) {
+		long long lines = count_lines(files[i]);
+		if (lines < 0)
+			return 0;
+		total += lines;
 	}
-	c->rows_expected = (uint64_t)total;
+	return (uint64_t)total;
 }
 
-/* Redraws the progress line at most four times a second; `end` clears it. */
-static void progress(struct ctx *c, bool end)
+/* One pass of op over a source. */
+static enum stop_reason pass(struct run *c, enum service_op op, const char *text,
+			     pipeline_source_fn source, void *arg)
 {
-	char line[512];
-	int64_t now = clock_mono_ms();
-	if (!c->progress || (!end && now - c->progress_at < 250))
-		return;
-	c->progress_at = now;
-	if (end) {
-		fputs("\r\033[K", stderr);
-		return;
+	char err[512] = "";
+	c->op = op;
+	c->rows_before = writer_summary(c->writer)->rows;
+	if (!c->o->no_dedup && !(c->dedup = dedup_new())) {
+		fprintf(stderr, "rabulk: out of memory\n");
+		pipeline_stop(c->pipeline, STOP_INTERNAL);
+		return STOP_INTERNAL;
 	}
-	uint64_t read = atomic_load(&c->rows_read), total = read;
-	bool known = atomic_load(&c->reader_done);
-	if (!known && c->rows_expected)
-		total = c->rows_expected > read ? c->rows_expected : read, known = true;
-	const struct summary *s = writer_summary(c->sink.w);
-	progress_line(line, sizeof(line), s, s->rows - c->rows_before, known ? total : read, known,
-		      (double)(now - c->pass_t0) / 1000.0);
-	fprintf(stderr, "\r\033[K%s", line);
-}
-
-static void write_all(struct ctx *c, struct sink *s)
-{
-	void *p;
-	while (!engine_done(c->engine)) {
-		watch_stops(c);
-		int n = pump(c, s, 100);
-		progress(c, false);
-		if (n > 0 && n < PUMP_BATCH) /* rows are flowing: let a batch gather */
-			nanosleep(&(struct timespec){0, 1000000L}, NULL);
-	}
-	engine_join(c->engine);
-	queue_close(c->in);
-	while (queue_pop(c->in, &p, 0) == 0) {
-		((struct item *)p)->status = STATUS_NOT_ATTEMPTED;
-		emit(c, s, p);
-	}
-	/* A reader on a silent pipe wakes and ends; one with rows to read
-	 * reports them not_attempted for a while, then stops at its next row.
-	 * Either way it ends before anything it uses is freed. */
-	if (write(c->wake[1], "", 1) < 0)
-		atomic_store(&c->abandon, true);
-	int64_t give_up = clock_mono_ms() + READER_GRACE_MS;
-	while (!atomic_load(&c->reader_done)) {
-		if (engine_stop_reason(c->engine) != STOP_NONE && clock_mono_ms() >= give_up &&
-		    !atomic_exchange(&c->abandon, true))
-			rows_written(c, 0); /* wakes a reader waiting for the --ordered window */
-		pump(c, s, 100);
-	}
-	while (pump(c, s, 0) > 0)
-		;
-	progress(c, true);
-	struct engine_stats st;
-	engine_stats(c->engine, &st);
-	c->stats.requests += st.requests, c->stats.polls += st.polls;
-	c->stats.retries += st.retries, c->stats.throttled += st.throttled;
-	c->stats.paused_ms += st.paused_ms, c->stats.rate_now = st.rate_now;
-	if (c->stopped == STOP_NONE)
-		c->stopped = engine_stop_reason(c->engine);
+	enum stop_reason why = pipeline_pass(c->pipeline, op, text, source, arg, err, sizeof(err));
+	if (err[0])
+		fprintf(stderr, "rabulk: %s\n", err);
+	dedup_free(c->dedup);
+	c->dedup = NULL;
+	return why;
 }
 
 /* ---- the end --------------------------------------------------------- */
@@ -447,10 +357,12 @@ static void print_plan(const struct options *o, uint64_t rows)
 	fprintf(stderr, ". Nothing was sent.\n");
 }
 
-static void print_summary(const struct ctx *c, const struct summary *s, int64_t elapsed_ms,
+static void print_summary(const struct run *c, const struct summary *s, int64_t elapsed_ms,
 			  const char *report_path)
 {
-	const struct engine_stats st = c->stats;
+	struct engine_stats st = {0};
+	if (c->pipeline)
+		pipeline_stats(c->pipeline, &st);
 	double secs = (double)elapsed_ms / 1000.0;
 	char shard[48] = "";
 	if (c->o->shard_n > 1)
@@ -487,13 +399,13 @@ static void print_summary(const struct ctx *c, const struct summary *s, int64_t 
 	fprintf(stderr, "rabulk: report: %s\n", report_path);
 }
 
-static const char *const stop_names[] = {"", "signal", "auth", "halt", "deadline", "internal"};
-
 /* --summary-json: the same numbers as the text summary, for machines. */
-static int summary_json(const struct ctx *c, const struct summary *s, int64_t elapsed_ms,
+static int summary_json(const struct run *c, const struct summary *s, int64_t elapsed_ms,
 			int exit_status)
 {
-	const struct engine_stats st = c->stats;
+	struct engine_stats st = {0};
+	if (c->pipeline)
+		pipeline_stats(c->pipeline, &st);
 	cJSON *o = cJSON_CreateObject(), *counts = cJSON_CreateObject(),
 	      *lat = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "operation", c->o->command);
@@ -519,7 +431,7 @@ static int summary_json(const struct ctx *c, const struct summary *s, int64_t el
 	cJSON_AddNumberToObject(lat, "p99", (double)summary_percentile(s, 0.99));
 	cJSON_AddNumberToObject(lat, "max", (double)s->max_ms);
 	cJSON_AddItemToObject(o, "latency_ms", lat);
-	cJSON_AddStringToObject(o, "stopped", stop_names[c->stopped]);
+	cJSON_AddStringToObject(o, "stopped", stop_name(run_stopped(c)));
 	cJSON_AddNumberToObject(o, "exit_status", exit_status);
 	char *text = cJSON_Print(o);
 	cJSON_Delete(o);
@@ -532,13 +444,13 @@ static int summary_json(const struct ctx *c, const struct summary *s, int64_t el
 	return rc;
 }
 
-static int exit_code(struct ctx *c, const struct sink *s, int report_rc)
+static int exit_code(struct run *c, int report_rc)
 {
-	enum stop_reason why = c->stopped;
-	const struct summary *sum = writer_summary(s->w);
+	enum stop_reason why = run_stopped(c);
+	const struct summary *sum = writer_summary(c->writer);
 	if (report_rc < 0) {
 		fprintf(stderr, "rabulk: cannot write the report: %s\n",
-			strerror(writer_errno(s->w)));
+			strerror(writer_errno(c->writer)));
 		return EXIT_INTERNAL;
 	}
 	if (c->input_rc < 0) {
@@ -575,56 +487,6 @@ static bool same_file(const char *a, const char *b)
 }
 
 /* ---- runs and passes -------------------------------------------------- */
-
-/* One pass: the rows of files[] through a new engine into the open report. */
-static int pass(struct ctx *c, FILE **files, const char **names, int nfiles)
-{
-	char err[512] = "";
-	pthread_t reader;
-	int rc = 0;
-	c->files = files, c->names = names, c->nfiles = nfiles;
-	atomic_store(&c->reader_done, false);
-	atomic_store(&c->rows_read, 0);
-	c->rows_expected = 0;
-	c->pass_t0 = clock_mono_ms();
-	c->rows_before = writer_summary(c->sink.w)->rows;
-	atomic_store(&c->abandon, false);
-	c->unwritten = c->flushed = 0;
-	c->window = (uint64_t)c->o->concurrency * 4 > ORDER_WINDOW ? (uint64_t)c->o->concurrency * 4
-								   : ORDER_WINDOW;
-	if (c->progress)
-		estimate_rows(c);
-	if (pipe(c->wake) < 0 || fcntl(c->wake[0], F_SETFD, FD_CLOEXEC) < 0 ||
-	    fcntl(c->wake[1], F_SETFD, FD_CLOEXEC) < 0) {
-		fprintf(stderr, "rabulk: cannot make a pipe: %s\n", strerror(errno));
-		return ERR_IO;
-	}
-	if (!(c->in = queue_new((size_t)c->o->concurrency * 2)) ||
-	    !(c->out = queue_new(OUT_QUEUE)) || (!c->o->no_dedup && !(c->dedup = dedup_new())) ||
-	    !(c->engine = engine_new(&c->set.job, c->in, c->out, err, sizeof(err)))) {
-		fprintf(stderr, "rabulk: %s\n", err[0] ? err : "out of memory");
-		rc = ERR_NOMEM;
-		goto out;
-	}
-	if (c->stopped != STOP_NONE) /* before the first request: every row not_attempted */
-		engine_stop(c->engine, c->stopped);
-	if ((!c->o->dry_run && c->stopped == STOP_NONE && engine_start(c->engine) < 0) ||
-	    pthread_create(&reader, NULL, reader_main, c) != 0) {
-		fprintf(stderr, "rabulk: cannot start threads\n");
-		exit(EXIT_INTERNAL);
-	}
-	write_all(c, &c->sink);
-	pthread_join(reader, NULL);
-out:
-	close(c->wake[0]);
-	close(c->wake[1]);
-	engine_free(c->engine);
-	queue_free(c->in);
-	queue_free(c->out);
-	dedup_free(c->dedup);
-	c->engine = NULL, c->in = c->out = NULL, c->dedup = NULL;
-	return rc;
-}
 
 /* Thousands of connections need thousands of descriptors: take the hard
  * limit (as nginx and Redis do). */
@@ -666,16 +528,15 @@ static void fit_to_fd_limit(struct options *o)
 	o->concurrency = fit;
 }
 
-struct ctx *run_open(const struct options *o, int *exit_status)
+struct run *run_open(const struct options *o, int *exit_status)
 {
-	struct ctx *c = calloc(1, sizeof(*c));
+	struct run *c = calloc(1, sizeof(*c));
 	char err[512] = "";
 	*exit_status = EXIT_INTERNAL;
 	if (!c)
 		return NULL;
+	enum stop_reason stopped = STOP_NONE;
 	c->opts = *o, c->o = &c->opts;
-	pthread_mutex_init(&c->order_lock, NULL);
-	pthread_cond_init(&c->order_cond, NULL);
 	*exit_status = EXIT_USAGE;
 	raise_fd_limit();
 	fit_to_fd_limit(&c->opts);
@@ -687,7 +548,7 @@ struct ctx *run_open(const struct options *o, int *exit_status)
 	int rc = setup_init(&c->set, c->o, run_signalled, err, sizeof(err));
 	if (rc == ERR_STOPPED) { /* no token, nothing sent: the report still lists every row */
 		fprintf(stderr, "rabulk: stopping: %s\n", err);
-		c->stopped = STOP_SIGNAL;
+		stopped = STOP_SIGNAL;
 	} else if (rc < 0) {
 		goto fail;
 	}
@@ -701,8 +562,16 @@ struct ctx *run_open(const struct options *o, int *exit_status)
 		default_report(c->report_path, sizeof(c->report_path), o);
 	struct writer_opts wo = {c->report_path, same_file(c->report_path, o->resume), o->ordered,
 				 o->halt_error_rate};
-	if (!(c->sink.w = writer_new(&wo, err, sizeof(err))))
+	if (!(c->writer = writer_new(&wo, err, sizeof(err))))
 		goto fail;
+	c->sink = (struct pipeline_sink){sink_put, sink_tick, sink_written, c};
+	c->popts = (struct pipeline_opts){
+	    o->dry_run, o->ordered, o->deadline_ms, &signals_seen, {on_stopping, on_progress, c}};
+	if (!(c->pipeline = pipeline_new(&c->set.job, &c->sink, &c->popts))) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	pipeline_stop(c->pipeline, stopped);
 	c->t0 = clock_mono_ms();
 	c->progress = o->progress == 1 || (o->progress < 0 && !o->quiet && isatty(STDERR_FILENO));
 	return c;
@@ -712,34 +581,28 @@ fail:
 	return NULL;
 }
 
-enum stop_reason run_pass(struct ctx *c, enum service_op op, const char *text, FILE *in,
-			  const char *name)
+enum stop_reason run_pass(struct run *c, enum service_op op, const char *text,
+			  const struct run_target *rows, size_t n)
 {
-	FILE *files[1] = {in};
-	const char *names[1] = {name};
-	c->opts.op = op, c->opts.text = text;
-	c->opts.input.format = INPUT_CSV; /* the caller's list, whatever --format said */
-	c->opts.input.keep_columns = false;
-	c->set.job.op = op, c->set.job.message = text;
-	if (c->stopped == STOP_NONE && pass(c, files, names, 1) < 0)
-		c->stopped = STOP_INTERNAL;
-	return c->stopped;
+	struct list l = {c, rows, n};
+	if (run_stopped(c) != STOP_NONE)
+		return run_stopped(c);
+	return pass(c, op, text, read_list, &l);
 }
 
-const struct job *run_job(const struct ctx *c)
+const struct job *run_job(const struct run *c)
 {
 	return &c->set.job;
 }
 
-void run_stop(struct ctx *c, enum stop_reason why)
+void run_stop(struct run *c, enum stop_reason why)
 {
-	if (c->stopped == STOP_NONE)
-		c->stopped = why;
+	pipeline_stop(c->pipeline, why);
 }
 
-enum stop_reason run_stopped(const struct ctx *c)
+enum stop_reason run_stopped(const struct run *c)
 {
-	return c->stopped;
+	return c->pipeline ? pipeline_stopped(c->pipeline) : STOP_NONE;
 }
 
 bool run_signalled(void)
@@ -747,31 +610,53 @@ bool run_signalled(void)
 	return atomic_load(&signals_seen) > 0;
 }
 
-int run_close(struct ctx *c, bool report)
+int run_close(struct run *c, bool report)
 {
 	int rc = EXIT_USAGE;
 	if (!c)
 		return EXIT_INTERNAL;
-	if (c->sink.w) {
-		int report_rc = writer_close(c->sink.w);
-		rc = exit_code(c, &c->sink, report_rc);
+	if (c->writer) {
+		int report_rc = writer_close(c->writer);
+		rc = exit_code(c, report_rc);
 		int64_t elapsed = clock_mono_ms() - c->t0;
 		if (report && !c->o->quiet)
-			print_summary(c, writer_summary(c->sink.w), elapsed, c->report_path);
+			print_summary(c, writer_summary(c->writer), elapsed, c->report_path);
 		if (report && c->o->summary_json &&
-		    summary_json(c, writer_summary(c->sink.w), elapsed, rc) < 0 &&
+		    summary_json(c, writer_summary(c->writer), elapsed, rc) < 0 &&
 		    rc < EXIT_STOPPED)
 			rc = EXIT_INTERNAL;
-		writer_free(c->sink.w);
+		writer_free(c->writer);
 	}
+	pipeline_free(c->pipeline);
 	resume_free(c->resume);
 	free(atomic_load(&c->extra_header));
 	setup_release(&c->set);
 	curl_global_cleanup();
-	pthread_mutex_destroy(&c->order_lock);
-	pthread_cond_destroy(&c->order_cond);
 	free(c);
 	return rc;
+}
+
+static int open_inputs(const struct options *o, FILE **files, const char **names, char *err,
+		       size_t n)
+{
+	for (int i = 0; i < o->ninputs; i++) {
+		const char *path = o->inputs[i];
+		names[i] = strcmp(path, "-") == 0 ? "<stdin>" : path;
+		if (strcmp(path, "-") == 0) {
+			files[i] = stdin;
+		} else if (!(files[i] = fopen(path, "r"))) {
+			snprintf(err, n, "cannot open '%s': %s", path, strerror(errno));
+			return ERR_IO;
+		}
+	}
+	return 0;
+}
+
+static void close_inputs(FILE **files, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (files[i] && files[i] != stdin)
+			fclose(files[i]);
 }
 
 bool run_ask(const char *question)
@@ -804,7 +689,8 @@ static unsigned long count_rows(const struct options *o, FILE **files, const cha
 		if (files[i] == stdin)
 			return 0;
 		int rc = input_read(files[i], names[i], &o->input, count_row, &n, err, sizeof(err));
-		if (rc < 0 || fseek(files[i], 0, SEEK_SET) != 0)
+		if (rc < 0 || lseek(fileno(files[i]), 0, SEEK_SET) != 0 ||
+		    fseek(files[i], 0, SEEK_SET) != 0)
 			return 0;
 	}
 	return n;
@@ -846,11 +732,14 @@ int run(const struct options *opts)
 		close_inputs(files, o.ninputs);
 		return EXIT_USAGE;
 	}
-	struct ctx *c = run_open(&o, &rc);
-	if (c && pass(c, files, names, o.ninputs) < 0)
-		c->stopped = STOP_INTERNAL;
-	if (c)
+	struct run *c = run_open(&o, &rc);
+	if (c) {
+		struct files f = {c, files, names, o.ninputs};
+		if (c->progress)
+			c->rows_expected = estimate_rows(files, o.ninputs);
+		pass(c, o.op, o.text, read_files, &f);
 		rc = run_close(c, true);
+	}
 	close_inputs(files, o.ninputs);
 	return rc;
 }

@@ -16,22 +16,26 @@ enum { EXIT_ALL_OK = 0, EXIT_SOME_FAILED = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3, 
 /* Runs the job the options describe; returns the process exit code. */
 int run(const struct options *o);
 
-struct ctx;
+struct run;
 /* Sets up credentials, the endpoint and the report; installs the signal
  * handlers. NULL (with the reason on stderr and *exit_status set) on failure. */
-struct ctx *run_open(const struct options *o, int *exit_status);
-/* Sends op (text: the message) for every row of `in`, a CSV with header
- * CollectionName,UserUpn (named `name` in errors); rows go to the run's report. Returns why the run
+struct run *run_open(const struct options *o, int *exit_status);
+/* One (collection, UPN) pair of a list built in memory; borrowed. */
+struct run_target {
+	const char *collection, *upn;
+};
+/* Sends op (text: the message) for each of rows[0..n); rows go to the run's
+ * report (lines 2.. as if the list had a header). Returns why the run
  * stopped (STOP_NONE: it did not); once stopped, later passes send nothing. */
-enum stop_reason run_pass(struct ctx *c, enum service_op op, const char *text, FILE *in,
-			  const char *name);
+enum stop_reason run_pass(struct run *c, enum service_op op, const char *text,
+			  const struct run_target *rows, size_t n);
 /* The run's job: target, credentials, transport settings. */
-const struct job *run_job(const struct ctx *c);
+const struct job *run_job(const struct run *c);
 /* Marks the run stopped early (a signal during drain's wait). */
-void run_stop(struct ctx *c, enum stop_reason why);
+void run_stop(struct run *c, enum stop_reason why);
 /* Why the run stopped early (STOP_NONE: it has not); a signal while the
  * first token was fetched stops it before anything is sent. */
-enum stop_reason run_stopped(const struct ctx *c);
+enum stop_reason run_stopped(const struct run *c);
 /* Asks a yes/no question on the terminal; false (after saying --yes is
  * needed) when stdin or stderr is not a terminal. */
 bool run_ask(const char *question);
@@ -39,6 +43,6 @@ bool run_ask(const char *question);
 bool run_signalled(void);
 /* Closes the report, prints the summary (when `report`), frees c; returns
  * the exit code. */
-int run_close(struct ctx *c, bool report);
+int run_close(struct run *c, bool report);
 
 #endif

@@ -187,6 +187,12 @@ static int credentials(struct setup *s, const struct options *o, bool profiled, 
 
 /* ---- target ---------------------------------------------------------- */
 
+/* --emulator: the embedded emulator gets a session for every row sent. */
+static int seed_row(void *emu, const struct row *row)
+{
+	return emu_add_session(emu, row->collection, row->upn, NULL) ? ERR_NOMEM : 0;
+}
+
 static int start_emulator(struct setup *c, const struct options *o, char *err, size_t n)
 {
 	struct emu_config ec = {0};
@@ -197,7 +203,7 @@ static int start_emulator(struct setup *c, const struct options *o, char *err, s
 		if (emu_seed_file(c->emu, o->emulator_seed, err, n) < 0)
 			return ERR_INVAL;
 	} else {
-		c->seed_from_input = true;
+		c->row_hook = seed_row, c->row_hook_arg = c->emu;
 	}
 	snprintf(c->endpoint, sizeof(c->endpoint), "http://127.0.0.1:%d", emu_port(c->emu));
 	c->job.target.endpoint = c->endpoint;

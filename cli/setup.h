@@ -7,12 +7,16 @@
 #include "cli/args.h"
 #include "emulator/emu.h"
 #include "engine/engine.h"
+#include "input/input.h"
 #include "engine/profile.h"
 
 struct setup {
 	struct job job;
-	struct emu *emu;      /* --emulator, else NULL */
-	bool seed_from_input; /* --emulator without --emulator-seed */
+	struct emu *emu; /* --emulator, else NULL */
+	/* Called for each row before it is sent, or NULL: --emulator without
+	 * --emulator-seed gives the embedded emulator a session per row. */
+	int (*row_hook)(void *arg, const struct row *row);
+	void *row_hook_arg;
 	char endpoint[512];
 	char subscription[128];
 	struct profile profile;

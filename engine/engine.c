@@ -57,6 +57,16 @@ static int share_new(struct engine *e)
  * hold over CONNS_PER_THREAD connections. libcurl's cost per request grows
  * with the connections of its multi handle (it walks them to find an idle
  * one), so 4,096 in flight run a third faster on 16 threads than on 2. */
+const char *stop_name(enum stop_reason why)
+{
+	static const char *const names[] = {
+#define STOP_NAME_(name, text) text,
+	    STOP_MAP(STOP_NAME_)
+#undef STOP_NAME_
+	};
+	return names[why];
+}
+
 int engine_default_threads(int cpus, int concurrency)
 {
 	int t = cpus < 1 ? 1 : cpus > 8 ? 8 : cpus;

@@ -42,7 +42,23 @@ struct job {
 	bool verbose;
 };
 
-enum stop_reason { STOP_NONE, STOP_SIGNAL, STOP_AUTH, STOP_HALT, STOP_DEADLINE, STOP_INTERNAL };
+/* Why a run stopped early. Adding one? Add a line; stop_name() follows. */
+#define STOP_MAP(X)                                                                                \
+	X(NONE, "")                                                                                \
+	X(SIGNAL, "signal")                                                                        \
+	X(AUTH, "auth")                                                                            \
+	X(HALT, "halt")                                                                            \
+	X(DEADLINE, "deadline")                                                                    \
+	X(INTERNAL, "internal")
+
+enum stop_reason {
+#define STOP_ENUM_(name, text) STOP_##name,
+	STOP_MAP(STOP_ENUM_)
+#undef STOP_ENUM_
+};
+
+/* "signal", "auth", ... ("" for STOP_NONE): the summary's "stopped". */
+const char *stop_name(enum stop_reason why);
 
 struct engine_stats {
 	uint64_t requests;  /* operation requests sent, retries included */

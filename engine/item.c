@@ -63,6 +63,12 @@ struct item *item_clone(const struct item *it)
 	return c;
 }
 
+void item_left_over(struct item *it, const char *code, const char *message)
+{
+	item_set_error(it, it->phase == ITEM_POLL ? STATUS_ACCEPTED : STATUS_NOT_ATTEMPTED, code,
+		       message);
+}
+
 void item_set_error(struct item *it, enum status s, const char *code, const char *message)
 {
 	it->status = s;

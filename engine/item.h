@@ -75,6 +75,10 @@ void item_free(struct item *it);
 /* A copy (for a journal row). Caller owns the result; NULL when out of memory. */
 struct item *item_clone(const struct item *it);
 
+/* The rule for a row a stopped run leaves over: not_attempted when nothing
+ * of it was sent, accepted when it was sent and only its poll is missing
+ * (its tracking id lets --resume poll it). code and message as below. */
+void item_left_over(struct item *it, const char *code, const char *message);
 /* Sets the final status with code and message (either may be NULL). */
 void item_set_error(struct item *it, enum status s, const char *code, const char *message);
 

@@ -213,13 +213,13 @@ static void journal(struct worker *w, const struct item *it)
 static void park(struct worker *w, struct item *it, int64_t due)
 {
 	if (stopping(w)) {
-		it->status = it->phase == ITEM_POLL ? STATUS_ACCEPTED : STATUS_NOT_ATTEMPTED;
+		item_left_over(it, NULL, NULL);
 		finish(w, it);
 		return;
 	}
 	it->due = due;
 	if (heap_push(&w->waiting, due, it) < 0) { /* out of memory: the row still ends */
-		item_set_error(it, STATUS_NOT_ATTEMPTED, "OutOfMemory", "cannot wait for a retry");
+		item_left_over(it, "OutOfMemory", "cannot wait for a retry");
 		finish(w, it);
 	}
 }
@@ -570,8 +570,7 @@ static void cancel_active(struct worker *w)
 		w->free_idx[w->nfree++] = i;
 		struct item *it = s->it;
 		s->it = NULL;
-		item_set_error(it, it->phase == ITEM_POLL ? STATUS_ACCEPTED : STATUS_NOT_ATTEMPTED,
-			       "Cancelled",
+		item_left_over(it, "Cancelled",
 			       "the run was interrupted while this request was in flight");
 		finish(w, it);
 	}
@@ -584,7 +583,7 @@ static void drain(struct worker *w)
 	while ((int)w->waiting.len > 0)
 		park(w, (struct item *)heap_pop(&w->waiting), 0);
 	while (queue_pop(w->sh->in, &p, 0) == 0) {
-		((struct item *)p)->status = STATUS_NOT_ATTEMPTED;
+		item_left_over(p, NULL, NULL);
 		finish(w, p);
 	}
 }

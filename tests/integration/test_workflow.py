@@ -338,3 +338,25 @@ def test_logoff_asks_with_the_row_count_on_a_terminal():
             gone = sum(1 for s in emu.state()["sessions"] if s["state"] == "None")
             check(gone == logged_off and code == (2 if logged_off == 0 else 0), "answer " + answer.decode().strip(),
                   code, gone, out[-300:])
+
+
+def test_one_policy_for_sessions_and_every_drain_phase():
+    """Architecture issue: `sessions` over three collections and a whole
+    drain succeed under --fault 503=0.3,429=0.1 (retries enough that a
+    request fails 13 times in a row with probability 0.4^13 = 7e-6)."""
+    with Workdir() as w:
+        emu = w.emulator("--seed", w.file("seed.csv", SEED), "--op-delay", "0",
+                         "--fault", "503=0.3,429=0.1", "--retry-after", "50ms")
+        r = rabulk(w, "sessions", *target(emu, "--retries", "12"), "Apps", "Desk", "Lab",
+                   report=None)
+        check(r.code == 0, "sessions exit", r.code, r.stderr[-600:])
+        check(len(r.stdout.splitlines()) == 8, "every session listed", r.stdout)
+        r = rabulk(w, "drain", *target(emu, "--retries", "12", "--message", "bye", "--grace",
+                                       "1s"), "Apps", "Desk", "Lab")
+        check(r.code == 0, "drain exit", r.code, r.stderr[-600:])
+        check(faults(emu.requests()), "the emulator injected faults")
+        ops = {}
+        for row in r.rows():
+            ops.setdefault(row["operation"], []).append(row["status"])
+        check(set(ops) == {"message", "disconnect"} and
+              all(s == "succeeded" for v in ops.values() for s in v), "every phase done", ops)
