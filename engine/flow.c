@@ -7,6 +7,7 @@
  * the service throttled a tenth of what it answered; the rate then starts at
  * half of what was sent in that window and grows back from there, so rabulk
  * backs off even when not told a rate. */
+#include "engine/flow.h"
 #include "engine/worker.h"
 
 #define HORIZON_US 250000 /* reservations at most this far ahead */

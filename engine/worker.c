@@ -14,6 +14,7 @@
  *
  * Every item taken from the input queue leaves on the output queue exactly
  * once: finish() is the only way out, and the stop path goes through it. */
+#include "engine/flow.h"
 #include "engine/worker.h"
 #include "lib/clock.h"
 #include "engine/evloop.h"

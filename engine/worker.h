@@ -29,17 +29,6 @@ struct engine_shared {
 	atomic_ullong throttled;
 };
 
-/* Reserves a slot for the next operation request (poll false) or poll
- * (true): true with the send time in *at_ms (monotonic, >= now), or false
- * with the time to ask again. Thread-safe. */
-bool flow_reserve(struct engine_shared *sh, bool poll, int64_t now_ms, int64_t *at_ms);
-/* Counts an answer for the adaptive rate. A throttled one (429, 503) with
- * a Retry-After in ms (else -1) pauses every worker that long, provided the
- * row that got it may wait that long (limit_ms, retry_wait_limit()); a
- * longer wait pauses nobody. Thread-safe. */
-void flow_answer(struct engine_shared *sh, bool throttled, long retry_after_ms, long limit_ms,
-		 int64_t now_ms);
-
 struct worker;
 
 /* max_active: transfers in flight; max_items: in flight plus waiting.

@@ -17,7 +17,7 @@
  * left open on line 3 costs line 3, not the rest of the file. libcsv's own
  * buffer and the held lines are capped at 1 MiB, so an unterminated quote
  * cannot eat memory either. */
-#include "input/internal.h"
+#include "input/csvin.h"
 #include "input/validate.h"
 #include "lib/array.h"
 #include "lib/err.h"

@@ -10,7 +10,9 @@
  * array, a line naming a user column is a CSV header, anything else is a
  * plain list of UPNs. --format overrides. */
 #include "input/input.h"
+#include "input/csvin.h"
 #include "input/internal.h"
+#include "input/jsonin.h"
 #include "input/utf16.h"
 #include "input/validate.h"
 #include "lib/err.h"
@@ -405,20 +407,20 @@ static int read_error(long rc, const char *name, char *msg, size_t msglen)
 static int read_json(struct reader *r, const char *name, const struct input_opts *o,
 		     input_row_fn fn, void *arg, char *msg, size_t msglen)
 {
-	struct jsonarr *j = jsonarr_new(name, o, fn, arg, r->lineno + 1);
+	struct jsonin_array *j = jsonin_array_new(name, o, fn, arg, r->lineno + 1);
 	long avail;
 	int rc = 0;
 	if (!j)
 		return ERR_NOMEM;
 	while (rc == 0 && (avail = fill(r)) > 0) {
-		rc = jsonarr_feed(j, r->buf + r->pos, (size_t)avail, msg, msglen);
+		rc = jsonin_array_feed(j, r->buf + r->pos, (size_t)avail, msg, msglen);
 		r->pos += (size_t)avail;
 	}
 	if (rc == 0 && avail < 0)
 		rc = read_error(avail, name, msg, msglen);
 	if (rc == 0)
-		rc = jsonarr_finish(j, msg, msglen);
-	jsonarr_free(j);
+		rc = jsonin_array_finish(j, msg, msglen);
+	jsonin_array_free(j);
 	return rc;
 }
 

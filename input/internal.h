@@ -29,32 +29,4 @@ int input_emit(input_row_fn fn, void *arg, long line, const char *coll, size_t c
 /* The same, for a row that carries extra cells (see struct row). */
 int input_emit_extra(input_row_fn fn, void *arg, struct row *r, size_t coll_len, size_t upn_len);
 
-/* CSV (csvin.c): header row first, then records, fed one physical line at a time. */
-struct csvin;
-/* delim: named by the input ("sep=;"), or 0 to sniff it from the header. */
-struct csvin *csvin_new(const char *name, const struct input_opts *o, unsigned char delim,
-			input_row_fn fn, void *arg);
-int csvin_line(struct csvin *c, const char *line, size_t len, long lineno, char *msg,
-	       size_t msglen);
-bool csvin_header_read(const struct csvin *c);
-int csvin_finish(struct csvin *c, char *msg, size_t msglen);
-void csvin_free(struct csvin *c);
-
-/* NDJSON (jsonin.c): one object per line. */
-int jsonin_line(const char *line, size_t len, long lineno, const struct input_opts *o,
-		input_row_fn fn, void *arg);
-/* Is the first line of text a lone "{" (white space aside)? */
-bool jsonin_is_open_brace_line(const char *text, size_t len);
-
-/* A JSON array of objects, or a stream of (pretty-printed) objects, split
- * into elements as bytes arrive so that memory stays flat; each element is
- * a row whose line is the line where it starts. first_line: where the text
- * starts. */
-struct jsonarr;
-struct jsonarr *jsonarr_new(const char *name, const struct input_opts *o, input_row_fn fn,
-			    void *arg, long first_line);
-int jsonarr_feed(struct jsonarr *j, const char *p, size_t n, char *msg, size_t msglen);
-int jsonarr_finish(struct jsonarr *j, char *msg, size_t msglen);
-void jsonarr_free(struct jsonarr *j);
-
 #endif

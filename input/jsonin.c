@@ -12,7 +12,7 @@
  * of memory (capped at JSONIN_ELEMENT_MAX). The same machine splits a
  * stream of top-level objects, which is what ConvertTo-Json writes for a
  * single session. */
-#include "input/internal.h"
+#include "input/jsonin.h"
 #include "lib/err.h"
 
 #include <cjson/cJSON.h>
@@ -122,7 +122,7 @@ bool jsonin_is_open_brace_line(const char *s, size_t len)
 
 enum { J_START, J_BETWEEN, J_ELEMENT, J_END };
 
-struct jsonarr {
+struct jsonin_array {
 	const char *name;
 	struct input_opts o;
 	input_row_fn fn;
@@ -137,10 +137,10 @@ struct jsonarr {
 	long elem_line; /* the line where the current element starts */
 };
 
-struct jsonarr *jsonarr_new(const char *name, const struct input_opts *o, input_row_fn fn,
-			    void *arg, long first_line)
+struct jsonin_array *jsonin_array_new(const char *name, const struct input_opts *o, input_row_fn fn,
+				      void *arg, long first_line)
 {
-	struct jsonarr *j = calloc(1, sizeof(*j));
+	struct jsonin_array *j = calloc(1, sizeof(*j));
 	if (!j || !(j->elem = malloc(JSONIN_ELEMENT_MAX))) {
 		free(j);
 		return NULL;
@@ -149,7 +149,7 @@ struct jsonarr *jsonarr_new(const char *name, const struct input_opts *o, input_
 	return j;
 }
 
-void jsonarr_free(struct jsonarr *j)
+void jsonin_array_free(struct jsonin_array *j)
 {
 	if (!j)
 		return;
@@ -157,7 +157,7 @@ void jsonarr_free(struct jsonarr *j)
 	free(j);
 }
 
-static int end_element(struct jsonarr *j, const char *reason)
+static int end_element(struct jsonin_array *j, const char *reason)
 {
 	int rc;
 	if (j->too_big)
@@ -172,7 +172,7 @@ static int end_element(struct jsonarr *j, const char *reason)
 	return rc;
 }
 
-static void keep(struct jsonarr *j, char c)
+static void keep(struct jsonin_array *j, char c)
 {
 	if (j->len < JSONIN_ELEMENT_MAX)
 		j->elem[j->len++] = c;
@@ -182,7 +182,7 @@ static void keep(struct jsonarr *j, char c)
 
 /* One byte inside an element; returns 1 when the element ended before c,
  * 2 when it ended with c, else 0. */
-static int element_byte(struct jsonarr *j, char c)
+static int element_byte(struct jsonin_array *j, char c)
 {
 	if (j->in_str) {
 		keep(j, c);
@@ -206,7 +206,7 @@ static int element_byte(struct jsonarr *j, char c)
 	return 0;
 }
 
-static int between_byte(struct jsonarr *j, char c, char *msg, size_t msglen)
+static int between_byte(struct jsonin_array *j, char c, char *msg, size_t msglen)
 {
 	if (isspace((unsigned char)c) || (j->array && c == ','))
 		return 0;
@@ -219,7 +219,7 @@ static int between_byte(struct jsonarr *j, char c, char *msg, size_t msglen)
 	return element_byte(j, c) == 2 ? end_element(j, NULL) : 0;
 }
 
-int jsonarr_feed(struct jsonarr *j, const char *p, size_t n, char *msg, size_t msglen)
+int jsonin_array_feed(struct jsonin_array *j, const char *p, size_t n, char *msg, size_t msglen)
 {
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
@@ -257,7 +257,7 @@ int jsonarr_feed(struct jsonarr *j, const char *p, size_t n, char *msg, size_t m
 	return rc;
 }
 
-int jsonarr_finish(struct jsonarr *j, char *msg, size_t msglen)
+int jsonin_array_finish(struct jsonin_array *j, char *msg, size_t msglen)
 {
 	if (j->state == J_ELEMENT)
 		return end_element(j, "truncated JSON (the file ends inside this element)");

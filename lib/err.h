@@ -15,8 +15,6 @@
 	X(AGAIN, -7, "not ready, try again")                                                       \
 	X(NOENT, -8, "not found")                                                                  \
 	X(TOOBIG, -9, "too big")                                                                   \
-	X(CURL, -10, "libcurl error")                                                              \
-	X(HTTPD, -11, "http server error")                                                         \
 	X(AUTH, -12, "credentials rejected or unavailable")                                        \
 	X(STOPPED, -13, "given up: the run is stopping")
 
