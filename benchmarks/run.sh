@@ -234,5 +234,5 @@ with open("benchmarks/RESULTS.md", "w") as f:
 print("\nwrote benchmarks/RESULTS.md")
 PY
 
-echo "== input reader: 1M-row --dry-run, baseline vs this tree"
-benchmarks/input.sh
+echo "== before and after: the input reader and the full pipeline, baseline vs this tree"
+benchmarks/compare.sh

@@ -10,7 +10,8 @@ The files double as the fuzzers' seed corpus. Re-run after editing:
 """
 import json
 import os
-import shutil
+
+from corpus import write_corpus
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "malformed")
 cases = []
@@ -279,14 +280,4 @@ for name, data, rows in lines_cases:
     case("lines-" + name, "txt", data, rows, args=["--format", "lines"])
 
 if __name__ == "__main__":
-    shutil.rmtree(OUT, ignore_errors=True)
-    os.makedirs(OUT)
-    for i, (name, ext, data, rows, exit_code, args, complete) in enumerate(cases, 1):
-        base = os.path.join(OUT, "%03d-%s" % (i, name))
-        with open(base + "." + ext, "wb") as f:
-            f.write(data)
-        with open(base + ".expect.json", "w") as f:
-            json.dump({"input": os.path.basename(base) + "." + ext, "args": args, "exit": exit_code,
-                       "rows": rows, "complete": complete}, f)
-            f.write("\n")
-    print("%d cases in %s" % (len(cases), OUT))
+    write_corpus(OUT, cases)

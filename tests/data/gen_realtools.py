@@ -14,7 +14,8 @@ The files are also seeds for the fuzzers. Re-run after editing:
 """
 import json
 import os
-import shutil
+
+from corpus import write_corpus
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "realtools")
 OK, BAD = "planned", "invalid"
@@ -151,14 +152,4 @@ raw("utf16le-astral", "csv",
     [(2, OK, "")])
 
 if __name__ == "__main__":
-    shutil.rmtree(OUT, ignore_errors=True)
-    os.makedirs(OUT)
-    for i, (name, ext, data, rows, exit_code, args) in enumerate(cases, 1):
-        base = os.path.join(OUT, "%03d-%s" % (i, name))
-        with open(base + "." + ext, "wb") as f:
-            f.write(data)
-        with open(base + ".expect.json", "w") as f:
-            json.dump({"input": os.path.basename(base) + "." + ext, "args": args, "exit": exit_code,
-                       "rows": rows, "complete": True}, f)
-            f.write("\n")
-    print("%d cases in %s" % (len(cases), OUT))
+    write_corpus(OUT, [c + (True,) for c in cases])

@@ -378,6 +378,28 @@ def test_token_command_printing_too_much_is_an_error():
             kill_survivors(marker)
 
 
+def interrupt_while_hanging(w, p, marker, settle=0.0):
+    """Sends SIGINT once the command hangs; checks a prompt exit 3 that
+    leaves no process of the command; returns stderr and the report rows.
+    Kills what is left whatever happens (it holds p's stdout and stderr)."""
+    try:
+        wait_for_file(os.path.join(w.path, "hanging"), p)
+        time.sleep(settle)
+        p.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        _, err = p.communicate(timeout=10)
+        no_sanitizer_report(err, "rabulk")
+        check(p.returncode == 3 and time.monotonic() - t0 < 5, "prompt exit 3", p.returncode,
+              time.monotonic() - t0, err[-600:])
+        check(survivors(marker) == [], "command and child killed", survivors(marker))
+        return err, list(csv.DictReader(open(os.path.join(w.path, "report.csv"))))
+    finally:
+        if p.poll() is None:
+            p.kill()
+        kill_survivors(marker)
+        p.communicate(timeout=10)
+
+
 def test_signal_while_the_first_token_is_fetched_stops_the_run():
     """Ctrl-C while the command hangs: exit 3 at once, nothing sent, every
     row in the report as not_attempted, no process of the command left."""
@@ -386,25 +408,11 @@ def test_signal_while_the_first_token_is_fetched_stops_the_run():
         cmd, marker = stuck_command(w)
         p = start_rabulk(w, "disconnect", *target(emu, "--token-command", cmd),
                          w.file("a.csv", users_csv(50)))
-        try:
-            wait_for_file(os.path.join(w.path, "hanging"), p)
-            p.send_signal(signal.SIGINT)
-            t0 = time.monotonic()
-            _, err = p.communicate(timeout=10)
-            no_sanitizer_report(err, "rabulk")
-            check(p.returncode == 3 and time.monotonic() - t0 < 5, "prompt exit 3", p.returncode,
-                  time.monotonic() - t0, err[-600:])
-            check("interrupted while --token-command was running" in err, "said why", err[-600:])
-            rows = list(csv.DictReader(open(os.path.join(w.path, "report.csv"))))
-            check(len(rows) == 50 and by_status(rows) == {"not_attempted": 50},
-                  "complete report", len(rows), by_status(rows))
-            check(survivors(marker) == [], "command and child killed", survivors(marker))
-            check(api_requests(emu) == [], "nothing sent", len(api_requests(emu)))
-        finally:
-            if p.poll() is None:
-                p.kill()
-            kill_survivors(marker)  # they hold p's stdout and stderr open
-            p.communicate(timeout=10)
+        err, rows = interrupt_while_hanging(w, p, marker)
+        check("interrupted while --token-command was running" in err, "said why", err[-600:])
+        check(len(rows) == 50 and by_status(rows) == {"not_attempted": 50},
+              "complete report", len(rows), by_status(rows))
+        check(api_requests(emu) == [], "nothing sent", len(api_requests(emu)))
 
 
 def test_signal_while_a_token_is_refreshed_stops_the_run():
@@ -416,26 +424,11 @@ def test_signal_while_a_token_is_refreshed_stops_the_run():
         cmd, marker = stuck_command(w, emu)
         p = start_rabulk(w, "disconnect", *target(emu, "--token-command", cmd, "--rate", "100/s"),
                          w.file("a.csv", users_csv(400)))
-        try:
-            wait_for_file(os.path.join(w.path, "hanging"), p)
-            time.sleep(0.3)
-            p.send_signal(signal.SIGINT)
-            t0 = time.monotonic()
-            _, err = p.communicate(timeout=10)
-            no_sanitizer_report(err, "rabulk")
-            check(p.returncode == 3 and time.monotonic() - t0 < 5, "prompt exit 3", p.returncode,
-                  time.monotonic() - t0, err[-600:])
-            check("authentication rejected" not in err, "not an auth failure", err[-600:])
-            rows = list(csv.DictReader(open(os.path.join(w.path, "report.csv"))))
-            st = by_status(rows)
-            check(len(rows) == 400 and st.get("not_attempted", 0) > 0 and
-                  set(st) <= {"succeeded", "accepted", "not_attempted"}, "complete report", st)
-            check(survivors(marker) == [], "command and child killed", survivors(marker))
-        finally:
-            if p.poll() is None:
-                p.kill()
-            kill_survivors(marker)  # they hold p's stdout and stderr open
-            p.communicate(timeout=10)
+        err, rows = interrupt_while_hanging(w, p, marker, settle=0.3)
+        check("authentication rejected" not in err, "not an auth failure", err[-600:])
+        st = by_status(rows)
+        check(len(rows) == 400 and st.get("not_attempted", 0) > 0 and
+              set(st) <= {"succeeded", "accepted", "not_attempted"}, "complete report", st)
 
 
 def test_token_file_is_reread_when_it_changes():
