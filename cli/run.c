@@ -38,7 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -488,46 +487,6 @@ static bool same_file(const char *a, const char *b)
 
 /* ---- runs and passes -------------------------------------------------- */
 
-/* Thousands of connections need thousands of descriptors: take the hard
- * limit (as nginx and Redis do). */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
-/* Each request in flight holds a descriptor; the rest of the run needs some
- * too (report, journal, inputs, the emulator, and per worker thread its
- * epoll, wake-up and curl multi descriptors). With too few, --concurrency
- * is lowered to what fits, with a warning, so that the report and journal
- * can always be opened. */
-#define FD_RESERVE_BASE 24
-#define FD_RESERVE_PER_THREAD 6
-
-static void fit_to_fd_limit(struct options *o)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-		return;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN), limit = (long)rl.rlim_cur;
-	int threads = o->threads ? o->threads : engine_default_threads((int)cpus, o->concurrency);
-	long room = limit - FD_RESERVE_BASE - o->ninputs - (long)FD_RESERVE_PER_THREAD * threads;
-	if (o->concurrency <= room)
-		return;
-	int fit = room > 1 ? (int)room : 1;
-	threads = o->threads ? o->threads : engine_default_threads((int)cpus, fit);
-	room = limit - FD_RESERVE_BASE - o->ninputs - (long)FD_RESERVE_PER_THREAD * threads;
-	fit = room > 1 ? (int)room : 1;
-	fprintf(stderr,
-		"rabulk: warning: --concurrency %d needs more descriptors than the limit of %ld "
-		"allows (ulimit -n): using concurrency %d\n",
-		o->concurrency, limit, fit);
-	o->concurrency = fit;
-}
-
 struct run *run_open(const struct options *o, int *exit_status)
 {
 	struct run *c = calloc(1, sizeof(*c));
@@ -538,8 +497,14 @@ struct run *run_open(const struct options *o, int *exit_status)
 	enum stop_reason stopped = STOP_NONE;
 	c->opts = *o, c->o = &c->opts;
 	*exit_status = EXIT_USAGE;
-	raise_fd_limit();
-	fit_to_fd_limit(&c->opts);
+	int fit = engine_fit_descriptors(o->concurrency, o->threads, o->ninputs);
+	if (fit < o->concurrency)
+		fprintf(
+		    stderr,
+		    "rabulk: warning: --concurrency %d needs more descriptors than the limit of "
+		    "%ld allows (ulimit -n): using concurrency %d\n",
+		    o->concurrency, engine_descriptor_limit(), fit);
+	c->opts.concurrency = fit;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define WAITING_PER_SLOT 16
@@ -57,6 +58,47 @@ static int share_new(struct engine *e)
  * hold over CONNS_PER_THREAD connections. libcurl's cost per request grows
  * with the connections of its multi handle (it walks them to find an idle
  * one), so 4,096 in flight run a third faster on 16 threads than on 2. */
+/* Each request in flight holds a descriptor; the rest of the run needs some
+ * too (report, journal, inputs, the emulator, and per worker thread its
+ * epoll, wake-up and curl multi descriptors). */
+#define FD_RESERVE_BASE 24
+#define FD_RESERVE_PER_THREAD 6
+
+long engine_descriptor_limit(void)
+{
+	struct rlimit rl;
+	return getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY
+		   ? -1
+		   : (long)rl.rlim_cur;
+}
+
+/* What fits in limit with room for the rest; threads follows the concurrency. */
+static int fitting(long limit, int threads, int concurrency, int inputs, int *fit)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int t = threads ? threads : engine_default_threads((int)cpus, concurrency);
+	long room = limit - FD_RESERVE_BASE - inputs - (long)FD_RESERVE_PER_THREAD * t;
+	*fit = room > 1 ? (room < concurrency ? (int)room : concurrency) : 1;
+	return *fit == concurrency;
+}
+
+int engine_fit_descriptors(int concurrency, int threads, int inputs)
+{
+	struct rlimit rl;
+	int fit;
+	/* Thousands of connections need thousands of descriptors: take the
+	 * hard limit (as nginx and Redis do). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	long limit = engine_descriptor_limit();
+	if (limit < 0 || fitting(limit, threads, concurrency, inputs, &fit))
+		return concurrency;
+	fitting(limit, threads, fit, inputs, &fit); /* fewer threads for fewer transfers */
+	return fit;
+}
+
 const char *stop_name(enum stop_reason why)
 {
 	static const char *const names[] = {

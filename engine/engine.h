@@ -71,6 +71,13 @@ struct engine_stats {
 
 struct engine;
 
+/* Raises the descriptor limit to the hard one; returns the concurrency that
+ * fits it (concurrency itself, or less), keeping descriptors for the
+ * report, journal, inputs and each worker thread. */
+int engine_fit_descriptors(int concurrency, int threads, int inputs);
+/* The soft descriptor limit (ulimit -n), or -1 when unlimited. */
+long engine_descriptor_limit(void);
+
 /* Worker threads for a run that does not say: see engine.c. */
 int engine_default_threads(int cpus, int concurrency);
 

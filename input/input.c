@@ -14,7 +14,6 @@
 #include "input/internal.h"
 #include "input/jsonin.h"
 #include "input/utf16.h"
-#include "input/validate.h"
 #include "lib/err.h"
 
 #include <ctype.h>
@@ -26,39 +25,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* In order of preference: a Get-AzWvdUserSession export has Name only */
-const char *const input_collection_keys[] = {"CollectionName", "Collection", "HostPool",
-					     "HostPoolName",   "Name",	     NULL};
-const char *const input_upn_keys[] = {"UserUpn", "Upn", "UserPrincipalName", "User", NULL};
-const char *const input_state_keys[] = {"State", NULL};
-
-int input_key_rank(const char *name, size_t len, const char *const *keys)
-{
-	for (int i = 0; keys[i]; i++)
-		if (strlen(keys[i]) == len && strncasecmp(name, keys[i], len) == 0)
-			return i;
-	return -1;
-}
-
-bool input_key_is(const char *name, size_t len, const char *const *keys)
-{
-	return input_key_rank(name, len, keys) >= 0;
-}
-
-size_t input_collection_len(const char *coll, size_t len, const char *key)
-{
-	const char *slash = strcasecmp(key, "Name") == 0 ? memchr(coll, '/', len) : NULL;
-	return slash ? (size_t)(slash - coll) : len;
-}
-
-const char *input_extra_next(const char *list, char *dst, size_t cap)
-{
-	const char *sep = strchr(list, INPUT_EXTRA_SEP);
-	size_t len = sep ? (size_t)(sep - list) : strlen(list);
-	snprintf(dst, cap, "%.*s", (int)len, list);
-	return sep ? sep + 1 : NULL;
-}
-
 int input_format_parse(const char *name, enum input_format *f)
 {
 	static const char *const names[] = {"auto", "csv", "json", "ndjson", "lines"};
@@ -69,26 +35,6 @@ int input_format_parse(const char *name, enum input_format *f)
 		}
 	}
 	return ERR_INVAL;
-}
-
-int input_emit_extra(input_row_fn fn, void *arg, struct row *r, size_t coll_len, size_t upn_len)
-{
-	if (!r->reason)
-		r->reason = !r->collection ? "no collection (add a CollectionName column or use "
-					     "--collection)"
-					   : validate_collection(r->collection, coll_len);
-	if (!r->reason)
-		r->reason = validate_upn(r->upn, upn_len);
-	if (!r->collection)
-		r->collection = "";
-	return fn(arg, r);
-}
-
-int input_emit(input_row_fn fn, void *arg, long line, const char *coll, size_t coll_len,
-	       const char *upn, size_t upn_len, const char *state, const char *reason)
-{
-	struct row r = {line, coll, upn ? upn : "", state, reason, NULL, NULL};
-	return input_emit_extra(fn, arg, &r, coll_len, upn_len);
 }
 
 /* Does this header line name a user column, split on any of , ; tab? */

@@ -1,4 +1,4 @@
-/* internal.h — what the input readers share; not for use outside input/. */
+/* internal.h — what the input readers share (defined in row.c); not for use outside input/. */
 #ifndef RABULK_INPUT_INTERNAL_H
 #define RABULK_INPUT_INTERNAL_H
 
