@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const char *const status_names[] = {"Unknown", "Pending", "InProgress", "Success", "Failed"};
-
 static void print_row(const char *id, const char *status, const char *desc, const char *details)
 {
 	const char *cells[] = {id, status, desc, details};
@@ -28,7 +26,7 @@ static bool print_result(const struct service *svc, const char *id, const struct
 	struct service_opresult op;
 	char why[512];
 	if (r->http == 200 && svc->parse_result(r->body ? r->body : "", r->len, &op) == 0) {
-		print_row(id, status_names[op.status], op.description, op.details);
+		print_row(id, service_opstatus_name(op.status), op.description, op.details);
 		return op.status != SERVICE_OP_FAILED;
 	}
 	fetch_describe(r, why, sizeof(why));

@@ -20,6 +20,7 @@
 static const char *const account_names[] = {"User", "ServicePrincipal", "Certificate",
 					    "AccessToken"};
 #define NACCOUNT_TYPES (int)(sizeof(account_names) / sizeof(account_names[0]))
+_Static_assert(NACCOUNT_TYPES == PROFILE_ACCESS_TOKEN + 1, "a name for every account type");
 
 const char *profile_account_name(enum profile_account a)
 {

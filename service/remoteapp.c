@@ -19,7 +19,10 @@
 #include <string.h>
 #include <strings.h>
 
+/* The path segment of each operation, in enum service_op's order. */
 static const char *const op_paths[] = {"disconnect", "logoff", "sendMessage"};
+_Static_assert(sizeof(op_paths) / sizeof(op_paths[0]) == SERVICE_MESSAGE + 1,
+	       "one path per operation");
 
 /* Appends the escaped segment "/seg" at dst + *n. */
 static int put_segment(char *dst, size_t cap, size_t *n, const char *seg)
@@ -140,11 +143,7 @@ int remoteapp_parse_result(const char *body, size_t len, struct service_opresult
 	static const struct {
 		const char *name;
 		enum service_opstatus status;
-	} names[] = {{"Pending", SERVICE_OP_PENDING},
-		     {"InProgress", SERVICE_OP_INPROGRESS},
-		     {"Success", SERVICE_OP_SUCCESS},
-		     {"Succeeded", SERVICE_OP_SUCCESS},
-		     {"Failed", SERVICE_OP_FAILED}};
+	} names[] = {{"Succeeded", SERVICE_OP_SUCCESS}}; /* besides service_opstatus_name()'s */
 	char status[32];
 	cJSON *root = cJSON_ParseWithLength(body, len);
 
@@ -157,6 +156,9 @@ int remoteapp_parse_result(const char *body, size_t len, struct service_opresult
 	copy_member(root, "Description", out->description, sizeof(out->description));
 	copy_member(root, "ErrorDetails", out->details, sizeof(out->details));
 	cJSON_Delete(root);
+	for (int s = SERVICE_OP_PENDING; s <= SERVICE_OP_FAILED; s++)
+		if (strcasecmp(status, service_opstatus_name((enum service_opstatus)s)) == 0)
+			out->status = (enum service_opstatus)s;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcasecmp(status, names[i].name) == 0)
 			out->status = names[i].status;

@@ -12,7 +12,21 @@
 #define STR(x) STR_(x)
 #define SERVICE_OP_ID_MAX_TEXT STR(SERVICE_OP_ID_MAX)
 
-static const char *const op_names[] = {"disconnect", "logoff", "message"};
+static const char *const op_names[] = {
+#define SERVICE_OP_NAME_(name, text) text,
+    SERVICE_OP_MAP(SERVICE_OP_NAME_)
+#undef SERVICE_OP_NAME_
+};
+
+const char *service_opstatus_name(enum service_opstatus s)
+{
+	static const char *const names[] = {
+#define SERVICE_OPSTATUS_NAME_(name, text) text,
+	    SERVICE_OPSTATUS_MAP(SERVICE_OPSTATUS_NAME_)
+#undef SERVICE_OPSTATUS_NAME_
+	};
+	return names[s];
+}
 
 const char *service_op_name(enum service_op op)
 {

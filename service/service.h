@@ -18,7 +18,18 @@
  * never cut, since a cut id polls some other operation or none. */
 #define SERVICE_OP_ID_MAX 256
 
-enum service_op { SERVICE_DISCONNECT, SERVICE_LOGOFF, SERVICE_MESSAGE };
+/* The operations, with the report's name for each. Adding one? Add a line;
+ * service_op_name() and service_op_parse() follow. */
+#define SERVICE_OP_MAP(X)                                                                          \
+	X(DISCONNECT, "disconnect")                                                                \
+	X(LOGOFF, "logoff")                                                                        \
+	X(MESSAGE, "message")
+
+enum service_op {
+#define SERVICE_OP_ENUM_(name, text) SERVICE_##name,
+	SERVICE_OP_MAP(SERVICE_OP_ENUM_)
+#undef SERVICE_OP_ENUM_
+};
 
 /* Where requests go. Borrowed strings; endpoint has no trailing slash. */
 struct service_target {
@@ -37,14 +48,22 @@ int service_op_parse(const char *name, enum service_op *op);
  * or one holding CR or LF, ERR_TOOBIG when dst is too small. */
 int service_escape_segment(char *dst, size_t cap, const char *seg);
 
-/* Operation result: {"Description","ErrorDetails","Status"}. */
+/* An operation's state as its result says, with the name `rabulk result`
+ * prints. Adding one? Add a line; service_opstatus_name() follows. */
+#define SERVICE_OPSTATUS_MAP(X)                                                                    \
+	X(UNKNOWN, "Unknown")                                                                      \
+	X(PENDING, "Pending")                                                                      \
+	X(INPROGRESS, "InProgress")                                                                \
+	X(SUCCESS, "Success")                                                                      \
+	X(FAILED, "Failed")
+
 enum service_opstatus {
-	SERVICE_OP_UNKNOWN,
-	SERVICE_OP_PENDING,
-	SERVICE_OP_INPROGRESS,
-	SERVICE_OP_SUCCESS,
-	SERVICE_OP_FAILED
+#define SERVICE_OPSTATUS_ENUM_(name, text) SERVICE_OP_##name,
+	SERVICE_OPSTATUS_MAP(SERVICE_OPSTATUS_ENUM_)
+#undef SERVICE_OPSTATUS_ENUM_
 };
+/* "Unknown", "Pending", "InProgress", "Success", "Failed". */
+const char *service_opstatus_name(enum service_opstatus s);
 
 struct service_opresult {
 	enum service_opstatus status;
