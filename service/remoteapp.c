@@ -92,25 +92,13 @@ int remoteapp_url_result(char *dst, size_t cap, const struct service_target *t,
 	return build_url(dst, cap, t, "/operationResults", tracking_id, "");
 }
 
-/* Appends s as the inside of a JSON string. */
+/* Appends s as the inside of a JSON string (service_json_string). */
 static int put_json_string(char *dst, size_t cap, size_t *n, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*n + 7 > cap)
-			return ERR_TOOBIG;
-		if (*p == '"' || *p == '\\') {
-			dst[(*n)++] = '\\';
-			dst[(*n)++] = (char)*p;
-		} else if (*p < 0x20) {
-			memcpy(dst + *n, "\\u00", 4);
-			dst[*n + 4] = hex[*p >> 4];
-			dst[*n + 5] = hex[*p & 15];
-			*n += 6;
-		} else {
-			dst[(*n)++] = (char)*p;
-		}
-	}
+	int r = service_json_string(dst + *n, cap - *n, s);
+	if (r < 0)
+		return r;
+	*n += (size_t)r;
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* service.c — the vocabulary every service shares (see service.h): operation
- * names, path-segment escaping, operation-id checks, header values. */
+ * names, path-segment escaping, JSON string escaping, operation-id checks,
+ * header values. */
 #include "service/service.h"
 #include "lib/err.h"
 
@@ -67,6 +68,31 @@ int service_escape_segment(char *dst, size_t cap, const char *seg)
 			dst[n++] = hex[*p & 15];
 		}
 	}
+	dst[n] = '\0';
+	return (int)n;
+}
+
+int service_json_string(char *dst, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (n + 7 > cap)
+			return ERR_TOOBIG;
+		if (*p == '"' || *p == '\\') {
+			dst[n++] = '\\';
+			dst[n++] = (char)*p;
+		} else if (*p < 0x20) {
+			memcpy(dst + n, "\\u00", 4);
+			dst[n + 4] = hex[*p >> 4];
+			dst[n + 5] = hex[*p & 15];
+			n += 6;
+		} else {
+			dst[n++] = (char)*p;
+		}
+	}
+	if (n + 1 > cap)
+		return ERR_TOOBIG;
 	dst[n] = '\0';
 	return (int)n;
 }

@@ -48,6 +48,11 @@ int service_op_parse(const char *name, enum service_op *op);
  * or one holding CR or LF, ERR_TOOBIG when dst is too small. */
 int service_escape_segment(char *dst, size_t cap, const char *seg);
 
+/* Writes s as the inside of a JSON string into dst: '"' and '\\' escaped,
+ * control characters as \u00XX, everything else as it is. Returns the
+ * length written (dst NUL-terminated), or ERR_TOOBIG when dst is too small. */
+int service_json_string(char *dst, size_t cap, const char *s);
+
 /* An operation's state as its result says, with the name `rabulk result`
  * prints. Adding one? Add a line; service_opstatus_name() follows. */
 #define SERVICE_OPSTATUS_MAP(X)                                                                    \
