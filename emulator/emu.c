@@ -45,17 +45,17 @@
 
 enum state { ST_NONE, ST_CONNECTED, ST_ACTIVE, ST_DISCONNECTED };
 static const char *const state_names[] = {"None", "Connected", "Active", "Disconnected"};
-enum kind { K_DISCONNECT, K_LOGOFF, K_MESSAGE, K_COUNT };
-static const char *const kind_paths[] = {"disconnect", "logoff", "sendMessage"};
-static const char *const kind_desc[] = {"DisconnectSessionCommand", "LogoffSessionCommand",
-					"SendMessageCommand"};
-static const char *const kind_verb[] = {"Disconnect", "Logoff", "SendMessage"};
+#define NOPS (SERVICE_MESSAGE + 1) /* every enum service_op */
+/* The operation results' words, by enum service_op. */
+static const char *const op_desc[] = {"DisconnectSessionCommand", "LogoffSessionCommand",
+				      "SendMessageCommand"};
+static const char *const op_verb[] = {"Disconnect", "Logoff", "SendMessage"};
 
 struct session {
 	char *collection, *upn;
 	enum state state;
 	int64_t logon_ms;
-	uint32_t ops[K_COUNT];
+	uint32_t ops[NOPS];
 };
 
 struct tslot {
@@ -314,7 +314,7 @@ int emu_add_session(struct emu *e, const char *collection, const char *upn, cons
 struct op {
 	int64_t created_ms;
 	uint32_t session;
-	enum kind kind;
+	enum service_op kind;
 	bool failed; /* the user had no session */
 };
 
@@ -362,14 +362,14 @@ static bool op_decode(const struct emu *e, const char *id, struct op *op)
 		b[n++] = (unsigned char)strtoul(hex, NULL, 16);
 		i++;
 	}
-	if (op_check(e, b) != (uint16_t)(b[14] << 8 | b[15]) || (b[10] >> 4) >= K_COUNT)
+	if (op_check(e, b) != (uint16_t)(b[14] << 8 | b[15]) || (b[10] >> 4) >= NOPS)
 		return false;
 	op->created_ms = 0, op->session = 0;
 	for (int i = 0; i < 6; i++)
 		op->created_ms = op->created_ms << 8 | b[i];
 	for (int i = 0; i < 4; i++)
 		op->session = op->session << 8 | b[6 + i];
-	op->kind = (enum kind)(b[10] >> 4);
+	op->kind = (enum service_op)(b[10] >> 4);
 	op->failed = b[10] & 1;
 	return op->session < e->nsessions;
 }
@@ -503,7 +503,7 @@ static void list_sessions(struct emu *e, const char *coll, struct reply *r)
 
 /* POST .../sessions/{disconnect|logoff|sendMessage}: changes state now,
  * answers 202 with the operation's tracking id. */
-static void session_op(struct emu *e, const char *coll, enum kind kind, const struct req *q,
+static void session_op(struct emu *e, const char *coll, enum service_op kind, const struct req *q,
 		       struct reply *r)
 {
 	char msg[512];
@@ -511,10 +511,10 @@ static void session_op(struct emu *e, const char *coll, enum kind kind, const st
 	const cJSON *upn = cJSON_GetObjectItem(body, "UserUpn");
 	const cJSON *text = cJSON_GetObjectItem(body, "Message");
 
-	if (!cJSON_IsString(upn) || (kind == K_MESSAGE && !cJSON_IsString(text))) {
+	if (!cJSON_IsString(upn) || (kind == SERVICE_MESSAGE && !cJSON_IsString(text))) {
 		reply_wrapped(e, r, 400, "InvalidRequest",
-			      kind == K_MESSAGE ? "The body needs UserUpn and Message"
-						: "The body needs UserUpn");
+			      kind == SERVICE_MESSAGE ? "The body needs UserUpn and Message"
+						      : "The body needs UserUpn");
 		goto out;
 	}
 	struct session *s = pair_locked(e, coll, upn->valuestring);
@@ -530,9 +530,9 @@ static void session_op(struct emu *e, const char *coll, enum kind kind, const st
 		reply_wrapped(e, r, 404, "SessionDoesNotExist", msg);
 		goto out;
 	}
-	if (!none && kind == K_DISCONNECT)
+	if (!none && kind == SERVICE_DISCONNECT)
 		s->state = ST_DISCONNECTED;
-	else if (!none && kind == K_LOGOFF)
+	else if (!none && kind == SERVICE_LOGOFF)
 		s->state = ST_NONE;
 	struct op op = {clock_wall_ms(), (uint32_t)(s - e->sessions), kind, none};
 	op_encode(e, &op, r->tracking);
@@ -561,15 +561,15 @@ static void op_result(struct emu *e, const char *id, struct reply *r)
 			 "%s request for user: %s in RemoteApp Service: %s done with Result: "
 			 "Description: , Status: Failed, Result: Failed, Details: No session found "
 			 "for user %s.",
-			 kind_verb[op.kind], s->upn, s->collection, s->upn);
+			 op_verb[op.kind], s->upn, s->collection, s->upn);
 	else
 		snprintf(details, sizeof(details),
 			 "%s request for user: %s in RemoteApp Service: %s done with Result: "
 			 "Description: , Status: Success, Result: Success, Details: User: %s_000, "
 			 "Success.",
-			 kind_verb[op.kind], s->upn, s->collection, user);
+			 op_verb[op.kind], s->upn, s->collection, user);
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "Description", kind_desc[op.kind]);
+	cJSON_AddStringToObject(o, "Description", op_desc[op.kind]);
 	cJSON_AddStringToObject(o, "ErrorDetails", details);
 	cJSON_AddStringToObject(o, "Status", status);
 	reply_json(r, 200, o);
@@ -671,9 +671,9 @@ static void api(struct emu *e, struct MHD_Connection *c, const char *method, cha
 		list_sessions(e, seg[4], r);
 		return;
 	}
-	for (int k = 0; k < K_COUNT; k++) {
-		if (strcmp(seg[6], kind_paths[k]) == 0) {
-			session_op(e, seg[4], (enum kind)k, q, r);
+	for (int k = 0; k < NOPS; k++) {
+		if (strcmp(seg[6], remoteapp_op_path((enum service_op)k)) == 0) {
+			session_op(e, seg[4], (enum service_op)k, q, r);
 			return;
 		}
 	}
@@ -695,8 +695,9 @@ static void admin_state(struct emu *e, struct reply *r)
 		cJSON_AddStringToObject(o, "upn", s->upn);
 		cJSON_AddStringToObject(o, "state", state_names[s->state]);
 		ops = cJSON_AddObjectToObject(o, "operations");
-		for (int k = 0; k < K_COUNT; k++)
-			cJSON_AddNumberToObject(ops, kind_paths[k], s->ops[k]);
+		for (int k = 0; k < NOPS; k++)
+			cJSON_AddNumberToObject(ops, remoteapp_op_path((enum service_op)k),
+						s->ops[k]);
 		cJSON_AddItemToArray(arr, o);
 	}
 	r->status = 200, r->ctype = "application/json";
