@@ -71,8 +71,7 @@ struct table {
 struct emu {
 	struct emu_config c;
 	struct MHD_Daemon *d;
-	struct emu_auth auth;
-	char *pem_cert, *pem_key, *pem_ca; /* HTTPS */
+	struct auth auth; /* and the HTTPS material */
 	uint64_t secret;
 	atomic_uint_fast64_t seq; /* makes every generated id distinct */
 	pthread_mutex_t lock; /* sessions, collections, stats; lock order: lock, then log_lock */
@@ -629,7 +628,7 @@ static bool refused(struct emu *e, struct MHD_Connection *c, const char *sub, st
 			   "The versioning header is not specified or was specified incorrectly.");
 		return true;
 	}
-	int status = emuauth_check(&e->auth, c, &code, &message);
+	int status = auth_check(&e->auth, c, &code, &message);
 	if (!status && e->c.subscription && strcasecmp(sub, e->c.subscription) != 0)
 		status = 403; /* the credential is not registered for this subscription */
 	if (status)
@@ -760,7 +759,7 @@ static void admin_reset(struct emu *e, struct reply *r)
 static void admin_token(struct emu *e, const char *query, struct reply *r)
 {
 	r->status = 200, r->ctype = "text/plain";
-	r->body = emuauth_issue(&e->auth, query_has(query, "opaque=1"), clock_wall_ms());
+	r->body = auth_issue(&e->auth, query_has(query, "opaque=1"), clock_wall_ms());
 }
 
 static void admin(struct emu *e, const char *method, const char *what, const char *query,
@@ -1142,31 +1141,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* ---- lifecycle ------------------------------------------------------- */
 
-/* --tls-cert/--tls-key (HTTPS) and --client-ca (management certificates). */
-static int load_tls(struct emu *e, char *err, size_t n)
-{
-	const char *files[] = {e->c.tls_cert, e->c.tls_key, e->c.client_ca};
-	char **pems[] = {&e->pem_cert, &e->pem_key, &e->pem_ca};
-	emuauth_init(&e->auth);
-	e->auth.token = e->c.token;
-	e->auth.token_ttl_ms = e->c.token_ttl_ms;
-	e->auth.client_ca = e->c.client_ca != NULL;
-	if (!e->c.tls_cert != !e->c.tls_key || (e->c.client_ca && !e->c.tls_cert)) {
-		snprintf(err, n,
-			 "--tls-cert and --tls-key go together (and --client-ca needs them)");
-		return ERR_INVAL;
-	}
-	for (int i = 0; i < 3; i++)
-		if (files[i] && !(*pems[i] = emuauth_read_pem(files[i]))) {
-			snprintf(err, n, "cannot read '%s'", files[i]);
-			return ERR_IO;
-		}
-	return 0;
-}
-
 const char *emu_scheme(const struct emu *e)
 {
-	return e->pem_cert ? "https" : "http";
+	return e->auth.pem_cert ? "https" : "http";
 }
 
 struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
@@ -1201,17 +1178,17 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 		return NULL;
 	}
 	e->timer_started = true;
-	if (load_tls(e, err, errlen) < 0) {
+	if (auth_init(&e->auth, &e->c, err, errlen) < 0) {
 		emu_free(e);
 		return NULL;
 	}
 	struct MHD_OptionItem tls[] = {
-	    {MHD_OPTION_HTTPS_MEM_CERT, 0, e->pem_cert},
-	    {MHD_OPTION_HTTPS_MEM_KEY, 0, e->pem_key},
-	    {e->pem_ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, e->pem_ca},
+	    {MHD_OPTION_HTTPS_MEM_CERT, 0, e->auth.pem_cert},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, e->auth.pem_key},
+	    {e->auth.pem_ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, e->auth.pem_ca},
 	    {MHD_OPTION_END, 0, NULL}};
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-			 (e->pem_cert ? MHD_USE_TLS : 0);
+			 (e->auth.pem_cert ? MHD_USE_TLS : 0);
 	unsigned idle_s = e->c.idle_timeout_s ? e->c.idle_timeout_s : 120u;
 	/* one option and its arguments per line */
 	/* clang-format off */
@@ -1223,12 +1200,12 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 				MHD_OPTION_URI_LOG_CALLBACK, on_uri, e,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
 				MHD_OPTION_NOTIFY_CONNECTION, on_connection, e,
-				MHD_OPTION_ARRAY, e->pem_cert ? tls : tls + 3,
+				MHD_OPTION_ARRAY, e->auth.pem_cert ? tls : tls + 3,
 				MHD_OPTION_END);
 	/* clang-format on */
 	if (!e->d) {
 		snprintf(err, errlen, "cannot listen on 127.0.0.1:%d (port in use%s?)", c->port,
-			 e->pem_cert ? ", or a bad TLS certificate or key" : "");
+			 e->auth.pem_cert ? ", or a bad TLS certificate or key" : "");
 		emu_free(e);
 		return NULL;
 	}
@@ -1274,11 +1251,7 @@ void emu_free(struct emu *e)
 	free(e->log);
 	pthread_mutex_destroy(&e->lock);
 	pthread_mutex_destroy(&e->log_lock);
-	free(e->pem_cert);
-	free(e->pem_ca);
-	if (e->pem_key)
-		explicit_bzero(e->pem_key, strlen(e->pem_key));
-	free(e->pem_key);
+	auth_release(&e->auth);
 	free(e);
 }
 
