@@ -19,6 +19,8 @@
  * CRLF, the XML-wrapped JSON 404 for a missing collection. */
 #include "emulator/emu.h"
 #include "emulator/auth.h"
+#include "emulator/opid.h"
+#include "emulator/rng.h"
 #include "service/remoteapp.h"
 #include "lib/array.h"
 #include "lib/clock.h"
@@ -72,8 +74,7 @@ struct emu {
 	struct emu_config c;
 	struct MHD_Daemon *d;
 	struct auth auth; /* and the HTTPS material */
-	uint64_t secret;
-	atomic_uint_fast64_t seq; /* makes every generated id distinct */
+	struct rng rng;
 	pthread_mutex_t lock; /* sessions, collections, stats; lock order: lock, then log_lock */
 	struct session *sessions;
 	size_t nsessions, sessions_cap;
@@ -99,7 +100,7 @@ struct reply {
 	int status;
 	const char *ctype;
 	char *body; /* owned, may be NULL */
-	char tracking[40];
+	char tracking[OPID_LEN + 1];
 	long retry_after_ms; /* > 0: send Retry-After / retry-after-ms */
 	const char *fault;   /* a fault's name, for the log */
 };
@@ -118,13 +119,6 @@ struct req {
 };
 
 /* ---- small helpers --------------------------------------------------- */
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30, x *= 0xBF58476D1CE4E5B9ULL;
-	x ^= x >> 27, x *= 0x94D049BB133111EBULL;
-	return x ^ (x >> 31);
-}
 
 static uint32_t hash_str(const char *s)
 {
@@ -308,71 +302,6 @@ int emu_add_session(struct emu *e, const char *collection, const char *upn, cons
 	return rc;
 }
 
-/* ---- tracking ids: the operation, packed into a GUID ----------------- */
-
-struct op {
-	int64_t created_ms;
-	uint32_t session;
-	enum service_op kind;
-	bool failed; /* the user had no session */
-};
-
-static uint16_t op_check(const struct emu *e, const unsigned char *b)
-{
-	uint64_t x = e->secret;
-	for (int i = 0; i < 14; i++)
-		x = mix64(x ^ b[i]);
-	return (uint16_t)x;
-}
-
-static void op_encode(struct emu *e, const struct op *op, char *dst)
-{
-	unsigned char b[16];
-	uint64_t noise = mix64(e->secret ^ atomic_fetch_add(&e->seq, 1));
-	for (int i = 0; i < 6; i++)
-		b[i] = (unsigned char)(op->created_ms >> (40 - 8 * i));
-	for (int i = 0; i < 4; i++)
-		b[6 + i] = (unsigned char)(op->session >> (24 - 8 * i));
-	b[10] = (unsigned char)(op->kind << 4 | op->failed);
-	b[11] = (unsigned char)noise, b[12] = (unsigned char)(noise >> 8);
-	b[13] = (unsigned char)(noise >> 16);
-	uint16_t c = op_check(e, b);
-	b[14] = (unsigned char)(c >> 8), b[15] = (unsigned char)c;
-	sprintf(dst, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-		b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		b[14], b[15]);
-}
-
-static bool op_decode(const struct emu *e, const char *id, struct op *op)
-{
-	unsigned char b[16];
-	int n = 0;
-	if (strlen(id) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (id[i] != '-')
-				return false;
-			continue;
-		}
-		if (!isxdigit((unsigned char)id[i]) || !isxdigit((unsigned char)id[i + 1]))
-			return false;
-		char hex[3] = {id[i], id[i + 1], 0};
-		b[n++] = (unsigned char)strtoul(hex, NULL, 16);
-		i++;
-	}
-	if (op_check(e, b) != (uint16_t)(b[14] << 8 | b[15]) || (b[10] >> 4) >= NOPS)
-		return false;
-	op->created_ms = 0, op->session = 0;
-	for (int i = 0; i < 6; i++)
-		op->created_ms = op->created_ms << 8 | b[i];
-	for (int i = 0; i < 4; i++)
-		op->session = op->session << 8 | b[6 + i];
-	op->kind = (enum service_op)(b[10] >> 4);
-	op->failed = b[10] & 1;
-	return op->session < e->nsessions;
-}
-
 /* ---- replies --------------------------------------------------------- */
 
 /* Escapes & < > for XML text; caller owns the result. */
@@ -398,26 +327,13 @@ static char *xml_escape(const char *s)
 	return out;
 }
 
-static void new_guid(struct emu *e, char *dst, bool dashes)
-{
-	uint64_t a = mix64(e->secret ^ atomic_fetch_add(&e->seq, 1));
-	uint64_t b = mix64(a ^ 0x5bd1e995);
-	if (dashes)
-		sprintf(dst, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
-			(unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
-			(unsigned)((b >> 48) & 0x3fff) | 0x8000,
-			(unsigned long long)(b & 0xffffffffffffULL));
-	else
-		sprintf(dst, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
-}
-
 /* The recorded 404 shape: a JSON error inside a serialized XML string. */
 static void reply_wrapped(struct emu *e, struct reply *r, int status, const char *code,
 			  const char *message)
 {
 	char activity[40];
 	cJSON *o = cJSON_CreateObject();
-	new_guid(e, activity, true);
+	rng_guid(&e->rng, activity, true);
 	cJSON_AddStringToObject(o, "Code", code);
 	cJSON_AddStringToObject(o, "Message", message);
 	cJSON_AddStringToObject(o, "ActivityId", activity);
@@ -533,8 +449,8 @@ static void session_op(struct emu *e, const char *coll, enum service_op kind, co
 		s->state = ST_DISCONNECTED;
 	else if (!none && kind == SERVICE_LOGOFF)
 		s->state = ST_NONE;
-	struct op op = {clock_wall_ms(), (uint32_t)(s - e->sessions), kind, none};
-	op_encode(e, &op, r->tracking);
+	struct opid op = {clock_wall_ms(), (uint32_t)(s - e->sessions), kind, none};
+	opid_encode(&e->rng, &op, r->tracking);
 	r->status = 202;
 out:
 	cJSON_Delete(body);
@@ -542,9 +458,9 @@ out:
 
 static void op_result(struct emu *e, const char *id, struct reply *r)
 {
-	struct op op;
+	struct opid op;
 	char details[1024];
-	if (!op_decode(e, id, &op)) {
+	if (!opid_decode(&e->rng, id, &op) || op.session >= e->nsessions) {
 		reply_rdfe(r, 404, "ResourceNotFound", "The operation was not found.");
 		return;
 	}
@@ -560,15 +476,15 @@ static void op_result(struct emu *e, const char *id, struct reply *r)
 			 "%s request for user: %s in RemoteApp Service: %s done with Result: "
 			 "Description: , Status: Failed, Result: Failed, Details: No session found "
 			 "for user %s.",
-			 op_verb[op.kind], s->upn, s->collection, s->upn);
+			 op_verb[op.op], s->upn, s->collection, s->upn);
 	else
 		snprintf(details, sizeof(details),
 			 "%s request for user: %s in RemoteApp Service: %s done with Result: "
 			 "Description: , Status: Success, Result: Success, Details: User: %s_000, "
 			 "Success.",
-			 op_verb[op.kind], s->upn, s->collection, user);
+			 op_verb[op.op], s->upn, s->collection, user);
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "Description", op_desc[op.kind]);
+	cJSON_AddStringToObject(o, "Description", op_desc[op.op]);
 	cJSON_AddStringToObject(o, "ErrorDetails", details);
 	cJSON_AddStringToObject(o, "Status", status);
 	reply_json(r, 200, o);
@@ -829,11 +745,6 @@ static void log_request(struct emu *e, struct MHD_Connection *c, const char *met
 
 /* ---- faults ---------------------------------------------------------- */
 
-static double unit_random(struct emu *e)
-{
-	return (double)(mix64(e->secret ^ atomic_fetch_add(&e->seq, 1)) >> 11) / 9007199254740992.0;
-}
-
 int emu_parse_faults(struct emu_config *c, const char *spec)
 {
 	static const struct {
@@ -893,7 +804,7 @@ static const char *pick_fault(struct emu *e, struct req *q, struct reply *r)
 		r->retry_after_ms = e->c.retry_after_ms ? e->c.retry_after_ms : wait;
 		return "throttle";
 	}
-	double x = unit_random(e), acc = 0;
+	double x = rng_unit(&e->rng), acc = 0;
 	const struct {
 		double p;
 		int status;
@@ -1056,7 +967,7 @@ static enum MHD_Result send_reply(struct emu *e, struct MHD_Connection *c, struc
 		r->body = NULL; /* MHD owns it now */
 	if (!resp)
 		return MHD_NO;
-	new_guid(e, request_id, false);
+	rng_guid(&e->rng, request_id, false);
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "Server", "rabulk-emulator");
 	MHD_add_response_header(resp, "x-ms-servedbyregion", "emulator");
@@ -1087,7 +998,7 @@ static int64_t delay_ms(struct emu *e, const struct req *q, const char *fault)
 		return -1;
 	long d = e->c.latency_ms;
 	if (e->c.jitter_ms)
-		d += (long)((unit_random(e) * 2 - 1) * (double)e->c.jitter_ms);
+		d += (long)((rng_unit(&e->rng) * 2 - 1) * (double)e->c.jitter_ms);
 	return d > 0 ? d : 0;
 }
 
@@ -1161,7 +1072,7 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 		e->c.threads = 2;
 	if (!e->c.log_max)
 		e->c.log_max = 200000;
-	e->secret = mix64((uint64_t)clock_wall_ms() ^ (uint64_t)(uintptr_t)e);
+	rng_init(&e->rng, (uint64_t)clock_wall_ms() ^ (uint64_t)(uintptr_t)e);
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->log_lock, NULL);
 	memset(&addr, 0, sizeof(addr));
