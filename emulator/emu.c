@@ -21,6 +21,7 @@
 #include "emulator/auth.h"
 #include "emulator/opid.h"
 #include "emulator/rng.h"
+#include "emulator/state.h"
 #include "service/remoteapp.h"
 #include "lib/array.h"
 #include "lib/clock.h"
@@ -45,42 +46,17 @@
 #define BODY_MAX (64 * 1024)
 #define PRETTY_NL "\r\n"
 
-enum state { ST_NONE, ST_CONNECTED, ST_ACTIVE, ST_DISCONNECTED };
-static const char *const state_names[] = {"None", "Connected", "Active", "Disconnected"};
-#define NOPS (SERVICE_MESSAGE + 1) /* every enum service_op */
 /* The operation results' words, by enum service_op. */
 static const char *const op_desc[] = {"DisconnectSessionCommand", "LogoffSessionCommand",
 				      "SendMessageCommand"};
 static const char *const op_verb[] = {"Disconnect", "Logoff", "SendMessage"};
-
-struct session {
-	char *collection, *upn;
-	enum state state;
-	int64_t logon_ms;
-	uint32_t ops[NOPS];
-};
-
-struct tslot {
-	char *key; /* owned; NULL = empty */
-	uint32_t idx;
-};
-
-struct table {
-	struct tslot *slots;
-	size_t cap, len;
-};
 
 struct emu {
 	struct emu_config c;
 	struct MHD_Daemon *d;
 	struct auth auth; /* and the HTTPS material */
 	struct rng rng;
-	pthread_mutex_t lock; /* sessions, collections, stats; lock order: lock, then log_lock */
-	struct session *sessions;
-	size_t nsessions, sessions_cap;
-	struct table by_pair, collections;
-	char **collection_names;
-	size_t ncollections, collections_cap;
+	struct state *state; /* its lock also guards stats and the bucket */
 	uint64_t requests, by_class[6];
 	atomic_ullong connections; /* accepted so far */
 	pthread_mutex_t log_lock;
@@ -118,187 +94,22 @@ struct req {
 	struct reply reply;
 };
 
-/* ---- small helpers --------------------------------------------------- */
-
-static uint32_t hash_str(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-/* lower(a) "\n" lower(b), ASCII folding only; caller owns the result. */
-static char *make_key(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = b ? strlen(b) : 0;
-	char *k = malloc(la + lb + 2);
-	if (!k)
-		return NULL;
-	for (size_t i = 0; i < la; i++)
-		k[i] = (char)tolower((unsigned char)a[i]);
-	k[la] = '\0';
-	if (b) {
-		k[la] = '\n';
-		for (size_t i = 0; i <= lb; i++)
-			k[la + 1 + i] = (char)tolower((unsigned char)b[i]);
-	}
-	return k;
-}
-
-static bool table_find(const struct table *t, const char *key, uint32_t *idx)
-{
-	if (!t->cap)
-		return false;
-	for (size_t i = hash_str(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-		if (!t->slots[i].key)
-			return false;
-		if (strcmp(t->slots[i].key, key) == 0) {
-			*idx = t->slots[i].idx;
-			return true;
-		}
-	}
-}
-
-static void table_place(struct tslot *slots, size_t cap, char *key, uint32_t idx)
-{
-	size_t i = hash_str(key) & (cap - 1);
-	while (slots[i].key)
-		i = (i + 1) & (cap - 1);
-	slots[i].key = key, slots[i].idx = idx;
-}
-
-/* Takes ownership of key. Returns 0 or ERR_NOMEM (key freed). */
-static int table_put(struct table *t, char *key, uint32_t idx)
-{
-	if ((t->len + 1) * 2 > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		struct tslot *s = calloc(cap, sizeof(*s));
-		if (!s) {
-			free(key);
-			return ERR_NOMEM;
-		}
-		for (size_t i = 0; i < t->cap; i++)
-			if (t->slots[i].key)
-				table_place(s, cap, t->slots[i].key, t->slots[i].idx);
-		free(t->slots);
-		t->slots = s, t->cap = cap;
-	}
-	table_place(t->slots, t->cap, key, idx);
-	t->len++;
-	return 0;
-}
-
-static void table_release(struct table *t)
-{
-	for (size_t i = 0; i < t->cap; i++)
-		free(t->slots[i].key);
-	free(t->slots);
-}
-
-/* ---- state (call with e->lock held) ---------------------------------- */
-
-static bool has_collection(struct emu *e, const char *name)
-{
-	uint32_t idx;
-	char *k = make_key(name, NULL);
-	bool found = k && table_find(&e->collections, k, &idx);
-	free(k);
-	return found;
-}
-
-static int add_collection_locked(struct emu *e, const char *name)
-{
-	uint32_t idx;
-	char *k = make_key(name, NULL), *copy = NULL;
-	if (!k)
-		return ERR_NOMEM;
-	if (table_find(&e->collections, k, &idx)) {
-		free(k);
-		return 0;
-	}
-	if (array_grow((void **)&e->collection_names, &e->collections_cap, e->ncollections + 1,
-		       sizeof(char *), 1024) < 0 ||
-	    !(copy = strdup(name))) {
-		free(k);
-		return ERR_NOMEM;
-	}
-	if (table_put(&e->collections, k, (uint32_t)e->ncollections) < 0) {
-		free(copy);
-		return ERR_NOMEM;
-	}
-	e->collection_names[e->ncollections++] = copy;
-	return 0;
-}
-
-/* The session record for a pair, created (state NONE) when absent. */
-static struct session *pair_locked(struct emu *e, const char *coll, const char *upn)
-{
-	uint32_t idx;
-	char *k = make_key(coll, upn);
-	if (!k)
-		return NULL;
-	if (table_find(&e->by_pair, k, &idx)) {
-		free(k);
-		return &e->sessions[idx];
-	}
-	if (array_grow((void **)&e->sessions, &e->sessions_cap, e->nsessions + 1,
-		       sizeof(struct session), 1024)) {
-		free(k);
-		return NULL;
-	}
-	struct session *s = &e->sessions[e->nsessions];
-	memset(s, 0, sizeof(*s));
-	if (!(s->collection = strdup(coll)) || !(s->upn = strdup(upn)) ||
-	    table_put(&e->by_pair, k, (uint32_t)e->nsessions) < 0) {
-		free(s->collection);
-		free(s->upn);
-		return NULL;
-	}
-	e->nsessions++;
-	return s;
-}
-
-static int parse_state(const char *name, enum state *st)
-{
-	if (!name || !*name) {
-		*st = ST_CONNECTED;
-		return 0;
-	}
-	for (int i = ST_CONNECTED; i <= ST_DISCONNECTED; i++) {
-		if (strcasecmp(name, state_names[i]) == 0) {
-			*st = (enum state)i;
-			return 0;
-		}
-	}
-	return ERR_INVAL;
-}
-
 int emu_add_collection(struct emu *e, const char *collection)
 {
-	pthread_mutex_lock(&e->lock);
-	int rc = add_collection_locked(e, collection);
-	pthread_mutex_unlock(&e->lock);
+	state_lock(e->state);
+	int rc = state_add_collection(e->state, collection);
+	state_unlock(e->state);
 	return rc;
 }
 
 int emu_add_session(struct emu *e, const char *collection, const char *upn, const char *state)
 {
-	enum state st;
-	struct session *s;
-	int rc;
-	if (parse_state(state, &st) < 0)
+	enum state_status st;
+	if (state_status_parse(state, &st) < 0)
 		return ERR_INVAL;
-	pthread_mutex_lock(&e->lock);
-	if ((rc = add_collection_locked(e, collection)) == 0) {
-		if ((s = pair_locked(e, collection, upn))) {
-			s->state = st;
-			s->logon_ms = clock_wall_ms();
-		} else {
-			rc = ERR_NOMEM;
-		}
-	}
-	pthread_mutex_unlock(&e->lock);
+	state_lock(e->state);
+	int rc = state_add_session(e->state, collection, upn, st);
+	state_unlock(e->state);
 	return rc;
 }
 
@@ -401,14 +212,14 @@ static void list_sessions(struct emu *e, const char *coll, struct reply *r)
 {
 	char when[32];
 	cJSON *arr = cJSON_CreateArray();
-	for (size_t i = 0; i < e->nsessions; i++) {
-		struct session *s = &e->sessions[i];
-		if (s->state == ST_NONE || strcasecmp(s->collection, coll) != 0)
+	for (size_t i = 0; i < state_nsessions(e->state); i++) {
+		const struct state_session *s = state_session(e->state, i);
+		if (s->status == STATE_NONE || strcasecmp(s->collection, coll) != 0)
 			continue;
 		cJSON *o = cJSON_CreateObject();
 		clock_iso8601(when, sizeof(when), s->logon_ms);
 		cJSON_AddStringToObject(o, "LogonTimeUtc", when);
-		cJSON_AddStringToObject(o, "State", state_names[s->state]);
+		cJSON_AddStringToObject(o, "State", state_status_name(s->status));
 		cJSON_AddStringToObject(o, "UserUpn", s->upn);
 		cJSON_AddItemToArray(arr, o);
 	}
@@ -432,13 +243,13 @@ static void session_op(struct emu *e, const char *coll, enum service_op kind, co
 						      : "The body needs UserUpn");
 		goto out;
 	}
-	struct session *s = pair_locked(e, coll, upn->valuestring);
+	struct state_session *s = state_pair(e->state, coll, upn->valuestring);
 	if (!s) {
 		reply_rdfe(r, 500, "InternalError", "out of memory");
 		goto out;
 	}
 	s->ops[kind]++;
-	bool none = s->state == ST_NONE;
+	bool none = s->status == STATE_NONE;
 	if (none && e->c.no_session_404) {
 		snprintf(msg, sizeof(msg), "No session for user '%s' in collection '%s'",
 			 upn->valuestring, coll);
@@ -446,10 +257,10 @@ static void session_op(struct emu *e, const char *coll, enum service_op kind, co
 		goto out;
 	}
 	if (!none && kind == SERVICE_DISCONNECT)
-		s->state = ST_DISCONNECTED;
+		s->status = STATE_DISCONNECTED;
 	else if (!none && kind == SERVICE_LOGOFF)
-		s->state = ST_NONE;
-	struct opid op = {clock_wall_ms(), (uint32_t)(s - e->sessions), kind, none};
+		s->status = STATE_NONE;
+	struct opid op = {clock_wall_ms(), state_index(e->state, s), kind, none};
 	opid_encode(&e->rng, &op, r->tracking);
 	r->status = 202;
 out:
@@ -460,11 +271,11 @@ static void op_result(struct emu *e, const char *id, struct reply *r)
 {
 	struct opid op;
 	char details[1024];
-	if (!opid_decode(&e->rng, id, &op) || op.session >= e->nsessions) {
+	if (!opid_decode(&e->rng, id, &op) || op.session >= state_nsessions(e->state)) {
 		reply_rdfe(r, 404, "ResourceNotFound", "The operation was not found.");
 		return;
 	}
-	const struct session *s = &e->sessions[op.session];
+	const struct state_session *s = state_session(e->state, op.session);
 	bool pending = clock_wall_ms() < op.created_ms + e->c.op_delay_ms;
 	const char *status = pending ? "Pending" : op.failed ? "Failed" : "Success";
 	char user[256];
@@ -576,7 +387,7 @@ static void api(struct emu *e, struct MHD_Connection *c, const char *method, cha
 		reply_rdfe(r, 404, "ResourceNotFound", "The requested resource was not found.");
 		return;
 	}
-	if (!has_collection(e, seg[4])) {
+	if (!state_has_collection(e->state, seg[4])) {
 		char msg[512];
 		snprintf(msg, sizeof(msg), "Collection '%s' does not exist", seg[4]);
 		reply_wrapped(e, r, 404, REMOTEAPP_COLLECTION_MISSING, msg);
@@ -586,7 +397,7 @@ static void api(struct emu *e, struct MHD_Connection *c, const char *method, cha
 		list_sessions(e, seg[4], r);
 		return;
 	}
-	for (int k = 0; k < NOPS; k++) {
+	for (int k = 0; k < STATE_OPS; k++) {
 		if (strcmp(seg[6], remoteapp_op_path((enum service_op)k)) == 0) {
 			session_op(e, seg[4], (enum service_op)k, q, r);
 			return;
@@ -601,16 +412,16 @@ static void admin_state(struct emu *e, struct reply *r)
 {
 	cJSON *root = cJSON_CreateObject(), *colls = cJSON_AddArrayToObject(root, "collections");
 	cJSON *arr = cJSON_AddArrayToObject(root, "sessions");
-	for (size_t i = 0; i < e->ncollections; i++)
-		cJSON_AddItemToArray(colls, cJSON_CreateString(e->collection_names[i]));
-	for (size_t i = 0; i < e->nsessions; i++) {
-		const struct session *s = &e->sessions[i];
+	for (size_t i = 0; i < state_ncollections(e->state); i++)
+		cJSON_AddItemToArray(colls, cJSON_CreateString(state_collection(e->state, i)));
+	for (size_t i = 0; i < state_nsessions(e->state); i++) {
+		const struct state_session *s = state_session(e->state, i);
 		cJSON *o = cJSON_CreateObject(), *ops;
 		cJSON_AddStringToObject(o, "collection", s->collection);
 		cJSON_AddStringToObject(o, "upn", s->upn);
-		cJSON_AddStringToObject(o, "state", state_names[s->state]);
+		cJSON_AddStringToObject(o, "state", state_status_name(s->status));
 		ops = cJSON_AddObjectToObject(o, "operations");
-		for (int k = 0; k < NOPS; k++)
+		for (int k = 0; k < STATE_OPS; k++)
 			cJSON_AddNumberToObject(ops, remoteapp_op_path((enum service_op)k),
 						s->ops[k]);
 		cJSON_AddItemToArray(arr, o);
@@ -627,7 +438,7 @@ static void admin_stats(struct emu *e, struct reply *r)
 	cJSON_AddNumberToObject(root, "requests", (double)e->requests);
 	for (int i = 0; i < 6; i++)
 		cJSON_AddNumberToObject(by, names[i], (double)e->by_class[i]);
-	cJSON_AddNumberToObject(root, "sessions", (double)e->nsessions);
+	cJSON_AddNumberToObject(root, "sessions", (double)state_nsessions(e->state));
 	cJSON_AddNumberToObject(root, "connections", (double)atomic_load(&e->connections));
 	pthread_mutex_lock(&e->log_lock);
 	cJSON_AddNumberToObject(root, "log_entries", (double)e->nlog);
@@ -659,8 +470,7 @@ static void admin_log(struct emu *e, struct reply *r)
 
 static void admin_reset(struct emu *e, struct reply *r)
 {
-	for (size_t i = 0; i < e->nsessions; i++)
-		memset(e->sessions[i].ops, 0, sizeof(e->sessions[i].ops));
+	state_reset_ops(e->state);
 	e->requests = 0;
 	memset(e->by_class, 0, sizeof(e->by_class));
 	pthread_mutex_lock(&e->log_lock);
@@ -775,7 +585,7 @@ int emu_parse_faults(struct emu_config *c, const char *spec)
 }
 
 /* --throttle: a token bucket (burst of one second's worth); on empty, the
- * wait until the next token. Call with e->lock held. */
+ * wait until the next token. Call with the state locked. */
 static bool over_throttle(struct emu *e, long *wait_ms)
 {
 	int64_t now = clock_mono_ms() * 1000;
@@ -794,7 +604,7 @@ static bool over_throttle(struct emu *e, long *wait_ms)
 	return true;
 }
 
-/* Decides a fault for one API request (e->lock held). Statuses are answered
+/* Decides a fault for one API request (the state locked). Statuses are answered
  * here, without doing the work; reset and truncate do the work first. */
 static const char *pick_fault(struct emu *e, struct req *q, struct reply *r)
 {
@@ -1029,14 +839,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	r = &q->reply;
 	*r = (struct reply){.status = 500};
 	bool api = strncmp(q->uri, "/_emulator/", 11) != 0;
-	pthread_mutex_lock(&e->lock);
+	state_lock(e->state);
 	if (api)
 		fault = pick_fault(e, q, r);
 	if (!fault || q->truncate || (q->close && strcmp(fault, "stall") != 0))
 		route(e, c, method, q, r);
 	e->requests++;
 	e->by_class[r->status >= 100 && r->status < 600 ? r->status / 100 - 1 : 5]++;
-	pthread_mutex_unlock(&e->lock);
+	state_unlock(e->state);
 	r->fault = fault;
 	if (api)
 		log_request(e, c, method, q, r->status, fault);
@@ -1061,8 +871,9 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 {
 	struct emu *e = calloc(1, sizeof(*e));
 	struct sockaddr_in addr;
-	if (!e) {
+	if (!e || !(e->state = state_new())) {
 		snprintf(err, errlen, "out of memory");
+		free(e);
 		return NULL;
 	}
 	e->c = *c;
@@ -1073,7 +884,6 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 	if (!e->c.log_max)
 		e->c.log_max = 200000;
 	rng_init(&e->rng, (uint64_t)clock_wall_ms() ^ (uint64_t)(uintptr_t)e);
-	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->log_lock, NULL);
 	memset(&addr, 0, sizeof(addr));
 	addr.sin_family = AF_INET;
@@ -1147,20 +957,10 @@ void emu_free(struct emu *e)
 		pthread_cond_destroy(&e->timer_cv);
 	}
 	heap_release(&e->timers);
-	for (size_t i = 0; i < e->nsessions; i++) {
-		free(e->sessions[i].collection);
-		free(e->sessions[i].upn);
-	}
-	for (size_t i = 0; i < e->ncollections; i++)
-		free(e->collection_names[i]);
 	for (size_t i = 0; i < e->nlog; i++)
 		free(e->log[i]);
-	table_release(&e->by_pair);
-	table_release(&e->collections);
-	free(e->sessions);
-	free(e->collection_names);
+	state_free(e->state);
 	free(e->log);
-	pthread_mutex_destroy(&e->lock);
 	pthread_mutex_destroy(&e->log_lock);
 	auth_release(&e->auth);
 	free(e);
