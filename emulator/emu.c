@@ -20,6 +20,9 @@
 #include "emulator/emu.h"
 #include "emulator/auth.h"
 #include "emulator/opid.h"
+#include "emulator/remoteapp.h"
+#include "emulator/reply.h"
+#include "emulator/route.h"
 #include "emulator/rng.h"
 #include "emulator/state.h"
 #include "service/remoteapp.h"
@@ -44,12 +47,6 @@
 #include <strings.h>
 
 #define BODY_MAX (64 * 1024)
-#define PRETTY_NL "\r\n"
-
-/* The operation results' words, by enum service_op. */
-static const char *const op_desc[] = {"DisconnectSessionCommand", "LogoffSessionCommand",
-				      "SendMessageCommand"};
-static const char *const op_verb[] = {"Disconnect", "Logoff", "SendMessage"};
 
 struct emu {
 	struct emu_config c;
@@ -70,15 +67,6 @@ struct emu {
 	pthread_mutex_t timer_lock;
 	pthread_cond_t timer_cv;
 	struct heap timers; /* suspended connections by resume time */
-};
-
-struct reply {
-	int status;
-	const char *ctype;
-	char *body; /* owned, may be NULL */
-	char tracking[OPID_LEN + 1];
-	long retry_after_ms; /* > 0: send Retry-After / retry-after-ms */
-	const char *fault;   /* a fault's name, for the log */
 };
 
 /* One request: what the URI-log hook saw, and the body as it arrives. */
@@ -111,299 +99,6 @@ int emu_add_session(struct emu *e, const char *collection, const char *upn, cons
 	int rc = state_add_session(e->state, collection, upn, st);
 	state_unlock(e->state);
 	return rc;
-}
-
-/* ---- replies --------------------------------------------------------- */
-
-/* Escapes & < > for XML text; caller owns the result. */
-static char *xml_escape(const char *s)
-{
-	size_t n = 1;
-	for (const char *p = s; *p; p++)
-		n += *p == '&' ? 5 : (*p == '<' || *p == '>') ? 4 : 1;
-	char *out = malloc(n), *o = out;
-	if (!out)
-		return NULL;
-	for (; *s; s++) {
-		const char *rep = *s == '&'   ? "&amp;"
-				  : *s == '<' ? "&lt;"
-				  : *s == '>' ? "&gt;"
-					      : NULL;
-		if (rep)
-			o += sprintf(o, "%s", rep);
-		else
-			*o++ = *s;
-	}
-	*o = '\0';
-	return out;
-}
-
-/* The recorded 404 shape: a JSON error inside a serialized XML string. */
-static void reply_wrapped(struct emu *e, struct reply *r, int status, const char *code,
-			  const char *message)
-{
-	char activity[40];
-	cJSON *o = cJSON_CreateObject();
-	rng_guid(&e->rng, activity, true);
-	cJSON_AddStringToObject(o, "Code", code);
-	cJSON_AddStringToObject(o, "Message", message);
-	cJSON_AddStringToObject(o, "ActivityId", activity);
-	cJSON_AddNumberToObject(o, "errorClass", 0);
-	char *json = cJSON_PrintUnformatted(o), *esc = json ? xml_escape(json) : NULL;
-	size_t n = esc ? strlen(esc) + 100 : 0;
-	r->status = status;
-	r->ctype = "application/xml; charset=utf-8";
-	if (esc && (r->body = malloc(n)))
-		snprintf(r->body, n,
-			 "<string xmlns=\"http://schemas.microsoft.com/2003/10/Serialization/\">%s"
-			 "</string>",
-			 esc);
-	free(esc);
-	cJSON_free(json);
-	cJSON_Delete(o);
-}
-
-/* The classic RDFE error shape. */
-static void reply_rdfe(struct reply *r, int status, const char *code, const char *message)
-{
-	char *esc = xml_escape(message);
-	size_t n = esc ? strlen(esc) + strlen(code) + 200 : 0;
-	r->status = status;
-	r->ctype = "application/xml; charset=utf-8";
-	if (esc && (r->body = malloc(n)))
-		snprintf(r->body, n,
-			 "<Error xmlns=\"http://schemas.microsoft.com/windowsazure\" "
-			 "xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\"><Code>%s</Code>"
-			 "<Message>%s</Message></Error>",
-			 code, esc);
-	free(esc);
-}
-
-/* Pretty JSON with CRLF and two-space indents, as the service wrote it. */
-static void reply_json(struct reply *r, int status, cJSON *root)
-{
-	char *s = cJSON_Print(root), *out = NULL;
-	if (s && (out = malloc(strlen(s) * 3 + 1))) {
-		char *o = out;
-		bool line_start = false;
-		for (const char *p = s; *p; p++) {
-			if (*p == '\t') { /* indent tab -> two spaces, ":\t" -> ": " */
-				*o++ = ' ';
-				if (line_start)
-					*o++ = ' ';
-				continue;
-			}
-			line_start = *p == '\n';
-			if (*p == '\n')
-				*o++ = '\r';
-			*o++ = *p;
-		}
-		*o = '\0';
-	}
-	cJSON_free(s);
-	r->status = status;
-	r->ctype = "application/json; charset=utf-8";
-	r->body = out;
-}
-
-/* ---- the API --------------------------------------------------------- */
-
-static void list_sessions(struct emu *e, const char *coll, struct reply *r)
-{
-	char when[32];
-	cJSON *arr = cJSON_CreateArray();
-	for (size_t i = 0; i < state_nsessions(e->state); i++) {
-		const struct state_session *s = state_session(e->state, i);
-		if (s->status == STATE_NONE || strcasecmp(s->collection, coll) != 0)
-			continue;
-		cJSON *o = cJSON_CreateObject();
-		clock_iso8601(when, sizeof(when), s->logon_ms);
-		cJSON_AddStringToObject(o, "LogonTimeUtc", when);
-		cJSON_AddStringToObject(o, "State", state_status_name(s->status));
-		cJSON_AddStringToObject(o, "UserUpn", s->upn);
-		cJSON_AddItemToArray(arr, o);
-	}
-	reply_json(r, 200, arr);
-	cJSON_Delete(arr);
-}
-
-/* POST .../sessions/{disconnect|logoff|sendMessage}: changes state now,
- * answers 202 with the operation's tracking id. */
-static void session_op(struct emu *e, const char *coll, enum service_op kind, const struct req *q,
-		       struct reply *r)
-{
-	char msg[512];
-	cJSON *body = cJSON_ParseWithLength(q->body ? q->body : "", q->body_len);
-	const cJSON *upn = cJSON_GetObjectItem(body, "UserUpn");
-	const cJSON *text = cJSON_GetObjectItem(body, "Message");
-
-	if (!cJSON_IsString(upn) || (kind == SERVICE_MESSAGE && !cJSON_IsString(text))) {
-		reply_wrapped(e, r, 400, "InvalidRequest",
-			      kind == SERVICE_MESSAGE ? "The body needs UserUpn and Message"
-						      : "The body needs UserUpn");
-		goto out;
-	}
-	struct state_session *s = state_pair(e->state, coll, upn->valuestring);
-	if (!s) {
-		reply_rdfe(r, 500, "InternalError", "out of memory");
-		goto out;
-	}
-	s->ops[kind]++;
-	bool none = s->status == STATE_NONE;
-	if (none && e->c.no_session_404) {
-		snprintf(msg, sizeof(msg), "No session for user '%s' in collection '%s'",
-			 upn->valuestring, coll);
-		reply_wrapped(e, r, 404, "SessionDoesNotExist", msg);
-		goto out;
-	}
-	if (!none && kind == SERVICE_DISCONNECT)
-		s->status = STATE_DISCONNECTED;
-	else if (!none && kind == SERVICE_LOGOFF)
-		s->status = STATE_NONE;
-	struct opid op = {clock_wall_ms(), state_index(e->state, s), kind, none};
-	opid_encode(&e->rng, &op, r->tracking);
-	r->status = 202;
-out:
-	cJSON_Delete(body);
-}
-
-static void op_result(struct emu *e, const char *id, struct reply *r)
-{
-	struct opid op;
-	char details[1024];
-	if (!opid_decode(&e->rng, id, &op) || op.session >= state_nsessions(e->state)) {
-		reply_rdfe(r, 404, "ResourceNotFound", "The operation was not found.");
-		return;
-	}
-	const struct state_session *s = state_session(e->state, op.session);
-	bool pending = clock_wall_ms() < op.created_ms + e->c.op_delay_ms;
-	const char *status = pending ? "Pending" : op.failed ? "Failed" : "Success";
-	char user[256];
-	snprintf(user, sizeof(user), "%.*s", (int)strcspn(s->upn, "@"), s->upn);
-	if (pending)
-		details[0] = '\0';
-	else if (op.failed)
-		snprintf(details, sizeof(details),
-			 "%s request for user: %s in RemoteApp Service: %s done with Result: "
-			 "Description: , Status: Failed, Result: Failed, Details: No session found "
-			 "for user %s.",
-			 op_verb[op.op], s->upn, s->collection, s->upn);
-	else
-		snprintf(details, sizeof(details),
-			 "%s request for user: %s in RemoteApp Service: %s done with Result: "
-			 "Description: , Status: Success, Result: Success, Details: User: %s_000, "
-			 "Success.",
-			 op_verb[op.op], s->upn, s->collection, user);
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "Description", op_desc[op.op]);
-	cJSON_AddStringToObject(o, "ErrorDetails", details);
-	cJSON_AddStringToObject(o, "Status", status);
-	reply_json(r, 200, o);
-	cJSON_Delete(o);
-}
-
-static void pct_decode(char *s)
-{
-	char *o = s;
-	for (; *s; s++) {
-		if (*s == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
-			char hex[3] = {s[1], s[2], 0};
-			*o++ = (char)strtoul(hex, NULL, 16);
-			s += 2;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
-
-#define MAX_SEGS 10
-
-/* Splits the raw path (in place) into decoded segments; returns the count,
- * or -1 when there are too many. */
-static int split_path(char *path, char **segs)
-{
-	int n = 0;
-	for (char *p = path; *p == '/';) {
-		*p++ = '\0';
-		if (n == MAX_SEGS)
-			return -1;
-		segs[n++] = p;
-		p += strcspn(p, "/");
-	}
-	for (int i = 0; i < n; i++)
-		pct_decode(segs[i]);
-	return n;
-}
-
-static bool query_has(const char *query, const char *param)
-{
-	size_t m = strlen(param);
-	for (const char *p = query; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL)
-		if (strncmp(p, param, m) == 0 && (p[m] == '&' || p[m] == '\0'))
-			return true;
-	return false;
-}
-
-/* Rejects what the real front end rejected before routing. */
-static bool refused(struct emu *e, struct MHD_Connection *c, const char *sub, struct reply *r)
-{
-	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-ms-version");
-	const char *code, *message;
-	if (!v || strcmp(v, REMOTEAPP_MS_VERSION) != 0) {
-		reply_rdfe(r, 400, "MissingOrIncorrectVersionHeader",
-			   "The versioning header is not specified or was specified incorrectly.");
-		return true;
-	}
-	int status = auth_check(&e->auth, c, &code, &message);
-	if (!status && e->c.subscription && strcasecmp(sub, e->c.subscription) != 0)
-		status = 403; /* the credential is not registered for this subscription */
-	if (status)
-		reply_rdfe(r, status, code, message);
-	return status != 0;
-}
-
-static void api(struct emu *e, struct MHD_Connection *c, const char *method, char **seg, int n,
-		const char *query, const struct req *q, struct reply *r)
-{
-	bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-	if (n < 4 || strcmp(seg[1], "services") != 0 || strcmp(seg[2], e->c.ns) != 0) {
-		reply_rdfe(r, 404, "ResourceNotFound", "The requested resource was not found.");
-		return;
-	}
-	if (refused(e, c, seg[0], r))
-		return;
-	if (!query_has(query, "api-version=" REMOTEAPP_VERSION)) {
-		reply_rdfe(r, 400, "InvalidApiVersion",
-			   "The api-version query is missing or wrong.");
-		return;
-	}
-	if (n == 5 && get && strcmp(seg[3], "operationResults") == 0) {
-		op_result(e, seg[4], r);
-		return;
-	}
-	if (n < 6 || strcmp(seg[3], "collections") != 0 || strcmp(seg[5], "sessions") != 0 ||
-	    n > 7 || (n == 6 && !get) || (n == 7 && !post)) {
-		reply_rdfe(r, 404, "ResourceNotFound", "The requested resource was not found.");
-		return;
-	}
-	if (!state_has_collection(e->state, seg[4])) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "Collection '%s' does not exist", seg[4]);
-		reply_wrapped(e, r, 404, REMOTEAPP_COLLECTION_MISSING, msg);
-		return;
-	}
-	if (n == 6) {
-		list_sessions(e, seg[4], r);
-		return;
-	}
-	for (int k = 0; k < STATE_OPS; k++) {
-		if (strcmp(seg[6], remoteapp_op_path((enum service_op)k)) == 0) {
-			session_op(e, seg[4], (enum service_op)k, q, r);
-			return;
-		}
-	}
-	reply_rdfe(r, 404, "ResourceNotFound", "The requested resource was not found.");
 }
 
 /* ---- /_emulator/: observability -------------------------------------- */
@@ -485,7 +180,7 @@ static void admin_reset(struct emu *e, struct reply *r)
 static void admin_token(struct emu *e, const char *query, struct reply *r)
 {
 	r->status = 200, r->ctype = "text/plain";
-	r->body = auth_issue(&e->auth, query_has(query, "opaque=1"), clock_wall_ms());
+	r->body = auth_issue(&e->auth, route_query_has(query, "opaque=1"), clock_wall_ms());
 }
 
 static void admin(struct emu *e, const char *method, const char *what, const char *query,
@@ -710,7 +405,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	if (q) {
 		free(q->uri);
 		free(q->body);
-		free(q->reply.body);
+		reply_release(&q->reply);
 		free(q);
 	}
 	*req_cls = NULL;
@@ -731,28 +426,35 @@ static bool append_body(struct req *q, const char *data, size_t n)
 	return true;
 }
 
+/* Services the glue offers API requests to, in turn (route.h). */
+static const struct route_service *const services[] = {&remoteapp_routes};
+
 static void route(struct emu *e, struct MHD_Connection *c, const char *method, struct req *q,
 		  struct reply *r)
 {
-	char *segs[MAX_SEGS], *path = strdup(q->uri);
-	if (!path) {
+	struct route_ctx x = {&e->c, e->state, &e->auth, &e->rng};
+	struct route_request rq = {
+	    .conn = c, .method = method, .body = q->body, .body_len = q->body_len};
+	char *uri = strdup(q->uri);
+	if (!uri) {
 		reply_rdfe(r, 500, "InternalError", "out of memory");
 		return;
 	}
-	char *qm = strchr(path, '?');
-	const char *query = qm ? qm + 1 : "";
-	if (qm)
-		*qm = '\0';
-	int n = split_path(path, segs);
+	int rc = route_parse(&rq, uri);
+	bool served = false;
 	if (q->body_too_big)
 		reply_rdfe(r, 413, "RequestEntityTooLarge", "The request body is too large.");
-	else if (n == 2 && strcmp(segs[0], "_emulator") == 0)
-		admin(e, method, segs[1], query, r);
-	else if (n < 0)
-		reply_rdfe(r, 404, "ResourceNotFound", "The requested resource was not found.");
-	else
-		api(e, c, method, segs, n, query, q, r);
-	free(path);
+	else if (rc < 0)
+		reply_not_found(r);
+	else if (rq.nseg == 2 && strcmp(rq.seg[0], "_emulator") == 0)
+		admin(e, method, rq.seg[1], rq.query, r);
+	else {
+		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]) && !served; i++)
+			served = services[i]->serve(&x, &rq, r);
+		if (!served)
+			reply_not_found(r);
+	}
+	free(uri);
 }
 
 static ssize_t cut_short(void *cls, uint64_t pos, char *buf, size_t max)
@@ -784,10 +486,8 @@ static enum MHD_Result send_reply(struct emu *e, struct MHD_Connection *c, struc
 	MHD_add_response_header(resp, "x-ms-request-id", request_id);
 	if (r->ctype)
 		MHD_add_response_header(resp, "Content-Type", r->ctype);
-	if (r->tracking[0]) {
-		MHD_add_response_header(resp, "x-clouddv-tracking-id", r->tracking);
-		MHD_add_response_header(resp, REMOTEAPP_TRACKING_HEADER, r->tracking);
-	}
+	for (const char *const *h = r->op_id_headers; r->op_id[0] && h && *h; h++)
+		MHD_add_response_header(resp, *h, r->op_id);
 	if (r->retry_after_ms > 0) {
 		snprintf(ra, sizeof(ra), "%ld", (r->retry_after_ms + 999) / 1000);
 		MHD_add_response_header(resp, "Retry-After", ra);
