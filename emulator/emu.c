@@ -19,6 +19,7 @@
  * CRLF, the XML-wrapped JSON 404 for a missing collection. */
 #include "emulator/emu.h"
 #include "emulator/auth.h"
+#include "emulator/faults.h"
 #include "emulator/opid.h"
 #include "emulator/remoteapp.h"
 #include "emulator/reply.h"
@@ -53,20 +54,13 @@ struct emu {
 	struct MHD_Daemon *d;
 	struct auth auth; /* and the HTTPS material */
 	struct rng rng;
-	struct state *state; /* its lock also guards stats and the bucket */
+	struct state *state; /* its lock also guards the stats */
 	uint64_t requests, by_class[6];
 	atomic_ullong connections; /* accepted so far */
 	pthread_mutex_t log_lock;
 	char **log;
 	size_t nlog, log_cap, log_dropped;
-	double bucket;	      /* --throttle tokens, under lock */
-	int64_t bucket_at_us; /* when `bucket` was last filled */
-	/* the resume timer; lock order: timer_lock alone */
-	pthread_t timer;
-	bool timer_started, timer_stop;
-	pthread_mutex_t timer_lock;
-	pthread_cond_t timer_cv;
-	struct heap timers; /* suspended connections by resume time */
+	struct faults *faults;
 };
 
 /* One request: what the URI-log hook saw, and the body as it arrives. */
@@ -77,8 +71,7 @@ struct req {
 	bool body_too_big;
 	bool seen; /* the headers-only first call is over */
 	int64_t arrival_ms;
-	bool waiting;	      /* suspended; `reply` is ready for when it resumes */
-	bool close, truncate; /* faults: no answer at all, or a cut body */
+	bool waiting; /* suspended; `reply` is ready for when it resumes */
 	struct reply reply;
 };
 
@@ -248,133 +241,9 @@ static void log_request(struct emu *e, struct MHD_Connection *c, const char *met
 	free(line);
 }
 
-/* ---- faults ---------------------------------------------------------- */
-
 int emu_parse_faults(struct emu_config *c, const char *spec)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} kinds[] = {{"429", offsetof(struct emu_config, p429)},
-		     {"503", offsetof(struct emu_config, p503)},
-		     {"500", offsetof(struct emu_config, p500)},
-		     {"reset", offsetof(struct emu_config, preset)},
-		     {"stall", offsetof(struct emu_config, pstall)},
-		     {"truncate", offsetof(struct emu_config, ptruncate)}};
-	char buf[512], *save = NULL;
-	snprintf(buf, sizeof(buf), "%s", spec);
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '='), *end;
-		size_t i = 0;
-		if (!eq)
-			return ERR_INVAL;
-		*eq = '\0';
-		double p = strtod(eq + 1, &end);
-		while (i < sizeof(kinds) / sizeof(kinds[0]) && strcmp(kinds[i].name, tok) != 0)
-			i++;
-		if (i == sizeof(kinds) / sizeof(kinds[0]) || *end || p < 0 || p > 1)
-			return ERR_INVAL;
-		*(double *)((char *)c + kinds[i].off) = p;
-	}
-	return 0;
-}
-
-/* --throttle: a token bucket (burst of one second's worth); on empty, the
- * wait until the next token. Call with the state locked. */
-static bool over_throttle(struct emu *e, long *wait_ms)
-{
-	int64_t now = clock_mono_ms() * 1000;
-	double rate = e->c.throttle;
-	if (rate <= 0)
-		return false;
-	e->bucket += (double)(now - e->bucket_at_us) * rate / 1e6;
-	if (e->bucket > rate)
-		e->bucket = rate;
-	e->bucket_at_us = now;
-	if (e->bucket >= 1) {
-		e->bucket -= 1;
-		return false;
-	}
-	*wait_ms = (long)((1 - e->bucket) * 1000 / rate) + 1;
-	return true;
-}
-
-/* Decides a fault for one API request (the state locked). Statuses are answered
- * here, without doing the work; reset and truncate do the work first. */
-static const char *pick_fault(struct emu *e, struct req *q, struct reply *r)
-{
-	long wait;
-	if (over_throttle(e, &wait)) {
-		reply_rdfe(r, 429, "TooManyRequests", "The request rate is over the limit.");
-		r->retry_after_ms = e->c.retry_after_ms ? e->c.retry_after_ms : wait;
-		return "throttle";
-	}
-	double x = rng_unit(&e->rng), acc = 0;
-	const struct {
-		double p;
-		int status;
-		const char *name;
-	} f[] = {{e->c.p429, 429, "429"},   {e->c.p503, 503, "503"},
-		 {e->c.p500, 500, "500"},   {e->c.preset, 0, "reset"},
-		 {e->c.pstall, 0, "stall"}, {e->c.ptruncate, 0, "truncate"}};
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		if (x >= (acc += f[i].p))
-			continue;
-		if (f[i].status) {
-			reply_rdfe(r, f[i].status,
-				   f[i].status == 500 ? "InternalError" : "ServerBusy",
-				   "Injected fault.");
-			r->retry_after_ms = f[i].status == 500	  ? 0
-					    : e->c.retry_after_ms ? e->c.retry_after_ms
-								  : 1000;
-		}
-		q->close = !strcmp(f[i].name, "reset") || !strcmp(f[i].name, "stall");
-		q->truncate = !strcmp(f[i].name, "truncate");
-		return f[i].name;
-	}
-	return NULL;
-}
-
-/* ---- the resume timer ------------------------------------------------- */
-
-/* Schedules a suspended connection's resumption; once the emulator is
- * stopping (or memory runs out) it is resumed at once instead. */
-static void timer_add(struct emu *e, int64_t due, struct MHD_Connection *c)
-{
-	pthread_mutex_lock(&e->timer_lock);
-	bool now = e->timer_stop || heap_push(&e->timers, due, c) < 0;
-	if (!now)
-		pthread_cond_signal(&e->timer_cv);
-	pthread_mutex_unlock(&e->timer_lock);
-	if (now)
-		MHD_resume_connection(c);
-}
-
-static void *timer_main(void *arg)
-{
-	struct emu *e = arg;
-	pthread_mutex_lock(&e->timer_lock);
-	while (!e->timer_stop || e->timers.len) {
-		if (e->timers.len && (e->timer_stop || heap_top(&e->timers) <= clock_mono_ms())) {
-			struct MHD_Connection *c = heap_pop(&e->timers);
-			pthread_mutex_unlock(&e->timer_lock);
-			MHD_resume_connection(c);
-			pthread_mutex_lock(&e->timer_lock);
-		} else if (!e->timers.len) {
-			pthread_cond_wait(&e->timer_cv, &e->timer_lock);
-		} else {
-			struct timespec ts;
-			int64_t wait = heap_top(&e->timers) - clock_mono_ms();
-			if (wait > 100) /* a stall's due is "never": see timer_stop now and then */
-				wait = 100;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			int64_t ns = ts.tv_nsec + wait * 1000000;
-			ts.tv_sec += ns / 1000000000, ts.tv_nsec = ns % 1000000000;
-			pthread_cond_timedwait(&e->timer_cv, &e->timer_lock, &ts);
-		}
-	}
-	pthread_mutex_unlock(&e->timer_lock);
-	return NULL;
+	return faults_parse(c, spec);
 }
 
 /* ---- libmicrohttpd glue ---------------------------------------------- */
@@ -469,13 +338,13 @@ static enum MHD_Result send_reply(struct emu *e, struct MHD_Connection *c, struc
 	char request_id[40], ra[32];
 	size_t len = r->body ? strlen(r->body) : 0;
 	struct MHD_Response *resp;
-	if (q->truncate) /* promise more than is sent: the client sees a cut body */
+	if (r->truncate) /* promise more than is sent: the client sees a cut body */
 		resp = MHD_create_response_from_callback(len + 64, 1024, cut_short, NULL, NULL);
 	else
 		resp = MHD_create_response_from_buffer(len, r->body ? r->body : (void *)"",
 						       r->body ? MHD_RESPMEM_MUST_FREE
 							       : MHD_RESPMEM_PERSISTENT);
-	if (!q->truncate)
+	if (!r->truncate)
 		r->body = NULL; /* MHD owns it now */
 	if (!resp)
 		return MHD_NO;
@@ -501,17 +370,6 @@ static enum MHD_Result send_reply(struct emu *e, struct MHD_Connection *c, struc
 	return ok;
 }
 
-/* The answer's delay: --latency +- --jitter; -1 for a stall (never). */
-static int64_t delay_ms(struct emu *e, const struct req *q, const char *fault)
-{
-	if (fault && !strcmp(fault, "stall"))
-		return -1;
-	long d = e->c.latency_ms;
-	if (e->c.jitter_ms)
-		d += (long)((rng_unit(&e->rng) * 2 - 1) * (double)e->c.jitter_ms);
-	return d > 0 ? d : 0;
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **req_cls)
@@ -519,7 +377,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct emu *e = cls;
 	struct req *q = *req_cls;
 	struct reply *r;
-	const char *fault = NULL;
 
 	if (!q || !q->uri)
 		return MHD_NO;
@@ -534,30 +391,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (q->waiting) { /* resumed after its delay */
 		q->waiting = false;
-		return q->close ? MHD_NO : send_reply(e, c, q);
+		return q->reply.close ? MHD_NO : send_reply(e, c, q);
 	}
 	r = &q->reply;
 	*r = (struct reply){.status = 500};
 	bool api = strncmp(q->uri, "/_emulator/", 11) != 0;
+	bool serve = !api || faults_pick(e->faults, r);
 	state_lock(e->state);
-	if (api)
-		fault = pick_fault(e, q, r);
-	if (!fault || q->truncate || (q->close && strcmp(fault, "stall") != 0))
+	if (serve)
 		route(e, c, method, q, r);
 	e->requests++;
 	e->by_class[r->status >= 100 && r->status < 600 ? r->status / 100 - 1 : 5]++;
 	state_unlock(e->state);
-	r->fault = fault;
 	if (api)
-		log_request(e, c, method, q, r->status, fault);
-	int64_t d = api ? delay_ms(e, q, fault) : 0;
+		log_request(e, c, method, q, r->status, r->fault);
+	int64_t d = api ? faults_delay_ms(e->faults, r) : 0;
 	if (d != 0) {
 		q->waiting = true;
-		MHD_suspend_connection(c);
-		timer_add(e, d < 0 ? INT64_MAX : clock_mono_ms() + d, c);
+		faults_hold(e->faults, c, d);
 		return MHD_YES;
 	}
-	return q->close ? MHD_NO : send_reply(e, c, q);
+	return r->close ? MHD_NO : send_reply(e, c, q);
 }
 
 /* ---- lifecycle ------------------------------------------------------- */
@@ -589,16 +443,10 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 	addr.sin_family = AF_INET;
 	addr.sin_port = htons((uint16_t)c->port);
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	e->bucket = e->c.throttle;
-	e->bucket_at_us = clock_mono_ms() * 1000;
-	pthread_mutex_init(&e->timer_lock, NULL);
-	pthread_cond_init(&e->timer_cv, NULL);
-	if (pthread_create(&e->timer, NULL, timer_main, e) != 0) {
-		snprintf(err, errlen, "cannot start a thread");
+	if (!(e->faults = faults_new(&e->c, &e->rng, err, errlen))) {
 		emu_free(e);
 		return NULL;
 	}
-	e->timer_started = true;
 	if (auth_init(&e->auth, &e->c, err, errlen) < 0) {
 		emu_free(e);
 		return NULL;
@@ -643,20 +491,11 @@ void emu_free(struct emu *e)
 {
 	if (!e)
 		return;
-	if (e->timer_started) { /* resumes every suspended connection first */
-		pthread_mutex_lock(&e->timer_lock);
-		e->timer_stop = true;
-		pthread_cond_signal(&e->timer_cv);
-		pthread_mutex_unlock(&e->timer_lock);
-		pthread_join(e->timer, NULL);
-	}
+	if (e->faults) /* resumes every suspended connection first */
+		faults_stop(e->faults);
 	if (e->d)
 		MHD_stop_daemon(e->d);
-	if (e->timer_started) {
-		pthread_mutex_destroy(&e->timer_lock);
-		pthread_cond_destroy(&e->timer_cv);
-	}
-	heap_release(&e->timers);
+	faults_free(e->faults);
 	for (size_t i = 0; i < e->nlog; i++)
 		free(e->log[i]);
 	state_free(e->state);

@@ -28,6 +28,8 @@ struct reply {
 	const char *const *op_id_headers;
 	long retry_after_ms; /* > 0: send Retry-After / retry-after-ms */
 	const char *fault;   /* a fault's name, for the log; static */
+	bool close;	     /* faults: no answer at all, the connection is dropped */
+	bool truncate;	     /* faults: the answer's body is cut short */
 };
 
 /* The classic RDFE error. */
