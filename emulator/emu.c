@@ -1,51 +1,42 @@
-/* emu.c — the RemoteApp management API, emulated.
+/* emu.c — the emulator's lifecycle and its libmicrohttpd glue: the public
+ * API of emu.h.
  *
  * libmicrohttpd runs the server (epoll, a small thread pool). Requests are
  * routed on the raw URI as the client sent it (taken from MHD's URI-log
  * hook, before MHD decodes anything), so the request log shows exactly
- * what went over the wire and percent-encoded segments are decoded once,
- * by us, per segment.
+ * what went over the wire (route.h). One request goes:
  *
- * State is a vector of sessions indexed by a hash table on
- * lower(collection) "\n" lower(upn), under one mutex; a session that is
- * logged off stays in the vector with state NONE so its operation counts
- * survive. Operations are not stored at all: the tracking id *is* the
- * operation (creation time, session index, kind, outcome and a check
- * value packed into the GUID's 16 bytes), so a million operations cost no
- * memory and an unknown or forged id is answered 404.
+ *   faults_pick (API only) -> state lock -> /_emulator/ or a service's routes
+ *   -> unlock -> admin_record (counts; logs API requests) -> answer now, or
+ *   suspend the connection until faults' timer resumes it
  *
- * Bodies and headers follow the recordings in shared/conformance: 202 with
- * x-remoteapp-operation-tracking-id, operationResults as pretty JSON with
- * CRLF, the XML-wrapped JSON 404 for a missing collection. */
+ * The work is done in the callback that completes the request; only the
+ * sending waits. Everything a route needs is in struct route_ctx; the
+ * modules: state (sessions), opid (tracking ids), rng, reply (bodies),
+ * route (parsing, the service table), remoteapp (the RemoteApp routes),
+ * faults (and the resume timer), admin (/_emulator/, the log), auth (TLS,
+ * tokens, client certificates). */
 #include "emulator/emu.h"
+#include "emulator/admin.h"
 #include "emulator/auth.h"
 #include "emulator/faults.h"
-#include "emulator/opid.h"
 #include "emulator/remoteapp.h"
 #include "emulator/reply.h"
 #include "emulator/route.h"
 #include "emulator/rng.h"
 #include "emulator/state.h"
-#include "service/remoteapp.h"
-#include "lib/array.h"
 #include "lib/clock.h"
 #include "lib/err.h"
-#include "lib/heap.h"
 #include "input/input.h"
 
 #include <arpa/inet.h>
-#include <cjson/cJSON.h>
-#include <ctype.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define BODY_MAX (64 * 1024)
 
@@ -54,12 +45,8 @@ struct emu {
 	struct MHD_Daemon *d;
 	struct auth auth; /* and the HTTPS material */
 	struct rng rng;
-	struct state *state; /* its lock also guards the stats */
-	uint64_t requests, by_class[6];
-	atomic_ullong connections; /* accepted so far */
-	pthread_mutex_t log_lock;
-	char **log;
-	size_t nlog, log_cap, log_dropped;
+	struct state *state;
+	struct admin *admin;
 	struct faults *faults;
 };
 
@@ -94,153 +81,6 @@ int emu_add_session(struct emu *e, const char *collection, const char *upn, cons
 	return rc;
 }
 
-/* ---- /_emulator/: observability -------------------------------------- */
-
-static void admin_state(struct emu *e, struct reply *r)
-{
-	cJSON *root = cJSON_CreateObject(), *colls = cJSON_AddArrayToObject(root, "collections");
-	cJSON *arr = cJSON_AddArrayToObject(root, "sessions");
-	for (size_t i = 0; i < state_ncollections(e->state); i++)
-		cJSON_AddItemToArray(colls, cJSON_CreateString(state_collection(e->state, i)));
-	for (size_t i = 0; i < state_nsessions(e->state); i++) {
-		const struct state_session *s = state_session(e->state, i);
-		cJSON *o = cJSON_CreateObject(), *ops;
-		cJSON_AddStringToObject(o, "collection", s->collection);
-		cJSON_AddStringToObject(o, "upn", s->upn);
-		cJSON_AddStringToObject(o, "state", state_status_name(s->status));
-		ops = cJSON_AddObjectToObject(o, "operations");
-		for (int k = 0; k < STATE_OPS; k++)
-			cJSON_AddNumberToObject(ops, remoteapp_op_path((enum service_op)k),
-						s->ops[k]);
-		cJSON_AddItemToArray(arr, o);
-	}
-	r->status = 200, r->ctype = "application/json";
-	r->body = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-}
-
-static void admin_stats(struct emu *e, struct reply *r)
-{
-	static const char *const names[] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
-	cJSON *root = cJSON_CreateObject(), *by = cJSON_AddObjectToObject(root, "responses");
-	cJSON_AddNumberToObject(root, "requests", (double)e->requests);
-	for (int i = 0; i < 6; i++)
-		cJSON_AddNumberToObject(by, names[i], (double)e->by_class[i]);
-	cJSON_AddNumberToObject(root, "sessions", (double)state_nsessions(e->state));
-	cJSON_AddNumberToObject(root, "connections", (double)atomic_load(&e->connections));
-	pthread_mutex_lock(&e->log_lock);
-	cJSON_AddNumberToObject(root, "log_entries", (double)e->nlog);
-	cJSON_AddNumberToObject(root, "log_dropped", (double)e->log_dropped);
-	pthread_mutex_unlock(&e->log_lock);
-	r->status = 200, r->ctype = "application/json";
-	r->body = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-}
-
-static void admin_log(struct emu *e, struct reply *r)
-{
-	size_t n = 3;
-	pthread_mutex_lock(&e->log_lock);
-	for (size_t i = 0; i < e->nlog; i++)
-		n += strlen(e->log[i]) + 2;
-	char *out = malloc(n), *o = out;
-	if (out) {
-		*o++ = '[';
-		for (size_t i = 0; i < e->nlog; i++) {
-			o += sprintf(o, "%s%s\n", i ? "," : "", e->log[i]);
-		}
-		*o++ = ']', *o = '\0';
-	}
-	pthread_mutex_unlock(&e->log_lock);
-	r->status = out ? 200 : 500, r->ctype = "application/json";
-	r->body = out;
-}
-
-static void admin_reset(struct emu *e, struct reply *r)
-{
-	state_reset_ops(e->state);
-	e->requests = 0;
-	memset(e->by_class, 0, sizeof(e->by_class));
-	pthread_mutex_lock(&e->log_lock);
-	for (size_t i = 0; i < e->nlog; i++)
-		free(e->log[i]);
-	e->nlog = e->log_dropped = 0;
-	pthread_mutex_unlock(&e->log_lock);
-	r->status = 200, r->ctype = "application/json", r->body = strdup("{}");
-}
-
-/* A fresh bearer token, as an identity provider would issue one. */
-static void admin_token(struct emu *e, const char *query, struct reply *r)
-{
-	r->status = 200, r->ctype = "text/plain";
-	r->body = auth_issue(&e->auth, route_query_has(query, "opaque=1"), clock_wall_ms());
-}
-
-static void admin(struct emu *e, const char *method, const char *what, const char *query,
-		  struct reply *r)
-{
-	bool get = strcmp(method, "GET") == 0;
-	if (get && strcmp(what, "token") == 0)
-		admin_token(e, query, r);
-	else if (get && strcmp(what, "state") == 0)
-		admin_state(e, r);
-	else if (get && strcmp(what, "stats") == 0)
-		admin_stats(e, r);
-	else if (get && strcmp(what, "log") == 0)
-		admin_log(e, r);
-	else if (strcmp(method, "POST") == 0 && strcmp(what, "reset") == 0)
-		admin_reset(e, r);
-	else
-		reply_rdfe(r, 404, "ResourceNotFound", "Unknown emulator endpoint.");
-}
-
-/* ---- the request log ------------------------------------------------- */
-
-static enum MHD_Result add_header(void *arg, enum MHD_ValueKind kind, const char *key,
-				  const char *value)
-{
-	cJSON_AddStringToObject(arg, key, value ? value : "");
-	return MHD_YES;
-}
-
-static void log_request(struct emu *e, struct MHD_Connection *c, const char *method,
-			const struct req *q, int status, const char *fault)
-{
-	char when[32];
-	const char *qm = strchr(q->uri, '?');
-	cJSON *o = cJSON_CreateObject();
-	clock_iso8601(when, sizeof(when), q->arrival_ms);
-	cJSON_AddStringToObject(o, "time", when);
-	cJSON_AddNumberToObject(o, "t_ms", (double)q->arrival_ms);
-	cJSON_AddStringToObject(o, "method", method);
-	char *path = strndup(q->uri, qm ? (size_t)(qm - q->uri) : strlen(q->uri));
-	cJSON_AddStringToObject(o, "path", path ? path : "");
-	free(path);
-	cJSON_AddStringToObject(o, "query", qm ? qm + 1 : "");
-	MHD_get_connection_values(c, MHD_HEADER_KIND, add_header,
-				  cJSON_AddObjectToObject(o, "headers"));
-	char *body = strndup(q->body ? q->body : "", q->body_len);
-	cJSON_AddStringToObject(o, "body", body ? body : "");
-	free(body);
-	cJSON_AddNumberToObject(o, "status", status);
-	if (fault)
-		cJSON_AddStringToObject(o, "fault", fault);
-	char *line = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (!line)
-		return;
-	pthread_mutex_lock(&e->log_lock);
-	if (e->nlog < e->c.log_max &&
-	    array_grow((void **)&e->log, &e->log_cap, e->nlog + 1, sizeof(char *), 1024) == 0) {
-		e->log[e->nlog++] = line;
-		line = NULL;
-	} else {
-		e->log_dropped++;
-	}
-	pthread_mutex_unlock(&e->log_lock);
-	free(line);
-}
-
 int emu_parse_faults(struct emu_config *c, const char *spec)
 {
 	return faults_parse(c, spec);
@@ -264,7 +104,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 	struct emu *e = cls;
 	(void)c, (void)socket_ctx;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED)
-		atomic_fetch_add(&e->connections, 1);
+		admin_connection(e->admin);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -298,32 +138,24 @@ static bool append_body(struct req *q, const char *data, size_t n)
 /* Services the glue offers API requests to, in turn (route.h). */
 static const struct route_service *const services[] = {&remoteapp_routes};
 
-static void route(struct emu *e, struct MHD_Connection *c, const char *method, struct req *q,
+/* Fills r for q, with the state locked. */
+static void route(struct emu *e, const struct route_request *q, int parsed, bool too_big,
 		  struct reply *r)
 {
 	struct route_ctx x = {&e->c, e->state, &e->auth, &e->rng};
-	struct route_request rq = {
-	    .conn = c, .method = method, .body = q->body, .body_len = q->body_len};
-	char *uri = strdup(q->uri);
-	if (!uri) {
-		reply_rdfe(r, 500, "InternalError", "out of memory");
-		return;
-	}
-	int rc = route_parse(&rq, uri);
 	bool served = false;
-	if (q->body_too_big)
+	if (parsed == ERR_NOMEM)
+		reply_rdfe(r, 500, "InternalError", "out of memory");
+	else if (too_big)
 		reply_rdfe(r, 413, "RequestEntityTooLarge", "The request body is too large.");
-	else if (rc < 0)
+	else if (parsed < 0)
 		reply_not_found(r);
-	else if (rq.nseg == 2 && strcmp(rq.seg[0], "_emulator") == 0)
-		admin(e, method, rq.seg[1], rq.query, r);
-	else {
+	else if (!admin_serve(e->admin, &x, q, r)) {
 		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]) && !served; i++)
-			served = services[i]->serve(&x, &rq, r);
+			served = services[i]->serve(&x, q, r);
 		if (!served)
 			reply_not_found(r);
 	}
-	free(uri);
 }
 
 static ssize_t cut_short(void *cls, uint64_t pos, char *buf, size_t max)
@@ -395,16 +227,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	r = &q->reply;
 	*r = (struct reply){.status = 500};
+	struct route_request rq = {.conn = c,
+				   .method = method,
+				   .uri = q->uri,
+				   .arrival_ms = q->arrival_ms,
+				   .body = q->body,
+				   .body_len = q->body_len};
 	bool api = strncmp(q->uri, "/_emulator/", 11) != 0;
-	bool serve = !api || faults_pick(e->faults, r);
-	state_lock(e->state);
-	if (serve)
-		route(e, c, method, q, r);
-	e->requests++;
-	e->by_class[r->status >= 100 && r->status < 600 ? r->status / 100 - 1 : 5]++;
-	state_unlock(e->state);
-	if (api)
-		log_request(e, c, method, q, r->status, r->fault);
+	if (!api || faults_pick(e->faults, r)) {
+		int parsed = route_parse(&rq);
+		state_lock(e->state);
+		route(e, &rq, parsed, q->body_too_big, r);
+		state_unlock(e->state);
+	}
+	admin_record(e->admin, &rq, r, api);
+	route_release(&rq);
 	int64_t d = api ? faults_delay_ms(e->faults, r) : 0;
 	if (d != 0) {
 		q->waiting = true;
@@ -425,9 +262,8 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 {
 	struct emu *e = calloc(1, sizeof(*e));
 	struct sockaddr_in addr;
-	if (!e || !(e->state = state_new())) {
+	if (!e) {
 		snprintf(err, errlen, "out of memory");
-		free(e);
 		return NULL;
 	}
 	e->c = *c;
@@ -437,8 +273,12 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 		e->c.threads = 2;
 	if (!e->c.log_max)
 		e->c.log_max = 200000;
+	if (!(e->state = state_new()) || !(e->admin = admin_new(e->c.log_max))) {
+		snprintf(err, errlen, "out of memory");
+		emu_free(e);
+		return NULL;
+	}
 	rng_init(&e->rng, (uint64_t)clock_wall_ms() ^ (uint64_t)(uintptr_t)e);
-	pthread_mutex_init(&e->log_lock, NULL);
 	memset(&addr, 0, sizeof(addr));
 	addr.sin_family = AF_INET;
 	addr.sin_port = htons((uint16_t)c->port);
@@ -496,11 +336,8 @@ void emu_free(struct emu *e)
 	if (e->d)
 		MHD_stop_daemon(e->d);
 	faults_free(e->faults);
-	for (size_t i = 0; i < e->nlog; i++)
-		free(e->log[i]);
+	admin_free(e->admin);
 	state_free(e->state);
-	free(e->log);
-	pthread_mutex_destroy(&e->log_lock);
 	auth_release(&e->auth);
 	free(e);
 }

@@ -5,6 +5,7 @@
  * inside a collection name stays inside its segment: each segment is
  * decoded once, here, after the split. */
 #include "emulator/route.h"
+#include "lib/err.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -25,23 +26,33 @@ static void pct_decode(char *s)
 	*o = '\0';
 }
 
-int route_parse(struct route_request *q, char *uri)
+int route_parse(struct route_request *q)
 {
+	char *uri = q->buf = strdup(q->uri);
+	q->nseg = 0;
+	q->query = "";
+	if (!uri)
+		return ERR_NOMEM;
 	char *qm = strchr(uri, '?');
 	q->query = qm ? qm + 1 : "";
 	if (qm)
 		*qm = '\0';
-	q->nseg = 0;
 	for (char *p = uri; *p == '/';) {
 		*p++ = '\0';
 		if (q->nseg == ROUTE_MAX_SEGS)
-			return -1;
+			return ERR_TOOBIG;
 		q->seg[q->nseg++] = p;
 		p += strcspn(p, "/");
 	}
 	for (int i = 0; i < q->nseg; i++)
 		pct_decode(q->seg[i]);
 	return 0;
+}
+
+void route_release(struct route_request *q)
+{
+	free(q->buf);
+	q->buf = NULL;
 }
 
 bool route_query_has(const char *query, const char *param)

@@ -18,17 +18,21 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define ROUTE_MAX_SEGS 10
 
 struct route_request {
 	struct MHD_Connection *conn; /* its headers and TLS session */
 	const char *method;
+	const char *uri; /* path and query as sent, never decoded: what the log shows */
+	int64_t arrival_ms;
 	char *seg[ROUTE_MAX_SEGS]; /* the path's segments, each percent-decoded once */
 	int nseg;
 	const char *query; /* raw, what follows '?'; "" when none */
 	const char *body;  /* may be NULL when body_len is 0 */
 	size_t body_len;
+	char *buf; /* owned: what seg and query point into */
 };
 
 /* What routes work with; all borrowed for the emulator's life. */
@@ -47,10 +51,12 @@ struct route_service {
 	bool (*serve)(const struct route_ctx *x, const struct route_request *q, struct reply *r);
 };
 
-/* Splits uri (changed in place, borrowed by q until it is freed) into q's
- * segments and query. Returns 0, or -1 when there are more than
- * ROUTE_MAX_SEGS segments (q holds the first ones). */
-int route_parse(struct route_request *q, char *uri);
+/* Splits a copy of q->uri into q's segments and query. Returns 0, ERR_NOMEM,
+ * or ERR_TOOBIG when there are more than ROUTE_MAX_SEGS segments (q holds
+ * the first ones, undecoded). Call route_release() whatever it returns. */
+int route_parse(struct route_request *q);
+/* Frees the copy route_parse() made. */
+void route_release(struct route_request *q);
 /* True when the query holds the parameter exactly ("name=value" or a bare
  * "name"), as sent: no decoding. */
 bool route_query_has(const char *query, const char *param);
