@@ -6,6 +6,9 @@
  * pointer into a request that is gone. One lock guards the log and the
  * counters; lock order: the state's, then this one. */
 #include "emulator/admin.h"
+#include "emulator/auth.h"
+#include "emulator/reply.h"
+#include "emulator/state.h"
 #include "service/remoteapp.h"
 #include "lib/array.h"
 #include "lib/clock.h"

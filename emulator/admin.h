@@ -13,7 +13,6 @@
 #ifndef RABULK_EMU_ADMIN_H
 #define RABULK_EMU_ADMIN_H
 
-#include "emulator/reply.h"
 #include "emulator/route.h"
 
 #include <stdbool.h>

@@ -1,21 +1,21 @@
-/* emu.c — the emulator's lifecycle and its libmicrohttpd glue: the public
- * API of emu.h.
+/* emu.c — the emulator's lifecycle and its libmicrohttpd glue: emu.h's
+ * public API, which rabulk-emulator and `rabulk --emulator` share.
  *
  * libmicrohttpd runs the server (epoll, a small thread pool). Requests are
  * routed on the raw URI as the client sent it (taken from MHD's URI-log
- * hook, before MHD decodes anything), so the request log shows exactly
- * what went over the wire (route.h). One request goes:
+ * hook, before MHD decodes anything), so the request log shows exactly what
+ * went over the wire. One request, once its body is in:
  *
- *   faults_pick (API only) -> state lock -> /_emulator/ or a service's routes
- *   -> unlock -> admin_record (counts; logs API requests) -> answer now, or
- *   suspend the connection until faults' timer resumes it
+ *   faults_pick (API requests only)
+ *   -> under the state lock: /_emulator/ (admin.c) or the first service
+ *      whose routes take the path (remoteapp.c), else 404
+ *   -> admin_record: counted, and logged when it is an API request
+ *   -> answered now, or held (latency, stall) until faults' timer resumes it
  *
- * The work is done in the callback that completes the request; only the
- * sending waits. Everything a route needs is in struct route_ctx; the
- * modules: state (sessions), opid (tracking ids), rng, reply (bodies),
- * route (parsing, the service table), remoteapp (the RemoteApp routes),
- * faults (and the resume timer), admin (/_emulator/, the log), auth (TLS,
- * tokens, client certificates). */
+ * The work is done before any wait, so a delayed answer reports the state
+ * as it was when the request arrived. The other modules: state (sessions),
+ * opid (tracking ids), rng (ids and dice), reply (bodies), route (parsing,
+ * the service table), auth (TLS, tokens, client certificates). */
 #include "emulator/emu.h"
 #include "emulator/admin.h"
 #include "emulator/auth.h"
@@ -85,8 +85,6 @@ int emu_parse_faults(struct emu_config *c, const char *spec)
 {
 	return faults_parse(c, spec);
 }
-
-/* ---- libmicrohttpd glue ---------------------------------------------- */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
@@ -251,8 +249,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return r->close ? MHD_NO : send_reply(e, c, q);
 }
 
-/* ---- lifecycle ------------------------------------------------------- */
-
 const char *emu_scheme(const struct emu *e)
 {
 	return e->auth.pem_cert ? "https" : "http";
@@ -341,8 +337,6 @@ void emu_free(struct emu *e)
 	auth_release(&e->auth);
 	free(e);
 }
-
-/* ---- seeding --------------------------------------------------------- */
 
 struct seed_ctx {
 	struct emu *e;

@@ -8,7 +8,11 @@
  * namespace, then x-ms-version, then the credential and subscription, then
  * api-version, then the resource. */
 #include "emulator/remoteapp.h"
+#include "emulator/auth.h"
 #include "emulator/opid.h"
+#include "emulator/reply.h"
+#include "emulator/rng.h"
+#include "emulator/state.h"
 #include "service/remoteapp.h"
 #include "lib/clock.h"
 

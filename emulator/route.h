@@ -9,16 +9,16 @@
 #ifndef RABULK_EMU_ROUTE_H
 #define RABULK_EMU_ROUTE_H
 
-#include "emulator/auth.h"
-#include "emulator/emu.h"
-#include "emulator/reply.h"
-#include "emulator/rng.h"
-#include "emulator/state.h"
-
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct auth;
+struct emu_config;
+struct reply;
+struct rng;
+struct state;
 
 #define ROUTE_MAX_SEGS 10
 
