@@ -9,7 +9,7 @@
  * Locking: state_new(), state_free(), state_lock(), state_unlock() and the
  * status names are free to call; every other function wants the caller to
  * hold state_lock(), and pointers it returns are borrowed until the lock is
- * released. */
+ * released or a record is added (state_pair(), state_add_session()). */
 #ifndef RABULK_EMU_STATE_H
 #define RABULK_EMU_STATE_H
 
