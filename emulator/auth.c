@@ -1,11 +1,13 @@
-/* auth.c — bearer tokens (HMAC-SHA256 signed, OpenSSL) and client
- * certificates (verified by GnuTLS against libmicrohttpd's trust list).
+/* auth.c — bearer tokens (HMAC-SHA256 signed, OpenSSL), client
+ * certificates (verified by GnuTLS against libmicrohttpd's trust list) and
+ * the PEM files HTTPS is served with.
  *
  * Issued tokens carry their own expiry and signature, so the emulator keeps
  * no token state: a token is good when its signature is this process's and
  * its expiry is in the future. */
 #include "emulator/auth.h"
 #include "lib/clock.h"
+#include "lib/err.h"
 #include "engine/token.h"
 
 #include <gnutls/gnutls.h>
@@ -18,11 +20,54 @@
 
 #define DEFAULT_TTL_MS 3600000L
 
-void emuauth_init(struct emu_auth *a)
+/* Reads a whole (PEM) file for libmicrohttpd; caller frees; NULL on error. */
+static char *read_pem(const char *path)
 {
+	FILE *f = fopen(path, "r");
+	char *buf = f ? malloc(1 << 20) : NULL;
+	size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	if (!buf || n == 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+int auth_init(struct auth *a, const struct emu_config *c, char *err, size_t errlen)
+{
+	const char *files[] = {c->tls_cert, c->tls_key, c->client_ca};
+	char **pems[] = {&a->pem_cert, &a->pem_key, &a->pem_ca};
+	memset(a, 0, sizeof(*a));
 	if (RAND_bytes(a->key, sizeof(a->key)) != 1)
 		for (size_t i = 0; i < sizeof(a->key); i++) /* never on Linux; still a key */
 			a->key[i] = (unsigned char)(clock_mono_ms() >> (i % 8));
+	a->token = c->token;
+	a->token_ttl_ms = c->token_ttl_ms;
+	a->client_ca = c->client_ca != NULL;
+	if (!c->tls_cert != !c->tls_key || (c->client_ca && !c->tls_cert)) {
+		snprintf(err, errlen,
+			 "--tls-cert and --tls-key go together (and --client-ca needs them)");
+		return ERR_INVAL;
+	}
+	for (int i = 0; i < 3; i++)
+		if (files[i] && !(*pems[i] = read_pem(files[i]))) {
+			snprintf(err, errlen, "cannot read '%s'", files[i]);
+			return ERR_IO;
+		}
+	return 0;
+}
+
+void auth_release(struct auth *a)
+{
+	free(a->pem_cert);
+	free(a->pem_ca);
+	if (a->pem_key)
+		explicit_bzero(a->pem_key, strlen(a->pem_key));
+	free(a->pem_key);
+	a->pem_cert = a->pem_key = a->pem_ca = NULL;
 }
 
 /* base64url without padding into dst (4/3 len + 4 bytes). */
@@ -36,7 +81,7 @@ static void b64url(const unsigned char *src, size_t len, char *dst)
 	dst[n] = '\0';
 }
 
-static void sign(const struct emu_auth *a, const char *data, size_t len, char *dst)
+static void sign(const struct auth *a, const char *data, size_t len, char *dst)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
@@ -44,7 +89,7 @@ static void sign(const struct emu_auth *a, const char *data, size_t len, char *d
 	b64url(md, mdlen, dst);
 }
 
-char *emuauth_issue(const struct emu_auth *a, bool opaque, int64_t now_ms)
+char *auth_issue(const struct auth *a, bool opaque, int64_t now_ms)
 {
 	char payload[128], head[256], sig[64];
 	long ttl = a->token_ttl_ms > 0 ? a->token_ttl_ms : DEFAULT_TTL_MS;
@@ -68,7 +113,7 @@ char *emuauth_issue(const struct emu_auth *a, bool opaque, int64_t now_ms)
 }
 
 /* 0 good, 401 expired, 403 not ours. */
-static int check_token(const struct emu_auth *a, const char *tok)
+static int check_token(const struct auth *a, const char *tok)
 {
 	char sig[64];
 	int64_t exp_s, exp_ms;
@@ -99,8 +144,8 @@ static bool good_client_cert(struct MHD_Connection *c)
 	       status == 0;
 }
 
-int emuauth_check(const struct emu_auth *a, struct MHD_Connection *c, const char **code,
-		  const char **message)
+int auth_check(const struct auth *a, struct MHD_Connection *c, const char **code,
+	       const char **message)
 {
 	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	int verdict = 0;
@@ -116,19 +161,4 @@ int emuauth_check(const struct emu_auth *a, struct MHD_Connection *c, const char
 		       : "The server failed to authenticate the request. Verify that the "
 			 "certificate is valid and is associated with this subscription.";
 	return verdict;
-}
-
-char *emuauth_read_pem(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = f ? malloc(1 << 20) : NULL;
-	size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-	if (f)
-		fclose(f);
-	if (!buf || n == 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	return buf;
 }

@@ -24,6 +24,11 @@ static const char *const op_paths[] = {"disconnect", "logoff", "sendMessage"};
 _Static_assert(sizeof(op_paths) / sizeof(op_paths[0]) == SERVICE_MESSAGE + 1,
 	       "one path per operation");
 
+const char *remoteapp_op_path(enum service_op op)
+{
+	return op_paths[op];
+}
+
 /* Appends the escaped segment "/seg" at dst + *n. */
 static int put_segment(char *dst, size_t cap, size_t *n, const char *seg)
 {

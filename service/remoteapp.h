@@ -18,6 +18,10 @@
 #define REMOTEAPP_TRACKING_HEADER "x-remoteapp-operation-tracking-id"
 #define REMOTEAPP_COLLECTION_MISSING "CollectionDoesNotExist"
 
+/* The path word of an operation under .../sessions/: "disconnect", "logoff",
+ * "sendMessage". Static. */
+const char *remoteapp_op_path(enum service_op op);
+
 /* {endpoint}/{sub}/services/{ns}/collections/{collection}/sessions/{op}?api-version=...
  * Returns the URL length or a negative error as service_escape_segment(). */
 int remoteapp_url_op(char *dst, size_t cap, const struct service_target *t, const char *collection,

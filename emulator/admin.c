@@ -1,0 +1,215 @@
+/* admin.c — the /_emulator/ endpoints, the request log and the counters
+ * (see admin.h).
+ *
+ * A log entry is printed to its JSON line when the request is answered, so
+ * GET /_emulator/log only joins lines under the lock, and the log keeps no
+ * pointer into a request that is gone. One lock guards the log and the
+ * counters; lock order: the state's, then this one. */
+#include "emulator/admin.h"
+#include "emulator/auth.h"
+#include "emulator/reply.h"
+#include "emulator/state.h"
+#include "service/remoteapp.h"
+#include "lib/array.h"
+#include "lib/clock.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { NCLASSES = 6 }; /* 1xx .. 5xx, other */
+
+struct admin {
+	pthread_mutex_t lock; /* the log and the request counters */
+	char **log;	      /* JSON lines, owned */
+	size_t nlog, log_cap, log_max, log_dropped;
+	uint64_t requests, by_class[NCLASSES];
+	atomic_ullong connections; /* accepted so far */
+};
+
+struct admin *admin_new(size_t log_max)
+{
+	struct admin *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	pthread_mutex_init(&a->lock, NULL);
+	a->log_max = log_max;
+	atomic_init(&a->connections, 0);
+	return a;
+}
+
+static void clear_log(struct admin *a)
+{
+	for (size_t i = 0; i < a->nlog; i++)
+		free(a->log[i]);
+	a->nlog = a->log_dropped = 0;
+}
+
+void admin_free(struct admin *a)
+{
+	if (!a)
+		return;
+	clear_log(a);
+	free(a->log);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+/* Takes ownership of root: a compact JSON answer. */
+static void answer(struct reply *r, cJSON *root)
+{
+	reply_take(r, 200, "application/json", cJSON_PrintUnformatted(root));
+	cJSON_Delete(root);
+}
+
+static void get_state(const struct route_ctx *x, struct reply *r)
+{
+	cJSON *root = cJSON_CreateObject(), *colls = cJSON_AddArrayToObject(root, "collections");
+	cJSON *arr = cJSON_AddArrayToObject(root, "sessions");
+	for (size_t i = 0; i < state_ncollections(x->state); i++)
+		cJSON_AddItemToArray(colls, cJSON_CreateString(state_collection(x->state, i)));
+	for (size_t i = 0; i < state_nsessions(x->state); i++) {
+		const struct state_session *s = state_session(x->state, i);
+		cJSON *o = cJSON_CreateObject(), *ops;
+		cJSON_AddStringToObject(o, "collection", s->collection);
+		cJSON_AddStringToObject(o, "upn", s->upn);
+		cJSON_AddStringToObject(o, "state", state_status_name(s->status));
+		ops = cJSON_AddObjectToObject(o, "operations");
+		/* keyed by RemoteApp's path words ("sendMessage"), as tests read them */
+		for (int k = 0; k < STATE_OPS; k++)
+			cJSON_AddNumberToObject(ops, remoteapp_op_path((enum service_op)k),
+						s->ops[k]);
+		cJSON_AddItemToArray(arr, o);
+	}
+	answer(r, root);
+}
+
+static void get_stats(struct admin *a, const struct route_ctx *x, struct reply *r)
+{
+	static const char *const names[NCLASSES] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
+	cJSON *root = cJSON_CreateObject(), *by = cJSON_AddObjectToObject(root, "responses");
+	pthread_mutex_lock(&a->lock);
+	cJSON_AddNumberToObject(root, "requests", (double)a->requests);
+	for (int i = 0; i < NCLASSES; i++)
+		cJSON_AddNumberToObject(by, names[i], (double)a->by_class[i]);
+	cJSON_AddNumberToObject(root, "sessions", (double)state_nsessions(x->state));
+	cJSON_AddNumberToObject(root, "connections", (double)atomic_load(&a->connections));
+	cJSON_AddNumberToObject(root, "log_entries", (double)a->nlog);
+	cJSON_AddNumberToObject(root, "log_dropped", (double)a->log_dropped);
+	pthread_mutex_unlock(&a->lock);
+	answer(r, root);
+}
+
+/* The log as one JSON array, an entry a line. */
+static void get_log(struct admin *a, struct reply *r)
+{
+	size_t n = 3;
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < a->nlog; i++)
+		n += strlen(a->log[i]) + 2;
+	char *out = malloc(n), *o = out;
+	if (out) {
+		*o++ = '[';
+		for (size_t i = 0; i < a->nlog; i++)
+			o += sprintf(o, "%s%s\n", i ? "," : "", a->log[i]);
+		*o++ = ']', *o = '\0';
+	}
+	pthread_mutex_unlock(&a->lock);
+	reply_take(r, out ? 200 : 500, "application/json", out);
+}
+
+static void post_reset(struct admin *a, const struct route_ctx *x, struct reply *r)
+{
+	state_reset_ops(x->state);
+	pthread_mutex_lock(&a->lock);
+	a->requests = 0;
+	memset(a->by_class, 0, sizeof(a->by_class));
+	clear_log(a);
+	pthread_mutex_unlock(&a->lock);
+	reply_take(r, 200, "application/json", strdup("{}"));
+}
+
+bool admin_serve(struct admin *a, const struct route_ctx *x, const struct route_request *q,
+		 struct reply *r)
+{
+	if (q->nseg != 2 || strcmp(q->seg[0], "_emulator") != 0)
+		return false;
+	const char *what = q->seg[1];
+	bool get = route_method(q, "GET");
+	if (get && strcmp(what, "token") == 0)
+		reply_take(
+		    r, 200, "text/plain",
+		    auth_issue(x->auth, route_query_has(q->query, "opaque=1"), clock_wall_ms()));
+	else if (get && strcmp(what, "state") == 0)
+		get_state(x, r);
+	else if (get && strcmp(what, "stats") == 0)
+		get_stats(a, x, r);
+	else if (get && strcmp(what, "log") == 0)
+		get_log(a, r);
+	else if (route_method(q, "POST") && strcmp(what, "reset") == 0)
+		post_reset(a, x, r);
+	else
+		reply_rdfe(r, 404, "ResourceNotFound", "Unknown emulator endpoint.");
+	return true;
+}
+
+static enum MHD_Result add_header(void *arg, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	cJSON_AddStringToObject(arg, key, value ? value : "");
+	return MHD_YES;
+}
+
+/* q's log entry as one JSON line; caller frees; NULL when out of memory. */
+static char *entry(const struct route_request *q, const struct reply *r)
+{
+	char when[32];
+	const char *qm = strchr(q->uri, '?');
+	cJSON *o = cJSON_CreateObject();
+	clock_iso8601(when, sizeof(when), q->arrival_ms);
+	cJSON_AddStringToObject(o, "time", when);
+	cJSON_AddNumberToObject(o, "t_ms", (double)q->arrival_ms);
+	cJSON_AddStringToObject(o, "method", q->method);
+	char *path = strndup(q->uri, qm ? (size_t)(qm - q->uri) : strlen(q->uri));
+	cJSON_AddStringToObject(o, "path", path ? path : "");
+	free(path);
+	cJSON_AddStringToObject(o, "query", qm ? qm + 1 : "");
+	MHD_get_connection_values(q->conn, MHD_HEADER_KIND, add_header,
+				  cJSON_AddObjectToObject(o, "headers"));
+	char *body = strndup(q->body ? q->body : "", q->body_len);
+	cJSON_AddStringToObject(o, "body", body ? body : "");
+	free(body);
+	cJSON_AddNumberToObject(o, "status", r->status);
+	if (r->fault)
+		cJSON_AddStringToObject(o, "fault", r->fault);
+	char *line = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return line;
+}
+
+void admin_record(struct admin *a, const struct route_request *q, const struct reply *r, bool log)
+{
+	char *line = log ? entry(q, r) : NULL;
+	int status = r->status;
+	pthread_mutex_lock(&a->lock);
+	a->requests++;
+	a->by_class[status >= 100 && status < 600 ? status / 100 - 1 : NCLASSES - 1]++;
+	if (line && a->nlog < a->log_max &&
+	    array_grow((void **)&a->log, &a->log_cap, a->nlog + 1, sizeof(char *), 1024) == 0) {
+		a->log[a->nlog++] = line;
+		line = NULL;
+	} else if (line) {
+		a->log_dropped++;
+	}
+	pthread_mutex_unlock(&a->lock);
+	free(line);
+}
+
+void admin_connection(struct admin *a)
+{
+	atomic_fetch_add(&a->connections, 1);
+}

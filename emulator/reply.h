@@ -1,0 +1,53 @@
+/* reply.h — what the emulator answers one request with, and the body shapes
+ * the recordings show.
+ *
+ * A route fills a struct reply; the libmicrohttpd glue (emu.c) sends it,
+ * adding the headers every answer carries. Bodies are built here so every
+ * route writes an error the same way the service did:
+ *
+ *   RDFE      <Error xmlns="..."><Code>..</Code><Message>..</Message></Error>
+ *   wrapped   <string xmlns="...">{"Code":..,"Message":..,"ActivityId":..}</string>
+ *   JSON      pretty-printed with CRLF and two-space indents
+ *
+ * Out of memory leaves the body NULL: the status still goes out. */
+#ifndef RABULK_EMU_REPLY_H
+#define RABULK_EMU_REPLY_H
+
+#include "emulator/opid.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+struct reply {
+	int status;
+	const char *ctype; /* static */
+	char *body;	   /* owned, may be NULL */
+	/* An operation's id, sent under each header of op_id_headers (static,
+	 * NULL-ended) when op_id[0] is set. */
+	char op_id[OPID_LEN + 1];
+	const char *const *op_id_headers;
+	long retry_after_ms; /* > 0: send Retry-After / retry-after-ms */
+	const char *fault;   /* a fault's name, for the log; static */
+	bool close;	     /* faults: no answer at all, the connection is dropped */
+	bool truncate;	     /* faults: the answer's body is cut short */
+};
+
+/* The classic RDFE error. */
+void reply_rdfe(struct reply *r, int status, const char *code, const char *message);
+/* 404 ResourceNotFound "The requested resource was not found.": a path no
+ * route knows. */
+void reply_not_found(struct reply *r);
+/* The recorded shape of the 404 for a missing collection and of the
+ * service's own errors: a JSON error, serialized into an XML string.
+ * activity_id is the ActivityId the body names. */
+void reply_wrapped(struct reply *r, int status, const char *code, const char *message,
+		   const char *activity_id);
+/* root as the service printed JSON (application/json; charset=utf-8). */
+void reply_json(struct reply *r, int status, const cJSON *root);
+/* Takes ownership of body (NULL: none), a compact answer of the emulator's
+ * own (/_emulator/). */
+void reply_take(struct reply *r, int status, const char *ctype, char *body);
+/* Frees the body. */
+void reply_release(struct reply *r);
+
+#endif
