@@ -1,5 +1,6 @@
 # rabulk — plain GNU make.  `make`, `make test`, `make demo`, `make V=1`,
-# `make SANITIZER=address,undefined test`, `make valgrind`, `make WERROR=1`.
+# `make SANITIZER=address,undefined test`, `make valgrind`, `make WERROR=1`,
+# `make install`.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -41,8 +42,9 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 RABULK   = $(BUILD)/rabulk
 EMULATOR = $(BUILD)/rabulk-emulator
+COMPLETIONS = $(BUILD)/completions/rabulk $(BUILD)/completions/_rabulk
 
-all: $(RABULK) $(EMULATOR)
+all: $(RABULK) $(EMULATOR) $(COMPLETIONS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -56,6 +58,15 @@ $(RABULK): $(BUILD)/cli/main.o $(BUILD)/librabulk.a
 
 $(EMULATOR): $(BUILD)/emulator/main.o $(BUILD)/librabulk.a
 	$(call say,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Shell completions, printed by rabulk itself from its option table.
+$(BUILD)/completions/rabulk: $(RABULK)
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)$(RABULK) --completion bash >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/completions/_rabulk: $(RABULK)
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)$(RABULK) --completion zsh >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/librabulk.a
 	@mkdir -p $(dir $@)
@@ -128,16 +139,23 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
-# `make install PREFIX=/usr DESTDIR=pkg`: the two binaries and their man pages.
+# `make install PREFIX=/usr DESTDIR=pkg`: the two binaries, their man pages and
+# the completions (where bash-completion and Debian's zsh look for them).
 MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/$(if $(filter /usr,$(PREFIX)),vendor-completions,site-functions)
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 755 $(RABULK) $(EMULATOR) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 man/rabulk.1 man/rabulk-emulator.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(BUILD)/completions/rabulk $(DESTDIR)$(BASHCOMPDIR)/rabulk
+	install -m 644 $(BUILD)/completions/_rabulk $(DESTDIR)$(ZSHCOMPDIR)/_rabulk
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/rabulk $(DESTDIR)$(PREFIX)/bin/rabulk-emulator \
-	  $(DESTDIR)$(MANDIR)/man1/rabulk.1 $(DESTDIR)$(MANDIR)/man1/rabulk-emulator.1
+	  $(DESTDIR)$(MANDIR)/man1/rabulk.1 $(DESTDIR)$(MANDIR)/man1/rabulk-emulator.1 \
+	  $(DESTDIR)$(BASHCOMPDIR)/rabulk $(DESTDIR)$(ZSHCOMPDIR)/_rabulk
 
 .SECONDARY:
 .PHONY: all bench unit test test-durability test-engine test-unit valgrind deps demo format format-check clean install uninstall fuzz

@@ -7,11 +7,19 @@
 #   scripts/deps.sh bench  the same, plus nginx, h2load and curl for make bench
 #                          (and the HTTP/2 test); nginx's own service is not
 #                          started (policy-rc.d), rabulk starts its own
+# Several modes may be given at once: scripts/deps.sh fuzz bench
+# bash-completion and zsh are for the completion tests.
 set -eu
 pkgs="build-essential pkg-config libcurl4-openssl-dev libcsv-dev libcjson-dev
-libmicrohttpd-dev libgnutls28-dev libcmocka-dev libssl-dev openssl python3 time strace"
-[ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev clang-format-14"
-[ "${1:-}" = bench ] && pkgs="$pkgs nginx-light nghttp2-client curl"
+libmicrohttpd-dev libgnutls28-dev libcmocka-dev libssl-dev openssl python3 time strace
+bash-completion zsh"
+for mode in "$@"; do
+	case $mode in
+	fuzz) pkgs="$pkgs clang libclang-rt-14-dev clang-format-14" ;;
+	bench) pkgs="$pkgs nginx-light nghttp2-client curl" ;;
+	*) echo "scripts/deps.sh: unknown mode '$mode': want fuzz or bench" >&2 && exit 2 ;;
+	esac
+done
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
