@@ -255,6 +255,7 @@ enum {
 	O_EXCLUDE,
 	O_PROGRESS,
 	O_NO_PROGRESS,
+	O_METRICS_FILE,
 	O_COMPLETION
 };
 
@@ -338,6 +339,9 @@ static const struct args_option table[] = {
      "skip rows ok in REPORT, poll its accepted ones, send the rest"},
     {"ordered", O_ORDERED, ARGS_RUN, NULL, NULL, "write report rows in input order"},
     {"summary-json", O_SUMMARY_JSON, ARGS_RUN, "FILE", NULL, "also write the summary as JSON"},
+    {"metrics-file", O_METRICS_FILE, ARGS_RUN, "FILE", NULL,
+     "at the end, the run's figures for Prometheus (node exporter's\n"
+     "textfile collector), replaced atomically"},
     {"input", O_INPUT, ARGS_MERGE, "FILE", NULL,
      "report merge: the input, whose every pair a report must have"},
     {"emulator", O_EMULATOR, ARGS_CALL, NULL, NULL,
@@ -582,6 +586,9 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 		return 0;
 	case O_SUMMARY_JSON:
 		o->summary_json = arg;
+		return 0;
+	case O_METRICS_FILE:
+		o->metrics_file = arg;
 		return 0;
 	case O_COMPLETION:
 		if (strcmp(arg, "bash") == 0 || strcmp(arg, "zsh") == 0) {

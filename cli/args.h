@@ -44,6 +44,7 @@ struct options {
 	const char *emulator_seed;
 	const char *resume;	  /* --resume REPORT */
 	const char *summary_json; /* --summary-json FILE */
+	const char *metrics_file; /* --metrics-file FILE */
 	const char *completion;	  /* --completion SHELL: "bash" or "zsh" */
 	bool ordered;
 	bool insecure, no_wait, quiet, verbose, yes, emulator, help, version, dry_run, no_dedup;

@@ -25,6 +25,7 @@
 #include "engine/item.h"
 #include "input/dedup.h"
 #include "lib/pairkey.h"
+#include "output/metrics.h"
 #include "output/progress.h"
 #include "output/resume.h"
 #include "output/summary.h"
@@ -532,6 +533,29 @@ static int summary_json(const struct ctx *c, const struct summary *s, int64_t el
 	return rc;
 }
 
+/* --metrics-file: the same numbers again, for Prometheus (metrics.c). */
+static int metrics_file(const struct ctx *c, const struct summary *s, int64_t elapsed_ms,
+			int exit_status)
+{
+	char shard[32] = "", err[512];
+	if (c->o->shard_n > 1)
+		snprintf(shard, sizeof(shard), "%d/%d", c->o->shard_k, c->o->shard_n);
+	struct metrics_run m = {
+	    .operation = c->o->command,
+	    .service = "remoteapp", /* the one service there is */
+	    .shard = shard,
+	    .summary = s,
+	    .stats = &c->stats,
+	    .elapsed_ms = elapsed_ms,
+	    .exit_code = exit_status,
+	    .end_ms = clock_wall_ms(),
+	};
+	if (metrics_write(c->o->metrics_file, &m, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "rabulk: %s\n", err);
+	return ERR_IO;
+}
+
 static int exit_code(struct ctx *c, const struct sink *s, int report_rc)
 {
 	enum stop_reason why = c->stopped;
@@ -760,6 +784,10 @@ int run_close(struct ctx *c, bool report)
 			print_summary(c, writer_summary(c->sink.w), elapsed, c->report_path);
 		if (report && c->o->summary_json &&
 		    summary_json(c, writer_summary(c->sink.w), elapsed, rc) < 0 &&
+		    rc < EXIT_STOPPED)
+			rc = EXIT_INTERNAL;
+		if (report && c->o->metrics_file &&
+		    metrics_file(c, writer_summary(c->sink.w), elapsed, rc) < 0 &&
 		    rc < EXIT_STOPPED)
 			rc = EXIT_INTERNAL;
 		writer_free(c->sink.w);

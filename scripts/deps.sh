@@ -7,6 +7,8 @@
 #   scripts/deps.sh bench  the same, plus nginx, h2load and curl for make bench
 #                          (and the HTTP/2 test); nginx's own service is not
 #                          started (policy-rc.d), rabulk starts its own
+#   scripts/deps.sh promtool  the same, plus prometheus for the promtool the
+#                          metrics test runs (its service is not started either)
 # Several modes may be given at once: scripts/deps.sh fuzz bench
 # bash-completion and zsh are for the completion tests.
 set -eu
@@ -17,7 +19,8 @@ for mode in "$@"; do
 	case $mode in
 	fuzz) pkgs="$pkgs clang libclang-rt-14-dev clang-format-14" ;;
 	bench) pkgs="$pkgs nginx-light nghttp2-client curl" ;;
-	*) echo "scripts/deps.sh: unknown mode '$mode': want fuzz or bench" >&2 && exit 2 ;;
+	promtool) pkgs="$pkgs prometheus" ;;
+	*) echo "scripts/deps.sh: unknown mode '$mode': want fuzz, bench or promtool" >&2 && exit 2 ;;
 	esac
 done
 missing=""
@@ -35,7 +38,8 @@ fi
 echo "installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# Installing nginx would start it on port 80: tell the packages not to start services.
+# Installing nginx (port 80) or prometheus (9090) would start it: tell the
+# packages not to start services.
 policy=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	policy=/usr/sbin/policy-rc.d

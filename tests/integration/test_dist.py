@@ -1,7 +1,13 @@
-"""Shell completions: driven as a shell drives them, bash through
+"""Distribution and operations: the shell completions, and --metrics-file
+(Prometheus text for the node exporter's textfile collector).
+
+The completions are driven as a shell drives them: bash through
 bash-completion's own loader and the function it registers (COMP_WORDS, then
-COMPREPLY), zsh on a pseudo-terminal with a real Tab.
+COMPREPLY), zsh on a pseudo-terminal with a real Tab. The metrics file is
+parsed and checked against --summary-json of the same run, and with promtool
+when it is installed (scripts/deps.sh promtool; CI installs it).
 """
+import json
 import os
 import pty
 import re
@@ -11,7 +17,8 @@ import signal
 import subprocess
 import time
 
-from harness import RABULK, Workdir, check
+from harness import (RABULK, ROOT, Skip, Workdir, by_status, check, rabulk, target,
+                     users_csv)
 
 
 # ---- bash ---------------------------------------------------------------
@@ -127,10 +134,11 @@ def test_every_help_option_completes_for_its_commands():
     per = {c: got["rabulk %s --" % c] for c in commands}
     for cmd, own in (("message", "--text"), ("sessions", "--state"), ("drain", "--grace"),
                      ("drain", "--then"), ("logoff", "--yes"), ("report merge", "--input"),
+                     ("disconnect", "--metrics-file"), ("drain", "--metrics-file"),
                      ("disconnect", "--resume"), ("result", "--endpoint")):
         check(own in per[cmd], "%s offers %s" % (cmd, own), sorted(per[cmd]))
     for cmd, other in (("disconnect", "--state"), ("disconnect", "--grace"), ("sessions", "--report"),
-                       ("report merge", "--endpoint"),
+                       ("result", "--metrics-file"), ("report merge", "--endpoint"),
                        ("sessions", "--text")):
         check(other not in per[cmd], "%s does not offer %s" % (cmd, other))
     check(all("--help" in per[c] for c in commands), "--help everywhere")
@@ -212,3 +220,208 @@ def test_zsh_completes_commands_options_and_values():
             check(all(wd in shown for wd in words), "zsh: " + line, words, repr(shown[-300:]))
         shown = zsh_tab(fpath, "rabulk sessions --format ")
         check("ndjson" in shown and "lines" not in shown, "zsh: sessions' formats", repr(shown[-300:]))
+
+
+# ---- --metrics-file ------------------------------------------------------
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)')
+
+
+def parse_metrics(text):
+    """The text exposition format, strictly: HELP and TYPE before each
+    family's samples, each family's lines together, no duplicate series.
+    Returns {name: {frozenset(labels): value}} and {family: type}."""
+    check(text.endswith("\n"), "ends with a newline")
+    series, types, helps, done, current = {}, {}, set(), set(), None
+    for line in text.rstrip("\n").split("\n"):
+        if line.startswith("# HELP "):
+            name = line.split(" ")[2]
+            check(name not in helps and name not in done, "one HELP per family", name)
+            helps.add(name)
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            check(name in helps and name not in types, "TYPE after HELP", name)
+            types[name] = kind
+            if current:
+                done.add(current)
+            current = name
+            continue
+        m = SAMPLE.match(line)
+        check(m, "a sample line", line)
+        name, labels, value = m.groups()
+        family = re.sub(r"_(sum|count)$", "", name) if types.get(current) == "summary" else name
+        check(family == current and family not in done, "samples under their family", line)
+        pairs = LABEL.findall(labels or "")
+        check(",".join('%s="%s"' % p for p in pairs) == (labels or ""), "labels", line)
+        key = frozenset(pairs)
+        check(key not in series.setdefault(name, {}), "duplicate series", line)
+        series[name][key] = float(value)
+    return series, types
+
+
+def only(series, name, **labels):
+    """The value of the one series of name whose labels include these."""
+    hits = [v for k, v in series[name].items() if set(labels.items()) <= set(k)]
+    check(len(hits) == 1, "one series", name, labels, series.get(name))
+    return hits[0]
+
+
+def test_metrics_file_holds_the_runs_figures():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:60", "--fault", "429=0.15", "--retry-after", "50ms")
+        inp = w.file("in.csv", users_csv(60) + "Apps,not a upn\nApps,nobody@contoso.com\n")
+        prom = os.path.join(w.path, "textfile", "rabulk.prom")
+        os.mkdir(os.path.dirname(prom))
+        t0 = time.time()
+        r = rabulk(w, "disconnect", *target(emu, "--concurrency", "8"), "--metrics-file", prom,
+                   "--summary-json", os.path.join(w.path, "s.json"), "--quiet", inp)
+        t1 = time.time()
+        check(r.code == 1, "exit code (an invalid row)", r.code, r.stderr)
+        summary = json.load(open(os.path.join(w.path, "s.json")))
+        series, types = parse_metrics(open(prom).read())
+        labels = {"operation": "disconnect", "service": "remoteapp", "shard": ""}
+        for name, values in series.items():
+            for key in values:
+                check(set(labels.items()) <= set(key), "labels operation, service, shard", name, key)
+        rows = {dict(k)["status"]: v for k, v in series["rabulk_last_run_rows"].items()}
+        check(rows == {k: float(v) for k, v in summary["status"].items()}, "rows per status",
+              rows, summary["status"])
+        check(rows["succeeded"] + rows["no_session"] == 61 and rows["invalid"] == 1, "outcomes", rows)
+        check(by_status(r.rows()) == {k: int(v) for k, v in rows.items() if v}, "as the report")
+        for name, key in (("requests", "requests"), ("polls", "polls"), ("retries", "retries"),
+                          ("throttled_responses", "throttled")):
+            check(only(series, "rabulk_last_run_" + name) == summary[key], name,
+                  only(series, "rabulk_last_run_" + name), summary[key])
+        check(summary["throttled"] > 0 and summary["retries"] > 0, "the faults were met", summary)
+        check(abs(only(series, "rabulk_last_run_paused_seconds") - summary["paused_ms"] / 1000) < 0.002,
+              "paused")
+        duration = only(series, "rabulk_last_run_duration_seconds")
+        check(0 < duration <= t1 - t0, "duration", duration)
+        rate = only(series, "rabulk_last_run_rows_per_second")
+        check(abs(rate - 62 / duration) < 0.01 * rate + 0.01, "rows/s", rate, duration)
+        check(types["rabulk_last_run_latency_seconds"] == "summary", "latency is a summary")
+        for q, key in (("0.5", "p50"), ("0.9", "p90"), ("0.99", "p99")):
+            got = only(series, "rabulk_last_run_latency_seconds", quantile=q)
+            check(abs(got - summary["latency_ms"][key] / 1000) < 0.0015, "latency " + q, got, summary)
+        check(only(series, "rabulk_last_run_latency_seconds_count") == 61, "timed rows")
+        check(abs(only(series, "rabulk_last_run_latency_max_seconds") * 1000 -
+                  summary["latency_ms"]["max"]) < 0.5, "max latency")
+        check(only(series, "rabulk_last_run_exit_code") == 1, "exit code")
+        end = only(series, "rabulk_last_run_timestamp_seconds")
+        check(t0 <= end <= t1 + 0.001, "end time", t0, end, t1)
+        check(only(series, "rabulk_last_success_timestamp_seconds") == 0, "no success yet")
+        check(all(t == "gauge" for n, t in types.items() if n != "rabulk_last_run_latency_seconds"),
+              "gauges", types)
+        check(os.listdir(os.path.dirname(prom)) == ["rabulk.prom"], "nothing else in the folder",
+              os.listdir(os.path.dirname(prom)))
+        check(os.stat(prom).st_mode & 0o777 == 0o644, "readable by the node exporter")
+
+
+def test_promtool_accepts_the_metrics():
+    if not shutil.which("promtool"):
+        raise Skip("promtool is not installed (scripts/deps.sh promtool)")
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:5")
+        prom = os.path.join(w.path, "rabulk.prom")
+        for shard in ("1/2", "2/2"):
+            r = rabulk(w, "disconnect", *target(emu), "--shard", shard, "--metrics-file", prom,
+                       w.file("in.csv", users_csv(5)))
+            check(r.code == 0, "exit code", r.code, r.stderr)
+            p = subprocess.run(["promtool", "check", "metrics"], stdin=open(prom), capture_output=True,
+                               text=True)
+            check(p.returncode == 0 and not p.stdout.strip() and not p.stderr.strip(),
+                  "promtool check metrics", p.returncode, p.stdout, p.stderr)
+            series, _ = parse_metrics(open(prom).read())
+            check(only(series, "rabulk_last_run_exit_code", shard=shard) == 0, "shard label " + shard)
+
+
+def test_example_alert_rules_fire_as_documented():
+    """examples/prometheus/rabulk-alerts.yml, loaded by promtool and run on
+    made-up series (tests/data/prometheus/rabulk-alerts.test.yml)."""
+    if not shutil.which("promtool"):
+        raise Skip("promtool is not installed (scripts/deps.sh promtool)")
+    for cmd in (["check", "rules", os.path.join(ROOT, "examples", "prometheus", "rabulk-alerts.yml")],
+                ["test", "rules", os.path.join(ROOT, "tests", "data", "prometheus", "rabulk-alerts.test.yml")]):
+        p = subprocess.run(["promtool", *cmd], capture_output=True, text=True)
+        check(p.returncode == 0 and "SUCCESS" in p.stdout, "promtool " + " ".join(cmd[:2]),
+              p.stdout, p.stderr)
+
+
+def test_metrics_file_is_replaced_whole_and_keeps_the_last_success():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:20")
+        prom = os.path.join(w.path, "rabulk.prom")
+        good = w.file("good.csv", users_csv(20))
+        r = rabulk(w, "disconnect", *target(emu), "--metrics-file", prom, good, report="r1.csv")
+        check(r.code == 0, "first run", r.code, r.stderr)
+        first_inode = os.stat(prom).st_ino
+        first, _ = parse_metrics(open(prom).read())
+        success = only(first, "rabulk_last_success_timestamp_seconds")
+        check(success == only(first, "rabulk_last_run_timestamp_seconds"), "a success is its own end")
+
+        time.sleep(0.05)
+        bad = w.file("bad.csv", users_csv(3) + "Apps,not a upn\n")
+        r = rabulk(w, "logoff", "--yes", *target(emu), "--metrics-file", prom, bad, report="r2.csv")
+        check(r.code == 1, "second run fails a row", r.code, r.stderr)
+        text = open(prom).read()
+        second, _ = parse_metrics(text)  # no duplicate series: replaced, not appended
+        check(os.stat(prom).st_ino != first_inode, "a new file renamed over the old one")
+        check(text.count("# TYPE rabulk_last_run_exit_code") == 1, "one run in the file")
+        check(only(second, "rabulk_last_run_exit_code", operation="logoff") == 1, "second run's code")
+        check(only(second, "rabulk_last_success_timestamp_seconds") == 0,
+              "another operation's success is not carried over")
+
+        r = rabulk(w, "logoff", "--yes", *target(emu), "--metrics-file", prom, good, report="r3.csv")
+        check(r.code == 0, "third run", r.code, r.stderr)
+        third, _ = parse_metrics(open(prom).read())
+        success = only(third, "rabulk_last_success_timestamp_seconds")
+        r = rabulk(w, "logoff", "--yes", *target(emu), "--metrics-file", prom, bad, report="r4.csv")
+        fourth, _ = parse_metrics(open(prom).read())
+        check(only(fourth, "rabulk_last_success_timestamp_seconds") == success, "kept across a failure")
+        check(only(fourth, "rabulk_last_run_timestamp_seconds") > success, "the failed run's own end")
+        check(sorted(f for f in os.listdir(w.path) if f.startswith("rabulk.prom")) == ["rabulk.prom"],
+              "no temporary file left", os.listdir(w.path))
+
+        r = rabulk(w, "disconnect", *target(emu), "--metrics-file",
+                   os.path.join(w.path, "missing", "rabulk.prom"), good, report="r5.csv")
+        check(r.code == 4 and "cannot write metrics" in r.stderr, "an unwritable file is exit 4",
+              r.code, r.stderr)
+        check(not os.path.exists(os.path.join(w.path, "missing")), "nothing made")
+
+
+def test_stopped_run_writes_metrics_with_exit_code_3():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:3000", "--op-delay", "1500", "--log-max", "1")
+        prom = os.path.join(w.path, "rabulk.prom")
+        report = os.path.join(w.path, "report.csv")
+        p = subprocess.Popen([RABULK, "disconnect", *target(emu, "--concurrency", "16",
+                              "--poll-interval", "200ms"), "--report", report, "--metrics-file", prom,
+                              w.file("in.csv", users_csv(3000))],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        check(not os.path.exists(prom), "written at the end, not before")
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+        check(p.returncode == 3, "exit code", p.returncode, err)
+        series, _ = parse_metrics(open(prom).read())
+        check(only(series, "rabulk_last_run_exit_code") == 3, "the stopped run's exit code")
+        rows = {dict(k)["status"]: v for k, v in series["rabulk_last_run_rows"].items()}
+        check(sum(rows.values()) == 3000 and rows["not_attempted"] > 1000, "every row counted", rows)
+        check(only(series, "rabulk_last_run_requests") > 0, "requests counted")
+        check(os.listdir(w.path).count("rabulk.prom") == 1 and
+              not [f for f in os.listdir(w.path) if f.startswith("rabulk.prom.")], "no temporary file")
+
+
+def test_drain_writes_metrics_too():
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:4")
+        prom = os.path.join(w.path, "rabulk.prom")
+        r = rabulk(w, "drain", "Apps", *target(emu), "--message", "bye", "--grace", "200ms",
+                   "--metrics-file", prom)
+        check(r.code == 0, "exit code", r.code, r.stderr)
+        series, _ = parse_metrics(open(prom).read())
+        rows = {dict(k)["status"]: v for k, v in series["rabulk_last_run_rows"].items()}
+        check(only(series, "rabulk_last_run_exit_code", operation="drain") == 0 and
+              rows["succeeded"] == 8, "a drain's two phases", rows)
