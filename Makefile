@@ -1,6 +1,6 @@
 # rabulk — plain GNU make.  `make`, `make test`, `make demo`, `make V=1`,
 # `make SANITIZER=address,undefined test`, `make valgrind`, `make WERROR=1`,
-# `make install`.
+# `make install`, `make deb`.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -22,6 +22,11 @@ ifneq ($(SANITIZER),)
 BUILD   := $(BUILD)/san-$(subst $(comma),-,$(SANITIZER))
 CFLAGS  += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZER)
+endif
+# The version is debian/changelog's latest entry's: one place to change it.
+VERSION := $(shell sed -n '1s/^rabulk (\(.*\)) .*/\1/p' debian/changelog)
+ifeq ($(VERSION),)
+$(error no version: debian/changelog's first line should read 'rabulk (X.Y.Z) ...')
 endif
 PKGS    = libcurl libcjson libmicrohttpd libcrypto gnutls
 CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -48,7 +53,10 @@ all: $(RABULK) $(EMULATOR) $(COMPLETIONS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(call say,CC,$<)$(CC) $(CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/cli/main.o: CPPFLAGS += -DRABULK_VERSION='"$(VERSION)"'
+$(BUILD)/cli/main.o: debian/changelog
 
 $(BUILD)/librabulk.a: $(LIB_OBJS)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
@@ -157,6 +165,23 @@ uninstall:
 	  $(DESTDIR)$(MANDIR)/man1/rabulk.1 $(DESTDIR)$(MANDIR)/man1/rabulk-emulator.1 \
 	  $(DESTDIR)$(BASHCOMPDIR)/rabulk $(DESTDIR)$(ZSHCOMPDIR)/_rabulk
 
+# `make deb`: rabulk_$(VERSION)_amd64.deb here, by dpkg-buildpackage (debian/)
+# in a copy of this tree under build/deb/ (its clean step empties build/, and
+# it writes next to the tree it builds), then lintian, which must find no
+# error. The unit tests run in the package build (the conformance one reads
+# the recordings in ../shared; DEB_BUILD_OPTIONS=nocheck skips them).
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_SRC   = build/deb/rabulk-$(VERSION)
+deb:
+	$(Q)scripts/deps.sh deb
+	$(Q)rm -rf build/deb && mkdir -p $(DEB_SRC)
+	$(Q)tar -c --exclude-vcs --exclude=./build --exclude='./rabulk_*.deb' -f - . | tar -x -C $(DEB_SRC)
+	$(Q)cd $(DEB_SRC) && RABULK_RECORDINGS=$(abspath ../shared/conformance/remoteapp-recordings) \
+	  dpkg-buildpackage -b -us -uc
+	$(Q)cp build/deb/rabulk_$(VERSION)_$(DEB_ARCH).deb .
+	$(Q)lintian --fail-on error build/deb/rabulk_$(VERSION)_$(DEB_ARCH).changes
+	@echo "rabulk_$(VERSION)_$(DEB_ARCH).deb: install with apt-get install ./rabulk_$(VERSION)_$(DEB_ARCH).deb"
+
 .SECONDARY:
-.PHONY: all bench unit test test-durability test-engine test-unit valgrind deps demo format format-check clean install uninstall fuzz
+.PHONY: all bench unit test test-durability test-engine test-unit valgrind deps demo format format-check clean install uninstall fuzz deb
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -14,7 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RABULK_VERSION "0.1.0"
+/* The version is debian/changelog's latest (the Makefile passes it). */
+#ifndef RABULK_VERSION
+#error "RABULK_VERSION is not defined: build with make"
+#endif
 
 /* Descriptors 0-2 closed by whoever started us would be taken by the
  * first open() or socket (libcurl's socketpair, the report), and rows would

@@ -7,9 +7,10 @@
 #   scripts/deps.sh bench  the same, plus nginx, h2load and curl for make bench
 #                          (and the HTTP/2 test); nginx's own service is not
 #                          started (policy-rc.d), rabulk starts its own
+#   scripts/deps.sh deb    the same, plus debhelper and lintian for make deb
 #   scripts/deps.sh promtool  the same, plus prometheus for the promtool the
 #                          metrics test runs (its service is not started either)
-# Several modes may be given at once: scripts/deps.sh fuzz bench
+# Several modes may be given at once: scripts/deps.sh deb promtool
 # bash-completion and zsh are for the completion tests.
 set -eu
 pkgs="build-essential pkg-config libcurl4-openssl-dev libcsv-dev libcjson-dev
@@ -19,8 +20,9 @@ for mode in "$@"; do
 	case $mode in
 	fuzz) pkgs="$pkgs clang libclang-rt-14-dev clang-format-14" ;;
 	bench) pkgs="$pkgs nginx-light nghttp2-client curl" ;;
+	deb) pkgs="$pkgs debhelper lintian" ;;
 	promtool) pkgs="$pkgs prometheus" ;;
-	*) echo "scripts/deps.sh: unknown mode '$mode': want fuzz, bench or promtool" >&2 && exit 2 ;;
+	*) echo "scripts/deps.sh: unknown mode '$mode': want fuzz, bench, deb or promtool" >&2 && exit 2 ;;
 	esac
 done
 missing=""

@@ -1,5 +1,5 @@
-"""Distribution and operations: the shell completions, and --metrics-file
-(Prometheus text for the node exporter's textfile collector).
+"""Distribution and operations: the version, the shell completions, and
+--metrics-file (Prometheus text for the node exporter's textfile collector).
 
 The completions are driven as a shell drives them: bash through
 bash-completion's own loader and the function it registers (COMP_WORDS, then
@@ -19,6 +19,21 @@ import time
 
 from harness import (RABULK, ROOT, Skip, Workdir, by_status, check, rabulk, target,
                      users_csv)
+
+
+def changelog_version():
+    first = open(os.path.join(ROOT, "debian", "changelog")).readline()
+    m = re.match(r"rabulk \(([^)]+)\) ", first)
+    check(m, "debian/changelog's first line", first)
+    return m.group(1)
+
+
+def test_version_is_the_changelogs():
+    version = changelog_version()
+    out = subprocess.run([RABULK, "--version"], capture_output=True, text=True).stdout
+    check(out == "rabulk %s\n" % version, "--version", out, version)
+    th = open(os.path.join(ROOT, "man", "rabulk.1")).readline()
+    check('"rabulk %s"' % version in th, "man/rabulk.1 .TH names the version", th)
 
 
 # ---- bash ---------------------------------------------------------------
