@@ -1,5 +1,6 @@
 # rabulk — plain GNU make.  `make`, `make test`, `make demo`, `make V=1`,
-# `make SANITIZER=address,undefined test`, `make valgrind`, `make WERROR=1`.
+# `make SANITIZER=address,undefined test`, `make valgrind`, `make WERROR=1`,
+# `make install`, `make deb`.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -22,6 +23,11 @@ BUILD   := $(BUILD)/san-$(subst $(comma),-,$(SANITIZER))
 CFLAGS  += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZER)
 endif
+# The version is debian/changelog's latest entry's: one place to change it.
+VERSION := $(shell sed -n '1s/^rabulk (\(.*\)) .*/\1/p' debian/changelog)
+ifeq ($(VERSION),)
+$(error no version: debian/changelog's first line should read 'rabulk (X.Y.Z) ...')
+endif
 PKGS    = libcurl libcjson libmicrohttpd libcrypto gnutls
 CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lpthread
@@ -41,12 +47,16 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 RABULK   = $(BUILD)/rabulk
 EMULATOR = $(BUILD)/rabulk-emulator
+COMPLETIONS = $(BUILD)/completions/rabulk $(BUILD)/completions/_rabulk
 
-all: $(RABULK) $(EMULATOR)
+all: $(RABULK) $(EMULATOR) $(COMPLETIONS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(call say,CC,$<)$(CC) $(CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/cli/main.o: CPPFLAGS += -DRABULK_VERSION='"$(VERSION)"'
+$(BUILD)/cli/main.o: debian/changelog
 
 $(BUILD)/librabulk.a: $(LIB_OBJS)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
@@ -56,6 +66,15 @@ $(RABULK): $(BUILD)/cli/main.o $(BUILD)/librabulk.a
 
 $(EMULATOR): $(BUILD)/emulator/main.o $(BUILD)/librabulk.a
 	$(call say,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Shell completions, printed by rabulk itself from its option table.
+$(BUILD)/completions/rabulk: $(RABULK)
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)$(RABULK) --completion bash >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/completions/_rabulk: $(RABULK)
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)$(RABULK) --completion zsh >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/librabulk.a
 	@mkdir -p $(dir $@)
@@ -128,17 +147,41 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
-# `make install PREFIX=/usr DESTDIR=pkg`: the two binaries and their man pages.
+# `make install PREFIX=/usr DESTDIR=pkg`: the two binaries, their man pages and
+# the completions (where bash-completion and Debian's zsh look for them).
 MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/$(if $(filter /usr,$(PREFIX)),vendor-completions,site-functions)
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 755 $(RABULK) $(EMULATOR) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 man/rabulk.1 man/rabulk-emulator.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(BUILD)/completions/rabulk $(DESTDIR)$(BASHCOMPDIR)/rabulk
+	install -m 644 $(BUILD)/completions/_rabulk $(DESTDIR)$(ZSHCOMPDIR)/_rabulk
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/rabulk $(DESTDIR)$(PREFIX)/bin/rabulk-emulator \
-	  $(DESTDIR)$(MANDIR)/man1/rabulk.1 $(DESTDIR)$(MANDIR)/man1/rabulk-emulator.1
+	  $(DESTDIR)$(MANDIR)/man1/rabulk.1 $(DESTDIR)$(MANDIR)/man1/rabulk-emulator.1 \
+	  $(DESTDIR)$(BASHCOMPDIR)/rabulk $(DESTDIR)$(ZSHCOMPDIR)/_rabulk
+
+# `make deb`: rabulk_$(VERSION)_amd64.deb here, by dpkg-buildpackage (debian/)
+# in a copy of this tree under build/deb/ (its clean step empties build/, and
+# it writes next to the tree it builds), then lintian, which must find no
+# error. The unit tests run in the package build (the conformance one reads
+# the recordings in ../shared; DEB_BUILD_OPTIONS=nocheck skips them).
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_SRC   = build/deb/rabulk-$(VERSION)
+deb:
+	$(Q)scripts/deps.sh deb
+	$(Q)rm -rf build/deb && mkdir -p $(DEB_SRC)
+	$(Q)tar -c --exclude-vcs --exclude=./build --exclude='./rabulk_*.deb' -f - . | tar -x -C $(DEB_SRC)
+	$(Q)cd $(DEB_SRC) && RABULK_RECORDINGS=$(abspath ../shared/conformance/remoteapp-recordings) \
+	  dpkg-buildpackage -b -us -uc
+	$(Q)cp build/deb/rabulk_$(VERSION)_$(DEB_ARCH).deb .
+	$(Q)lintian --fail-on error build/deb/rabulk_$(VERSION)_$(DEB_ARCH).changes
+	@echo "rabulk_$(VERSION)_$(DEB_ARCH).deb: install with apt-get install ./rabulk_$(VERSION)_$(DEB_ARCH).deb"
 
 .SECONDARY:
-.PHONY: all bench unit test test-durability test-engine test-unit valgrind deps demo format format-check clean install uninstall fuzz
+.PHONY: all bench unit test test-durability test-engine test-unit valgrind deps demo format format-check clean install uninstall fuzz deb
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,5 +1,12 @@
 /* args.c — getopt_long over the DESIGN section 3 options.
  *
+ * The options are one table (`table` below): getopt_long's list is made from
+ * it, and so are the options part of --help and, through complete.c, the
+ * bash and zsh completion scripts. Each row says which commands take the
+ * option, how --help names its value and, for a value from a fixed set, the
+ * set. The table does not restrict what getopt accepts (every command parses
+ * every option, as before); it tells completion what fits where.
+ *
  * Every option is parsed and range-checked here, so the rest of the program
  * sees only sane values; durations take units (wrk's habit). Secrets are
  * never options: a token comes from --token-file, --token-command,
@@ -18,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char usage[] =
+static const char usage_head[] =
     "usage: rabulk disconnect [options] [INPUT...]\n"
     "       rabulk logoff     [options] [--yes] [INPUT...]\n"
     "       rabulk message    --text TEXT [options] [INPUT...]\n"
@@ -27,77 +34,18 @@ static const char usage[] =
     "       rabulk drain      --message TEXT --grace D [--remind D,D...]\n"
     "                         [--then logoff|disconnect] [--exclude FILE] [options] COLLECTION...\n"
     "       rabulk report merge [--input FILE] REPORT...  > merged.csv\n"
-    "       rabulk --help | --version\n"
+    "       rabulk --help | --version | --completion bash|zsh\n"
     "\n"
     "INPUT is a CSV, NDJSON or plain-UPN file, or - for standard input (the default\n"
     "when standard input is not a terminal).\n"
     "\n"
-    "options:\n"
-    "  --profile FILE         Azure PowerShell profile (AzureProfile.json)\n"
-    "                         [$RABULK_PROFILE, ~/.config/rabulk/AzureProfile.json]\n"
-    "  --subscription ID|NAME subscription (by name: from the profile) [profile default]\n"
-    "  --endpoint URL         service endpoint [profile, https://management.core.windows.net]\n"
-    "  --namespace NS         service namespace [$RABULK_NAMESPACE or remoteapp]\n"
-    "  --cert FILE            management certificate: PEM (with --key) or PKCS#12\n"
-    "  --key FILE             the PEM certificate's private key [in --cert]\n"
-    "  --cert-password-file FILE  password of the key or PKCS#12 [$RABULK_CERT_PASSWORD]\n"
-    "  --token-file FILE      bearer token file, mode 0600, re-read when it changes\n"
-    "  --token-command CMD    prints a bearer token; run again before it expires\n"
-    "                         [$RABULK_ACCESS_TOKEN, the profile's AccessToken]\n"
-    "  --cacert FILE          extra CA certificates (PEM)\n"
-    "  --insecure             skip TLS verification (loopback endpoints only)\n"
-    "  --collection NAME      collection for rows without one\n"
-    "  --format FMT           csv, json, ndjson or lines [sniffed]\n"
-    "  --no-dedup             send repeated (collection, UPN) pairs again\n"
-    "  --keep-columns         copy the input CSV's other columns into the report\n"
-    "  --dry-run              read, validate and report (status planned); send nothing\n"
-    "  --concurrency N        requests in flight [64]\n"
-    "  --threads N            worker threads [CPUs up to 8, one per 256 in flight]\n"
-    "  --rate N[/s|/m|/h]     operation requests per second, all threads [unlimited]\n"
-    "  --burst N              requests that may go at once under --rate [1]\n"
-    "  --poll-rate N[/s|/m|/h] operation polls per second [4x --rate]\n"
-    "  --halt-error-rate P    stop when over P of the last 100 rows failed (0.1, 10%)\n"
-    "  --deadline TIME        start nothing after TIME (2026-11-24T22:00:00Z, 22:00, +30m)\n"
-    "  --shard K/N            only the rows of shard K of N (stable hash of collection, UPN)\n"
-    "  --shard auto [--shards N]  K from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID\n"
-    "  --retries N            retries per request (row, poll, listing) [6]\n"
-    "  --retry-max-time D     give up retrying a row or listing after D, and on a longer\n"
-    "                         Retry-After [no limit; a Retry-After over 10m fails it]\n"
-    "  --timeout D            one request's time limit [30s]\n"
-    "  --no-wait              do not poll operation results (status submitted)\n"
-    "  --poll-interval D      time between polls of an operation [1s]\n"
-    "  --poll-timeout D       give up polling after D [5m]\n"
-    "  --report FILE          report: .csv, .json or .ndjson; - for stdout\n"
-    "                         [rabulk-OP-TIMESTAMP.csv, or the --resume file]\n"
-    "  --resume REPORT        skip rows ok in REPORT, poll its accepted ones, send the rest\n"
-    "  --ordered              write report rows in input order\n"
-    "  --summary-json FILE    also write the summary as JSON\n"
-    "  --emulator             run against an embedded emulator (sessions for every row)\n"
-    "  --emulator-seed FILE   seed the embedded emulator from a CSV instead\n"
-    "  --yes                  logoff without asking\n"
-    "  --text TEXT            the message, for rabulk message\n"
-    "  --text-file FILE       the message, from a file\n"
-    "  --message TEXT         drain: the warning sent to connected users ({left}: time left)\n"
-    "  --grace D              drain: how long users get before the action\n"
-    "  --remind D,D...        drain: warn again when this much time is left (5m,1m)\n"
-    "  --then OP              drain: logoff or disconnect what is left [disconnect]\n"
-    "  --exclude FILE         drain: users (UPNs, or collection and UPN) to leave alone\n"
-    "  --progress             progress line on stderr [on when stderr is a terminal]\n"
-    "  --no-progress          no progress line\n"
-    "  --quiet                no summary, progress or invalid rows on stderr\n"
-    "  --verbose              credentials in use, every exchange as curl -v shows it\n"
-    "                         (Authorization blanked)\n"
-    "  -h, --help             this text\n"
-    "  --version              print the version\n"
+    "options:\n";
+
+static const char usage_tail[] =
     "\n"
     "Durations take a unit: 250ms, 30s, 10m, 1h (plain numbers are seconds).\n"
     "exit: 0 all ok, 1 some rows failed or invalid, 2 usage error (nothing sent),\n"
     "      3 run stopped early (report complete, resumable), 4 internal error\n";
-
-const char *args_usage(void)
-{
-	return usage;
-}
 
 static int whole(const char *opt, const char *s, int lo, int hi, int *out, char *err, size_t n)
 {
@@ -306,64 +254,196 @@ enum {
 	O_THEN,
 	O_EXCLUDE,
 	O_PROGRESS,
-	O_NO_PROGRESS
+	O_NO_PROGRESS,
+	O_METRICS_FILE,
+	O_COMPLETION
 };
 
-static const struct option longopts[] = {
-    {"endpoint", required_argument, 0, O_ENDPOINT},
-    {"subscription", required_argument, 0, O_SUBSCRIPTION},
-    {"namespace", required_argument, 0, O_NAMESPACE},
-    {"token-file", required_argument, 0, O_TOKEN_FILE},
-    {"token-command", required_argument, 0, O_TOKEN_COMMAND},
-    {"text-file", required_argument, 0, O_TEXT_FILE},
-    {"message", required_argument, 0, O_MESSAGE},
-    {"grace", required_argument, 0, O_GRACE},
-    {"remind", required_argument, 0, O_REMIND},
-    {"then", required_argument, 0, O_THEN},
-    {"exclude", required_argument, 0, O_EXCLUDE},
-    {"progress", no_argument, 0, O_PROGRESS},
-    {"no-progress", no_argument, 0, O_NO_PROGRESS},
-    {"profile", required_argument, 0, O_PROFILE},
-    {"cert", required_argument, 0, O_CERT},
-    {"key", required_argument, 0, O_KEY},
-    {"cert-password-file", required_argument, 0, O_CERT_PASSWORD_FILE},
-    {"cacert", required_argument, 0, O_CACERT},
-    {"insecure", no_argument, 0, O_INSECURE},
-    {"collection", required_argument, 0, O_COLLECTION},
-    {"format", required_argument, 0, O_FORMAT},
-    {"concurrency", required_argument, 0, O_CONCURRENCY},
-    {"threads", required_argument, 0, O_THREADS},
-    {"retries", required_argument, 0, O_RETRIES},
-    {"retry-max-time", required_argument, 0, O_RETRY_MAX_TIME},
-    {"timeout", required_argument, 0, O_TIMEOUT},
-    {"no-wait", no_argument, 0, O_NO_WAIT},
-    {"poll-interval", required_argument, 0, O_POLL_INTERVAL},
-    {"poll-timeout", required_argument, 0, O_POLL_TIMEOUT},
-    {"report", required_argument, 0, O_REPORT},
-    {"emulator", no_argument, 0, O_EMULATOR},
-    {"emulator-seed", required_argument, 0, O_EMULATOR_SEED},
-    {"yes", no_argument, 0, O_YES},
-    {"text", required_argument, 0, O_TEXT},
-    {"quiet", no_argument, 0, O_QUIET},
-    {"verbose", no_argument, 0, O_VERBOSE},
-    {"state", required_argument, 0, O_STATE},
-    {"dry-run", no_argument, 0, O_DRY_RUN},
-    {"no-dedup", no_argument, 0, O_NO_DEDUP},
-    {"keep-columns", no_argument, 0, O_KEEP_COLUMNS},
-    {"rate", required_argument, 0, O_RATE},
-    {"burst", required_argument, 0, O_BURST},
-    {"poll-rate", required_argument, 0, O_POLL_RATE},
-    {"halt-error-rate", required_argument, 0, O_HALT},
-    {"deadline", required_argument, 0, O_DEADLINE},
-    {"resume", required_argument, 0, O_RESUME},
-    {"ordered", no_argument, 0, O_ORDERED},
-    {"summary-json", required_argument, 0, O_SUMMARY_JSON},
-    {"shard", required_argument, 0, O_SHARD},
-    {"shards", required_argument, 0, O_SHARDS},
-    {"input", required_argument, 0, O_INPUT},
-    {"help", no_argument, 0, 'h'},
-    {"version", no_argument, 0, O_VERSION},
-    {0, 0, 0, 0}};
+static const struct args_command commands[] = {
+    {"disconnect", ARGS_DISCONNECT, "INPUT", "disconnect the sessions of the users listed"},
+    {"logoff", ARGS_LOGOFF, "INPUT", "log the users listed off (unsaved work is lost)"},
+    {"message", ARGS_MESSAGE, "INPUT", "send a message to the users listed"},
+    {"sessions", ARGS_SESSIONS, "COLLECTION", "list the sessions of collections"},
+    {"result", ARGS_RESULT, "TRACKING_ID", "the status of operations"},
+    {"drain", ARGS_DRAIN, "COLLECTION", "warn, wait, then disconnect or log off"},
+    {"report merge", ARGS_MERGE, "REPORT", "merge shard reports into one"},
+    {NULL, 0, NULL, NULL}};
+
+/* In --help's order. Adding an option: a row here (and in man/rabulk.1,
+ * which a test checks), a case in option(). */
+static const struct args_option table[] = {
+    {"profile", O_PROFILE, ARGS_CALL, "FILE", NULL,
+     "Azure PowerShell profile (AzureProfile.json)\n"
+     "[$RABULK_PROFILE, ~/.config/rabulk/AzureProfile.json]"},
+    {"subscription", O_SUBSCRIPTION, ARGS_CALL, "ID|NAME", NULL,
+     "subscription (by name: from the profile) [profile default]"},
+    {"endpoint", O_ENDPOINT, ARGS_CALL, "URL", NULL,
+     "service endpoint [profile, https://management.core.windows.net]"},
+    {"namespace", O_NAMESPACE, ARGS_CALL, "NS", NULL,
+     "service namespace [$RABULK_NAMESPACE or remoteapp]"},
+    {"cert", O_CERT, ARGS_CALL, "FILE", NULL,
+     "management certificate: PEM (with --key) or PKCS#12"},
+    {"key", O_KEY, ARGS_CALL, "FILE", NULL, "the PEM certificate's private key [in --cert]"},
+    {"cert-password-file", O_CERT_PASSWORD_FILE, ARGS_CALL, "FILE", NULL,
+     "password of the key or PKCS#12 [$RABULK_CERT_PASSWORD]"},
+    {"token-file", O_TOKEN_FILE, ARGS_CALL, "FILE", NULL,
+     "bearer token file, mode 0600, re-read when it changes"},
+    {"token-command", O_TOKEN_COMMAND, ARGS_CALL, "CMD", NULL,
+     "prints a bearer token; run again before it expires\n"
+     "[$RABULK_ACCESS_TOKEN, the profile's AccessToken]"},
+    {"cacert", O_CACERT, ARGS_CALL, "FILE", NULL, "extra CA certificates (PEM)"},
+    {"insecure", O_INSECURE, ARGS_CALL, NULL, NULL,
+     "skip TLS verification (loopback endpoints only)"},
+    {"collection", O_COLLECTION, ARGS_SEND | ARGS_MERGE, "NAME", NULL,
+     "collection for rows without one"},
+    {"format", O_FORMAT, ARGS_SEND | ARGS_DRAIN | ARGS_MERGE, "FMT", "csv json ndjson lines",
+     "csv, json, ndjson or lines [sniffed]\n"
+     "sessions: the output's, csv, json or ndjson [csv]"},
+    {"format", O_FORMAT, ARGS_SESSIONS, "FMT", "csv json ndjson", NULL},
+    {"no-dedup", O_NO_DEDUP, ARGS_SEND, NULL, NULL, "send repeated (collection, UPN) pairs again"},
+    {"keep-columns", O_KEEP_COLUMNS, ARGS_SEND, NULL, NULL,
+     "copy the input CSV's other columns into the report"},
+    {"dry-run", O_DRY_RUN, ARGS_CALL, NULL, NULL,
+     "read, validate and report (status planned); send nothing"},
+    {"concurrency", O_CONCURRENCY, ARGS_RUN, "N", NULL, "requests in flight [64]"},
+    {"threads", O_THREADS, ARGS_RUN, "N", NULL,
+     "worker threads [CPUs up to 8, one per 256 in flight]"},
+    {"rate", O_RATE, ARGS_RUN, "N[/s|/m|/h]", NULL,
+     "operation requests per second, all threads [unlimited]"},
+    {"burst", O_BURST, ARGS_RUN, "N", NULL, "requests that may go at once under --rate [1]"},
+    {"poll-rate", O_POLL_RATE, ARGS_RUN, "N[/s|/m|/h]", NULL,
+     "operation polls per second [4x --rate]"},
+    {"halt-error-rate", O_HALT, ARGS_RUN, "P", NULL,
+     "stop when over P of the last 100 rows failed (0.1, 10%)"},
+    {"deadline", O_DEADLINE, ARGS_RUN, "TIME", NULL,
+     "start nothing after TIME (2026-11-24T22:00:00Z, 22:00, +30m)"},
+    {"shard", O_SHARD, ARGS_SEND, "K/N", NULL,
+     "only the rows of shard K of N (stable hash of collection, UPN);\n"
+     "auto: K from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID"},
+    {"shards", O_SHARDS, ARGS_SEND, "N", NULL,
+     "with --shard auto: how many [SLURM_ARRAY_TASK_COUNT]"},
+    {"retries", O_RETRIES, ARGS_CALL, "N", NULL, "retries per request (row, poll, listing) [6]"},
+    {"retry-max-time", O_RETRY_MAX_TIME, ARGS_CALL, "D", NULL,
+     "give up retrying a row or listing after D, and on a longer\n"
+     "Retry-After [no limit; a Retry-After over 10m fails it]"},
+    {"timeout", O_TIMEOUT, ARGS_CALL, "D", NULL, "one request's time limit [30s]"},
+    {"no-wait", O_NO_WAIT, ARGS_RUN, NULL, NULL,
+     "do not poll operation results (status submitted)"},
+    {"poll-interval", O_POLL_INTERVAL, ARGS_RUN, "D", NULL,
+     "time between polls of an operation [1s]"},
+    {"poll-timeout", O_POLL_TIMEOUT, ARGS_RUN, "D", NULL, "give up polling after D [5m]"},
+    {"report", O_REPORT, ARGS_RUN, "FILE", NULL,
+     "report: .csv, .json or .ndjson; - for stdout\n"
+     "[rabulk-OP-TIMESTAMP.csv, or the --resume file]"},
+    {"resume", O_RESUME, ARGS_SEND, "REPORT", NULL,
+     "skip rows ok in REPORT, poll its accepted ones, send the rest"},
+    {"ordered", O_ORDERED, ARGS_RUN, NULL, NULL, "write report rows in input order"},
+    {"summary-json", O_SUMMARY_JSON, ARGS_RUN, "FILE", NULL, "also write the summary as JSON"},
+    {"metrics-file", O_METRICS_FILE, ARGS_RUN, "FILE", NULL,
+     "at the end, the run's figures for Prometheus (node exporter's\n"
+     "textfile collector), replaced atomically"},
+    {"input", O_INPUT, ARGS_MERGE, "FILE", NULL,
+     "report merge: the input, whose every pair a report must have"},
+    {"emulator", O_EMULATOR, ARGS_CALL, NULL, NULL,
+     "run against an embedded emulator (sessions for every row)"},
+    {"emulator-seed", O_EMULATOR_SEED, ARGS_CALL, "FILE", NULL,
+     "seed the embedded emulator from a CSV instead"},
+    {"yes", O_YES, ARGS_LOGOFF | ARGS_DRAIN, NULL, NULL, "logoff without asking"},
+    {"text", O_TEXT, ARGS_MESSAGE, "TEXT", NULL, "the message, for rabulk message"},
+    {"text-file", O_TEXT_FILE, ARGS_MESSAGE, "FILE", NULL, "the message, from a file"},
+    {"state", O_STATE, ARGS_SESSIONS, "S", "Connected Active Disconnected",
+     "sessions: only those in state S (Connected also matches Active)"},
+    {"message", O_MESSAGE, ARGS_DRAIN, "TEXT", NULL,
+     "drain: the warning sent to connected users ({left}: time left)"},
+    {"grace", O_GRACE, ARGS_DRAIN, "D", NULL, "drain: how long users get before the action"},
+    {"remind", O_REMIND, ARGS_DRAIN, "D,D...", NULL,
+     "drain: warn again when this much time is left (5m,1m)"},
+    {"then", O_THEN, ARGS_DRAIN, "OP", "disconnect logoff",
+     "drain: logoff or disconnect what is left [disconnect]"},
+    {"exclude", O_EXCLUDE, ARGS_DRAIN, "FILE", NULL,
+     "drain: users (UPNs, or collection and UPN) to leave alone"},
+    {"progress", O_PROGRESS, ARGS_RUN, NULL, NULL,
+     "progress line on stderr [on when stderr is a terminal]"},
+    {"no-progress", O_NO_PROGRESS, ARGS_RUN, NULL, NULL, "no progress line"},
+    {"quiet", O_QUIET, ARGS_RUN, NULL, NULL, "no summary, progress or invalid rows on stderr"},
+    {"verbose", O_VERBOSE, ARGS_CALL, NULL, NULL,
+     "credentials in use, every exchange as curl -v shows it\n"
+     "(Authorization blanked)"},
+    {"help", 'h', ARGS_ALL | ARGS_TOP, NULL, NULL, "this text"},
+    {"version", O_VERSION, ARGS_TOP, NULL, NULL, "print the version"},
+    {"completion", O_COMPLETION, ARGS_TOP, "SHELL", "bash zsh",
+     "print the completion script for bash or zsh"},
+    {NULL, 0, 0, NULL, NULL, NULL}};
+
+#define NOPTIONS (sizeof(table) / sizeof(table[0]))
+
+const struct args_option *args_table(void)
+{
+	return table;
+}
+
+const struct args_command *args_commands(void)
+{
+	return commands;
+}
+
+/* getopt_long's list: a row per name, from the table. */
+static const struct option *longopts(void)
+{
+	static struct option list[NOPTIONS];
+	size_t n = 0;
+	if (list[0].name)
+		return list;
+	for (const struct args_option *t = table; t->name; t++) {
+		bool seen = false;
+		for (size_t i = 0; i < n && !seen; i++)
+			seen = strcmp(list[i].name, t->name) == 0;
+		if (!seen)
+			list[n++] = (struct option){
+			    t->name, t->arg ? required_argument : no_argument, NULL, t->id};
+	}
+	return list;
+}
+
+#define HELP_COLUMN 25 /* where the text of an option's help starts */
+
+static void append(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+{
+	if (*len + n >= cap) /* cannot happen: the text is a fixed size, well under cap */
+		n = cap - 1 - *len;
+	memcpy(buf + *len, s, n);
+	*len += n;
+	buf[*len] = '\0';
+}
+
+const char *args_usage(void)
+{
+	static char text[16384];
+	static const char indent[HELP_COLUMN + 1] = "                         ";
+	size_t len = 0;
+	if (text[0])
+		return text;
+	append(text, sizeof(text), &len, usage_head, strlen(usage_head));
+	for (const struct args_option *t = table; t->name; t++) {
+		char opt[128];
+		if (!t->help)
+			continue; /* a second row of an option already shown */
+		int w = snprintf(opt, sizeof(opt), "  %s--%s%s%s", t->id == 'h' ? "-h, " : "",
+				 t->name, t->arg ? " " : "", t->arg ? t->arg : "");
+		append(text, sizeof(text), &len, opt, strlen(opt));
+		append(text, sizeof(text), &len, indent, w < HELP_COLUMN ? HELP_COLUMN - w : 1);
+		for (const char *h = t->help, *nl; *h; h = nl + 1) {
+			nl = strchr(h, '\n');
+			append(text, sizeof(text), &len, h, nl ? (size_t)(nl - h + 1) : strlen(h));
+			if (!nl)
+				break;
+			append(text, sizeof(text), &len, indent, HELP_COLUMN);
+		}
+		append(text, sizeof(text), &len, "\n", 1);
+	}
+	append(text, sizeof(text), &len, usage_tail, strlen(usage_tail));
+	return text;
+}
 
 static int option(struct options *o, int c, const char *arg, char *err, size_t n)
 {
@@ -507,6 +587,16 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 	case O_SUMMARY_JSON:
 		o->summary_json = arg;
 		return 0;
+	case O_METRICS_FILE:
+		o->metrics_file = arg;
+		return 0;
+	case O_COMPLETION:
+		if (strcmp(arg, "bash") == 0 || strcmp(arg, "zsh") == 0) {
+			o->completion = arg;
+			return 0;
+		}
+		snprintf(err, n, "bad --completion '%s': want bash or zsh", arg);
+		return ERR_INVAL;
 	case O_RATE:
 		return rate("--rate", arg, &o->rate, err, n);
 	case O_POLL_RATE:
@@ -587,19 +677,37 @@ static int check(struct options *o, char *err, size_t n)
 	return 0;
 }
 
+/* rabulk --help, --version or --completion SHELL: the options of no command. */
+static int no_command(int argc, char **argv, struct options *o, char *err, size_t n)
+{
+	int c;
+	optind = 1;
+	opterr = 0;
+	while (argc >= 2 && (c = getopt_long(argc, argv, "h", longopts(), NULL)) != -1) {
+		bool top = false;
+		for (const struct args_option *t = table; t->name && !top; t++)
+			top = t->id == c && (t->commands & ARGS_TOP);
+		if (c == '?' && optopt == O_COMPLETION) {
+			snprintf(err, n, "--completion needs a shell: bash or zsh");
+			return ERR_INVAL;
+		}
+		if (!top)
+			break;
+		if (option(o, c, optarg, err, n) < 0)
+			return ERR_INVAL;
+	}
+	if (o->help || o->version || o->completion)
+		return 0;
+	snprintf(err, n, "no command: want disconnect, logoff or message");
+	return ERR_INVAL;
+}
+
 int args_parse(int argc, char **argv, struct options *o, char *err, size_t n)
 {
 	int c;
 	defaults(o);
-	if (argc < 2 || argv[1][0] == '-') {
-		o->help =
-		    argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0);
-		o->version = argc >= 2 && strcmp(argv[1], "--version") == 0;
-		if (o->help || o->version)
-			return 0;
-		snprintf(err, n, "no command: want disconnect, logoff or message");
-		return ERR_INVAL;
-	}
+	if (argc < 2 || argv[1][0] == '-')
+		return no_command(argc, argv, o, err, n);
 	o->command = argv[1];
 	o->list = strcmp(o->command, "sessions") == 0;
 	o->result = strcmp(o->command, "result") == 0;
@@ -625,7 +733,7 @@ int args_parse(int argc, char **argv, struct options *o, char *err, size_t n)
 	}
 	optind = 2;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", longopts(), NULL)) != -1) {
 		if (c == '?') {
 			snprintf(err, n, "unknown or incomplete option '%s' (see rabulk --help)",
 				 argv[optind - 1]);

@@ -1,5 +1,6 @@
 /* main.c — rabulk: bulk RemoteApp session operations. */
 #include "cli/args.h"
+#include "cli/complete.h"
 #include "cli/drain.h"
 #include "cli/result.h"
 #include "cli/run.h"
@@ -13,7 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RABULK_VERSION "0.1.0"
+/* The version is debian/changelog's latest (the Makefile passes it). */
+#ifndef RABULK_VERSION
+#error "RABULK_VERSION is not defined: build with make"
+#endif
 
 /* Descriptors 0-2 closed by whoever started us would be taken by the
  * first open() or socket (libcurl's socketpair, the report), and rows would
@@ -50,6 +54,8 @@ int main(int argc, char **argv)
 		printf("rabulk %s\n", RABULK_VERSION);
 		return 0;
 	}
+	if (o.completion)
+		return complete_script(stdout, o.completion) < 0 ? EXIT_INTERNAL : 0;
 	bool to_stdout = o.merge || o.result || o.list || (o.report && strcmp(o.report, "-") == 0);
 	if (stdout_closed && to_stdout && !o.dry_run) {
 		fprintf(stderr, "rabulk: standard output is closed: nowhere to write the %s\n",

@@ -24,6 +24,7 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/pairkey.h"
+#include "output/metrics.h"
 #include "output/progress.h"
 #include "output/resume.h"
 #include "output/summary.h"
@@ -443,6 +444,32 @@ static int summary_json(const struct run *c, const struct summary *s, int64_t el
 	return rc;
 }
 
+/* --metrics-file: the same numbers again, for Prometheus (metrics.c). */
+static int metrics_file(const struct run *c, const struct summary *s, int64_t elapsed_ms,
+			int exit_status)
+{
+	char shard[32] = "", err[512];
+	struct engine_stats st = {0};
+	if (c->pipeline)
+		pipeline_stats(c->pipeline, &st);
+	if (c->o->shard_n > 1)
+		snprintf(shard, sizeof(shard), "%d/%d", c->o->shard_k, c->o->shard_n);
+	struct metrics_run m = {
+	    .operation = c->o->command,
+	    .service = c->set.job.service ? c->set.job.service->name : "remoteapp",
+	    .shard = shard,
+	    .summary = s,
+	    .stats = &st,
+	    .elapsed_ms = elapsed_ms,
+	    .exit_code = exit_status,
+	    .end_ms = clock_wall_ms(),
+	};
+	if (metrics_write(c->o->metrics_file, &m, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "rabulk: %s\n", err);
+	return ERR_IO;
+}
+
 static int exit_code(struct run *c, int report_rc)
 {
 	enum stop_reason why = run_stopped(c);
@@ -588,6 +615,10 @@ int run_close(struct run *c, bool report)
 			print_summary(c, writer_summary(c->writer), elapsed, c->report_path);
 		if (report && c->o->summary_json &&
 		    summary_json(c, writer_summary(c->writer), elapsed, rc) < 0 &&
+		    rc < EXIT_STOPPED)
+			rc = EXIT_INTERNAL;
+		if (report && c->o->metrics_file &&
+		    metrics_file(c, writer_summary(c->writer), elapsed, rc) < 0 &&
 		    rc < EXIT_STOPPED)
 			rc = EXIT_INTERNAL;
 		writer_free(c->writer);

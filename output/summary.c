@@ -37,6 +37,7 @@ void summary_add(struct summary *s, const struct item *it)
 		int64_t ms = it->finished_ms - it->started_ms;
 		s->buckets[bucket_of(ms)]++;
 		s->timed++;
+		s->sum_ms += ms > 0 ? (uint64_t)ms : 0;
 		if (ms > s->max_ms)
 			s->max_ms = ms;
 	}

@@ -17,6 +17,7 @@ struct summary {
 	uint64_t rows, timed;
 	uint64_t buckets[SUMMARY_BUCKETS];
 	int64_t max_ms;
+	uint64_t sum_ms; /* of the timed rows' latencies (Prometheus' _sum) */
 };
 
 void summary_init(struct summary *s);

@@ -7,11 +7,24 @@
 #   scripts/deps.sh bench  the same, plus nginx, h2load and curl for make bench
 #                          (and the HTTP/2 test); nginx's own service is not
 #                          started (policy-rc.d), rabulk starts its own
+#   scripts/deps.sh deb    the same, plus debhelper and lintian for make deb
+#   scripts/deps.sh promtool  the same, plus prometheus for the promtool the
+#                          metrics test runs (its service is not started either)
+# Several modes may be given at once: scripts/deps.sh deb promtool
+# bash-completion and zsh are for the completion tests.
 set -eu
 pkgs="build-essential pkg-config libcurl4-openssl-dev libcsv-dev libcjson-dev
-libmicrohttpd-dev libgnutls28-dev libcmocka-dev libssl-dev openssl python3 time strace"
-[ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev clang-format-14"
-[ "${1:-}" = bench ] && pkgs="$pkgs nginx-light nghttp2-client curl"
+libmicrohttpd-dev libgnutls28-dev libcmocka-dev libssl-dev openssl python3 time strace
+bash-completion zsh"
+for mode in "$@"; do
+	case $mode in
+	fuzz) pkgs="$pkgs clang libclang-rt-14-dev clang-format-14" ;;
+	bench) pkgs="$pkgs nginx-light nghttp2-client curl" ;;
+	deb) pkgs="$pkgs debhelper lintian" ;;
+	promtool) pkgs="$pkgs prometheus" ;;
+	*) echo "scripts/deps.sh: unknown mode '$mode': want fuzz, bench, deb or promtool" >&2 && exit 2 ;;
+	esac
+done
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -27,7 +40,8 @@ fi
 echo "installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# Installing nginx would start it on port 80: tell the packages not to start services.
+# Installing nginx (port 80) or prometheus (9090) would start it: tell the
+# packages not to start services.
 policy=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	policy=/usr/sbin/policy-rc.d

@@ -22,6 +22,7 @@ static void percentiles_within_three_percent(void **state)
 	assert_true(p50 >= 5000 * 0.97 && p50 <= 5000 * 1.03);
 	assert_true(p99 >= 9900 * 0.97 && p99 <= 9900 * 1.03);
 	assert_int_equal(s.max_ms, 10000);
+	assert_int_equal(s.sum_ms, 10000ULL * 10001 / 2);
 	assert_int_equal(summary_percentile(&s, 0.0), 1);
 }
 
