@@ -17,15 +17,19 @@
 struct emu_auth {
 	const char *token;     /* a fixed token that never expires, or NULL */
 	long token_ttl_ms;     /* > 0: issued tokens expire after this; also requires a token */
+	long token_skew_ms;    /* front ends' clocks run up to this far ahead (--token-skew) */
 	bool client_ca;	       /* a client certificate from the CA is required */
 	unsigned char key[32]; /* signs issued tokens */
 };
 
 /* Fills the signing key. */
 void emuauth_init(struct emu_auth *a);
-/* Checks one API request: 0 to go ahead, or 401/403 with code and message set. */
-int emuauth_check(const struct emu_auth *a, struct MHD_Connection *c, const char **code,
-		  const char **message);
+/* Checks one API request: 0 to go ahead, or 401/403 with code and message
+ * set. skew (0 to 1) picks how far ahead, within token_skew_ms, the clock
+ * of the front end answering it runs: an issued token expires that much
+ * sooner for this request. */
+int emuauth_check(const struct emu_auth *a, struct MHD_Connection *c, double skew,
+		  const char **code, const char **message);
 /* A new token valid for token_ttl_ms (1 h when unset): a JWT with exp, or
  * with opaque an `emu.<exp>.<sig>` string a client cannot read the expiry
  * from. Caller frees; NULL when out of memory. */

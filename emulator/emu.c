@@ -619,6 +619,12 @@ static bool query_has(const char *query, const char *param)
 	return false;
 }
 
+/* Uniform in [0, 1): faults, and --token-skew's clocks. */
+static double unit_random(struct emu *e)
+{
+	return (double)(mix64(e->secret ^ atomic_fetch_add(&e->seq, 1)) >> 11) / 9007199254740992.0;
+}
+
 /* Rejects what the real front end rejected before routing. */
 static bool refused(struct emu *e, struct MHD_Connection *c, const char *sub, struct reply *r)
 {
@@ -629,7 +635,7 @@ static bool refused(struct emu *e, struct MHD_Connection *c, const char *sub, st
 			   "The versioning header is not specified or was specified incorrectly.");
 		return true;
 	}
-	int status = emuauth_check(&e->auth, c, &code, &message);
+	int status = emuauth_check(&e->auth, c, unit_random(e), &code, &message);
 	if (!status && e->c.subscription && strcasecmp(sub, e->c.subscription) != 0)
 		status = 403; /* the credential is not registered for this subscription */
 	if (status)
@@ -828,11 +834,6 @@ static void log_request(struct emu *e, struct MHD_Connection *c, const char *met
 }
 
 /* ---- faults ---------------------------------------------------------- */
-
-static double unit_random(struct emu *e)
-{
-	return (double)(mix64(e->secret ^ atomic_fetch_add(&e->seq, 1)) >> 11) / 9007199254740992.0;
-}
 
 int emu_parse_faults(struct emu_config *c, const char *spec)
 {
@@ -1149,6 +1150,7 @@ static int load_tls(struct emu *e, char *err, size_t n)
 	emuauth_init(&e->auth);
 	e->auth.token = e->c.token;
 	e->auth.token_ttl_ms = e->c.token_ttl_ms;
+	e->auth.token_skew_ms = e->c.token_skew_ms;
 	e->auth.client_ca = e->c.client_ca != NULL;
 	if (!e->c.tls_cert != !e->c.tls_key || (e->c.client_ca && !e->c.tls_cert)) {
 		snprintf(err, n,

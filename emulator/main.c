@@ -17,6 +17,7 @@
 static const char usage[] =
     "usage: rabulk-emulator [--port N] [--port-file FILE] [--seed FILE]... [--generate NAME:N]...\n"
     "                       [--subscription ID] [--namespace NS] [--token TOKEN] [--token-ttl D]\n"
+    "                       [--token-skew D]\n"
     "                       [--tls-cert PEM --tls-key PEM [--client-ca PEM]]\n"
     "                       [--op-delay MS] [--no-session 202|404] [--threads N] [--log-max N]\n"
     "                       [--idle-timeout S]\n"
@@ -65,17 +66,30 @@ static long number(const char *opt, const char *s)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"port", required_argument, 0, 'p'},	 {"port-file", required_argument, 0, 'P'},
-	    {"seed", required_argument, 0, 's'},	 {"generate", required_argument, 0, 'g'},
-	    {"subscription", required_argument, 0, 'S'}, {"namespace", required_argument, 0, 'n'},
-	    {"token", required_argument, 0, 't'},	 {"op-delay", required_argument, 0, 'd'},
-	    {"no-session", required_argument, 0, 'N'},	 {"threads", required_argument, 0, 'T'},
-	    {"log-max", required_argument, 0, 'L'},	 {"help", no_argument, 0, 'h'},
-	    {"latency", required_argument, 0, 'l'},	 {"fault", required_argument, 0, 'f'},
-	    {"throttle", required_argument, 0, 'r'},	 {"retry-after", required_argument, 0, 'R'},
-	    {"token-ttl", required_argument, 0, 'E'},	 {"tls-cert", required_argument, 0, 'C'},
-	    {"tls-key", required_argument, 0, 'K'},	 {"client-ca", required_argument, 0, 'A'},
-	    {"idle-timeout", required_argument, 0, 'I'}, {0, 0, 0, 0}};
+	    {"port", required_argument, 0, 'p'},
+	    {"port-file", required_argument, 0, 'P'},
+	    {"seed", required_argument, 0, 's'},
+	    {"generate", required_argument, 0, 'g'},
+	    {"subscription", required_argument, 0, 'S'},
+	    {"namespace", required_argument, 0, 'n'},
+	    {"token", required_argument, 0, 't'},
+	    {"op-delay", required_argument, 0, 'd'},
+	    {"no-session", required_argument, 0, 'N'},
+	    {"threads", required_argument, 0, 'T'},
+	    {"log-max", required_argument, 0, 'L'},
+	    {"help", no_argument, 0, 'h'},
+	    {"latency", required_argument, 0, 'l'},
+	    {"fault", required_argument, 0, 'f'},
+	    {"throttle", required_argument, 0, 'r'},
+	    {"retry-after", required_argument, 0, 'R'},
+	    {"token-ttl", required_argument, 0, 'E'},
+	    {"tls-cert", required_argument, 0, 'C'},
+	    {"tls-key", required_argument, 0, 'K'},
+	    {"client-ca", required_argument, 0, 'A'},
+	    {"idle-timeout", required_argument, 0, 'I'},
+	    {"token-skew", required_argument, 0, 'W'},
+	    {0, 0, 0, 0},
+	};
 	struct emu_config c = {0};
 	const char *port_file = NULL, *seeds[64], *gens[64];
 	int nseeds = 0, ngens = 0, opt;
@@ -139,6 +153,10 @@ int main(int argc, char **argv)
 		case 'E':
 			if (units_duration(optarg, &c.token_ttl_ms) < 0 || c.token_ttl_ms <= 0)
 				die("bad --token-ttl", optarg);
+			break;
+		case 'W':
+			if (units_duration(optarg, &c.token_skew_ms) < 0)
+				die("bad --token-skew", optarg);
 			break;
 		case 'C':
 			c.tls_cert = optarg;
