@@ -240,6 +240,84 @@ def test_opaque_token_refreshed_after_401():
               len(issued(w)))
 
 
+def slow_token_command(w, emu, opaque):
+    """A --token-command that answers its first call at once and every later
+    one after 2 s; each slow call appends "start_ms end_ms" (wall clock, as
+    the emulator's log) to windows.txt."""
+    script = w.file("slow-token.py", (
+        "import os, time, urllib.request\n"
+        "t0 = time.time()\n"
+        "runs = os.path.join(%r, 'runs')\n"
+        "later = os.path.exists(runs)\n"
+        "open(runs, 'a').write('x')\n"
+        "if later:\n"
+        "    time.sleep(2)\n"
+        "t = urllib.request.urlopen(%r).read().decode()\n"
+        "if later:\n"
+        "    open(%r, 'a').write('%%d %%d\\n' %% (t0 * 1000, time.time() * 1000))\n"
+        "print(t)\n") % (w.path, emu.url + "/_emulator/token" + ("?opaque=1" if opaque else ""),
+                         os.path.join(w.path, "windows.txt")))
+    return "%s %s" % (sys.executable, script)
+
+
+def answered_during_refreshes(w, emu):
+    """For each slow token fetch that ended while rows were still being
+    read (the run had new rows to send all along), (its length in ms, the
+    API requests answered 200 or 202 that arrived inside it, 200 ms in from
+    either end)."""
+    path = os.path.join(w.path, "windows.txt")
+    windows = [tuple(map(int, line.split())) for line in open(path)] if os.path.exists(path) else []
+    api = api_requests(emu)
+    ok = [e["t_ms"] for e in api if e["status"] in (200, 202)]
+    first_post = {}
+    for e in api:
+        if e["method"] == "POST":
+            first_post.setdefault(e["body"], e["t_ms"])
+    last_new_row = max(first_post.values(), default=0)
+    return [(end - start, sum(1 for t in ok if start + 200 <= t <= end - 200))
+            for start, end in windows if end <= last_new_row]
+
+
+def test_refresh_after_401_does_not_stall_other_transfers():
+    """Front ends whose clocks differ by up to 3 s (--token-skew): a token
+    starts being refused 3 s before it expires, by a growing share of
+    requests. The first 401 fetches a new token, which takes 2 s; the rows
+    refused wait for it, holding no slot, while the others go on with the
+    current token. One worker thread: were it the one to run the command,
+    nothing would be sent for those 2 s."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:1600", "--token-ttl", "4s", "--token-skew", "3s")
+        r = rabulk(w, "disconnect", *target(emu, "--token-command", slow_token_command(w, emu, True),
+                                             "--threads", "1", "--concurrency", "8", "--rate", "200/s"),
+                   w.file("a.csv", users_csv(1600)))
+        check(r.code == 0 and by_status(r.rows()) == {"succeeded": 1600}, "all succeeded",
+              r.code, by_status(r.rows()), r.stderr[-600:])
+        st = statuses_of(emu)
+        windows = answered_during_refreshes(w, emu)
+        check(st.get(401, 0) > 0 and len(windows) >= 2, "refreshed after 401s", st, windows)
+        check(all(ms >= 2000 and n >= 50 for ms, n in windows),
+              "requests answered during each 2-s refresh", windows)
+
+
+def test_refresh_ahead_of_expiry_does_not_stall_transfers():
+    """A JWT that lives 10 s is refreshed 2.5 s before its exp; the command
+    takes 2 s, during which the current token still works and requests keep
+    being answered (one worker thread: none would be, were the worker the
+    one running it). No request is refused."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:2200", "--token-ttl", "10s")
+        r = rabulk(w, "disconnect", *target(emu, "--token-command", slow_token_command(w, emu, False),
+                                             "--threads", "1", "--concurrency", "8", "--rate", "200/s"),
+                   w.file("a.csv", users_csv(2200)))
+        check(r.code == 0 and by_status(r.rows()) == {"succeeded": 2200}, "all succeeded",
+              r.code, by_status(r.rows()), r.stderr[-600:])
+        windows = answered_during_refreshes(w, emu)
+        check(len(windows) >= 1 and 401 not in statuses_of(emu), "refreshed before expiry",
+              statuses_of(emu), windows)
+        check(all(ms >= 2000 and n >= 50 for ms, n in windows),
+              "requests answered during the 2-s refresh", windows)
+
+
 def test_fixed_token_that_expires_stops_the_run():
     with Workdir() as w:
         emu = w.emulator("--generate", "Apps:300", "--token-ttl", "1s")
