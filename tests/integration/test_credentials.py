@@ -318,6 +318,34 @@ def test_refresh_ahead_of_expiry_does_not_stall_transfers():
               "requests answered during the 2-s refresh", windows)
 
 
+def test_listing_sends_again_with_a_new_token_after_401():
+    """rabulk sessions (one multi handle in the main thread, cli/fetch.c):
+    its first token has expired by the time it is used; the 401s ask for
+    one new token, fetched in 1 s by the token's thread, and the listings
+    are sent again with it."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:3", "--generate", "Desk:2", "--generate", "Lab:1",
+                         "--token-ttl", "300ms")
+        script = w.file("late-token.py", (
+            "import os, time, urllib.request\n"
+            "runs = os.path.join(%r, 'runs')\n"
+            "first = not os.path.exists(runs)\n"
+            "open(runs, 'a').write('x')\n"
+            "if not first:\n"
+            "    time.sleep(1)\n"
+            "t = urllib.request.urlopen(%r).read().decode()\n"
+            "if first:\n"
+            "    time.sleep(0.5)\n"
+            "print(t)\n") % (w.path, emu.url + "/_emulator/token?opaque=1"))
+        r = rabulk(w, "sessions", *target(emu, "--token-command", "%s %s" % (sys.executable, script)),
+                   "Apps", "Desk", "Lab", report=None)
+        check(r.code == 0 and len(r.stdout.splitlines()) == 7, "listed", r.code, r.stdout, r.stderr[-600:])
+        gets = [e["status"] for e in api_requests(emu)]
+        check(sorted(gets) == [200] * 3 + [401] * 3, "each collection: 401, then 200", gets)
+        check(len(open(os.path.join(w.path, "runs")).read()) == 2, "one refresh",
+              open(os.path.join(w.path, "runs")).read())
+
+
 def test_fixed_token_that_expires_stops_the_run():
     with Workdir() as w:
         emu = w.emulator("--generate", "Apps:300", "--token-ttl", "1s")
