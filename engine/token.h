@@ -89,8 +89,8 @@ void token_answered(struct token *t, unsigned gen, long http);
  * only to read and record state. */
 int token_renew(struct token *t, unsigned gen);
 /* token_renew() that waits for the fetch instead of answering ERR_AGAIN,
- * for callers that are not workers (rabulk sessions' fetch.c, tests).
- * Thread-safe. */
+ * for a caller with nothing else to do meanwhile (the tests); never from
+ * a worker or fetch.c. Thread-safe. */
 int token_refresh(struct token *t, unsigned gen);
 /* Does the early refresh now if it is due at now_wall_ms: before a JWT's
  * exp, or when the token file changed (checked once a second). The
