@@ -11,7 +11,9 @@
  * worker. Waiting takes no place in flight and blocks nothing: the loop
  * keeps driving the multi handle, and its poll timeout is the nearest time
  * a waiting resource is due, so one resource's backoff never delays
- * another's answer.
+ * another's answer. A resource a 401 refused waits the same way for a newer
+ * token, which the token's own thread fetches (token_renew()); its waker
+ * ends the poll when the fetch is over.
  *
  * Bounded: a resource is done after at most --retries + 1 requests, plus
  * one sent again with a refreshed token after a 401; each request ends
@@ -22,6 +24,7 @@
 #include "lib/err.h"
 #include "engine/http.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,7 @@ struct one {
 	int64_t first_ms; /* when its first request started, for --retry-max-time */
 	unsigned token_gen;
 	bool reauthed, too_big;
+	bool for_token; /* ONE_WAITING for a token newer than token_gen */
 	struct retry_after ra;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -55,6 +59,7 @@ struct fetch {
 	int n, active, left; /* resources; in flight; not done */
 	int64_t pause_until; /* monotonic ms: nothing starts before (Retry-After) */
 	uint64_t rng;
+	atomic_bool token_news; /* the token's thread ended a fetch since we last looked */
 };
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
@@ -117,6 +122,21 @@ static void wait_until(struct one *o, int64_t due)
 	o->due = due;
 }
 
+/* Called by the token's thread, with its lock held, when a fetch ended. */
+static void token_wake(void *arg)
+{
+	struct fetch *f = arg;
+	atomic_store(&f->token_news, true);
+	curl_multi_wakeup(f->multi);
+}
+
+/* A resource is done: its last answer is its result. */
+static void done_one(struct fetch *f, struct one *o)
+{
+	o->state = ONE_DONE;
+	f->left--;
+}
+
 /* A request ended: the resource waits for its next try, or is done. */
 static void finished(struct fetch *f, struct one *o, CURLcode cc, int64_t now)
 {
@@ -124,6 +144,7 @@ static void finished(struct fetch *f, struct one *o, CURLcode cc, int64_t now)
 	struct fetch_result *r = o->r;
 	struct service_error e;
 	long delay;
+	int rc;
 
 	curl_multi_remove_handle(f->multi, o->easy);
 	f->active--;
@@ -149,8 +170,10 @@ static void finished(struct fetch *f, struct one *o, CURLcode cc, int64_t now)
 	r->error = e;
 	switch (o->too_big ? SERVICE_V_FAILED : job->service->classify((int)r->http, &e)) {
 	case SERVICE_V_UNAUTHORIZED: /* the token may have expired: once more with a new one */
-		if (job->token && !o->reauthed && token_refresh(job->token, o->token_gen) == 0) {
+		rc = job->token && !o->reauthed ? token_renew(job->token, o->token_gen) : ERR_AUTH;
+		if (rc == 0 || rc == ERR_AGAIN) {
 			o->reauthed = true;
+			o->for_token = rc == ERR_AGAIN;
 			wait_until(o, now);
 			return;
 		}
@@ -171,19 +194,30 @@ static void finished(struct fetch *f, struct one *o, CURLcode cc, int64_t now)
 	default:
 		break;
 	}
-	o->state = ONE_DONE;
-	f->left--;
+	done_one(f, o);
 }
 
 /* Starts what is due and has a place; returns how long the loop may block
- * before something else is due. */
+ * before something else is due. A resource waiting for a token asks again
+ * when the token's thread has news: with no new token, its 401 stands. */
 static long start_due(struct fetch *f, int64_t now, int *rc)
 {
 	int64_t next = now + IDLE_WAIT_MS;
+	bool news = atomic_exchange(&f->token_news, false);
 	for (int i = 0; *rc == 0 && i < f->n; i++) {
 		struct one *o = &f->ones[i];
 		if (o->state != ONE_WAITING)
 			continue;
+		if (o->for_token) {
+			int got = news ? token_renew(f->job->token, o->token_gen) : ERR_AGAIN;
+			if (got == ERR_AGAIN)
+				continue;
+			o->for_token = false;
+			if (got < 0) {
+				done_one(f, o);
+				continue;
+			}
+		}
 		int64_t at = o->due > f->pause_until ? o->due : f->pause_until;
 		if (at > now) {
 			next = at < next ? at : next;
@@ -226,13 +260,19 @@ static int fetch_all(const struct job *job, char *const *urls, int n, struct fet
 	f.headers = http_headers(job->service, false);
 	f.token = job->token ? malloc(TOKEN_MAX) : NULL;
 	f.rng = (uint64_t)clock_wall_ms() * 2654435761u | 1;
+	atomic_init(&f.token_news, false);
 	int rc = f.multi && f.ones && f.headers && (!job->token || f.token) ? 0 : ERR_NOMEM;
+	bool waker = rc == 0 && job->token && token_add_waker(job->token, token_wake, &f) == 0;
+	if (rc == 0 && job->token && !waker)
+		rc = ERR_RANGE;
 	for (int i = 0; rc == 0 && i < n; i++) {
 		f.ones[i].r = &out[i];
 		f.ones[i].url = urls[i];
 	}
 	if (rc == 0)
 		rc = run(&f);
+	if (waker) /* before the multi handle it wakes goes */
+		token_remove_waker(job->token, token_wake, &f);
 	for (int i = 0; f.ones && i < n; i++)
 		if (f.ones[i].easy) {
 			curl_multi_remove_handle(f.multi, f.ones[i].easy);

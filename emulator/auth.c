@@ -46,6 +46,7 @@ int auth_init(struct auth *a, const struct emu_config *c, char *err, size_t errl
 			a->key[i] = (unsigned char)(clock_mono_ms() >> (i % 8));
 	a->token = c->token;
 	a->token_ttl_ms = c->token_ttl_ms;
+	a->token_skew_ms = c->token_skew_ms;
 	a->client_ca = c->client_ca != NULL;
 	if (!c->tls_cert != !c->tls_key || (c->client_ca && !c->tls_cert)) {
 		snprintf(err, errlen,
@@ -112,8 +113,8 @@ char *auth_issue(const struct auth *a, bool opaque, int64_t now_ms)
 	return t;
 }
 
-/* 0 good, 401 expired, 403 not ours. */
-static int check_token(const struct auth *a, const char *tok)
+/* 0 good, 401 expired (on a clock reading now_ms), 403 not ours. */
+static int check_token(const struct auth *a, const char *tok, int64_t now_ms)
 {
 	char sig[64];
 	int64_t exp_s, exp_ms;
@@ -131,7 +132,7 @@ static int check_token(const struct auth *a, const char *tok)
 		exp_ms = exp_s * 1000;
 	else
 		return 403;
-	return clock_wall_ms() < exp_ms ? 0 : 401;
+	return now_ms < exp_ms ? 0 : 401;
 }
 
 static bool good_client_cert(struct MHD_Connection *c)
@@ -144,15 +145,17 @@ static bool good_client_cert(struct MHD_Connection *c)
 	       status == 0;
 }
 
-int auth_check(const struct auth *a, struct MHD_Connection *c, const char **code,
+int auth_check(const struct auth *a, struct MHD_Connection *c, double skew, const char **code,
 	       const char **message)
 {
 	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	int64_t now = clock_wall_ms() + (int64_t)(skew * (double)a->token_skew_ms);
 	int verdict = 0;
 	if (a->client_ca && good_client_cert(c))
 		verdict = 0; /* a management certificate */
 	else if (a->token || a->token_ttl_ms > 0)
-		verdict = auth && strncmp(auth, "Bearer ", 7) == 0 ? check_token(a, auth + 7) : 403;
+		verdict =
+		    auth && strncmp(auth, "Bearer ", 7) == 0 ? check_token(a, auth + 7, now) : 403;
 	else if (a->client_ca)
 		verdict = 403;
 	*code = verdict == 401 ? "ExpiredAuthenticationToken" : "AuthenticationFailed";

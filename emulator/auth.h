@@ -20,6 +20,7 @@
 struct auth {
 	const char *token;     /* a fixed token that never expires, or NULL; borrowed */
 	long token_ttl_ms;     /* > 0: issued tokens expire after this; also requires a token */
+	long token_skew_ms;    /* front ends' clocks run up to this far ahead (--token-skew) */
 	bool client_ca;	       /* a client certificate from the CA is required */
 	unsigned char key[32]; /* signs issued tokens */
 	char *pem_cert, *pem_key, *pem_ca; /* the PEM files' text, owned; NULL when not given */
@@ -33,8 +34,10 @@ int auth_init(struct auth *a, const struct emu_config *c, char *err, size_t errl
 /* Frees the PEM text, wiping the key's. A zeroed struct is fine. */
 void auth_release(struct auth *a);
 /* Checks one API request: 0 to go ahead, or 401/403 with code and message
- * set (static strings). Thread-safe. */
-int auth_check(const struct auth *a, struct MHD_Connection *c, const char **code,
+ * set (static strings). skew (0 to 1) picks how far ahead, within
+ * token_skew_ms, the clock of the front end answering it runs: an issued
+ * token expires that much sooner for this request. Thread-safe. */
+int auth_check(const struct auth *a, struct MHD_Connection *c, double skew, const char **code,
 	       const char **message);
 /* A new token valid for token_ttl_ms (1 h when unset): a JWT with exp, or
  * with opaque an `emu.<exp>.<sig>` string a client cannot read the expiry

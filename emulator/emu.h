@@ -16,6 +16,7 @@ struct emu_config {
 	const char *ns;		  /* default "remoteapp" */
 	const char *token;	  /* a fixed bearer token (NULL: none) */
 	long token_ttl_ms;	  /* > 0: require tokens issued at /_emulator/token, this long */
+	long token_skew_ms;	  /* each request's front end runs up to this far ahead */
 	const char *tls_cert, *tls_key; /* PEM files: serve HTTPS */
 	const char *client_ca;		/* PEM: require a client certificate it issued */
 	long op_delay_ms;		/* operations stay Pending this long */

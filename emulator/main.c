@@ -177,6 +177,10 @@ static int parse(int argc, char **argv, struct opts *o)
 	    {"token", "TOKEN", "accept this bearer token", set_text, &c->token},
 	    {"token-ttl", "D", "accept tokens from GET /_emulator/token for D", set_ttl,
 	     &c->token_ttl_ms},
+	    {"token-skew", "D",
+	     "each request's front end runs up to D ahead: an issued token is refused by a "
+	     "growing share of requests in the D before it expires",
+	     set_duration, &c->token_skew_ms},
 	    {"tls-cert", "PEM", "serve HTTPS with this certificate (with --tls-key)", set_text,
 	     &c->tls_cert},
 	    {"tls-key", "PEM", "the server's private key", set_text, &c->tls_key},

@@ -146,7 +146,7 @@ static bool refused(const struct route_ctx *x, const struct route_request *q, st
 			   "The versioning header is not specified or was specified incorrectly.");
 		return true;
 	}
-	int status = auth_check(x->auth, q->conn, &code, &message);
+	int status = auth_check(x->auth, q->conn, rng_unit(x->rng), &code, &message);
 	if (!status && x->c->subscription && strcasecmp(q->seg[0], x->c->subscription) != 0)
 		status = 403; /* the credential is not registered for this subscription */
 	if (status)

@@ -7,7 +7,6 @@
  * shared header list: libcurl copies it into each handle, so a refreshed
  * token never pulls a header list from under a transfer in flight. */
 #include "engine/http.h"
-#include "lib/clock.h"
 #include "lib/err.h"
 
 #include <stdio.h>
@@ -113,10 +112,7 @@ static void http_bearer(CURL *e, const char *token)
 
 void http_sync_token(CURL *e, const struct job *job, unsigned *gen, char *buf)
 {
-	if (!job->token)
-		return;
-	token_maintain(job->token, clock_wall_ms());
-	if (token_generation(job->token) == *gen)
+	if (!job->token || token_generation(job->token) == *gen)
 		return;
 	*gen = token_copy(job->token, buf, TOKEN_MAX);
 	http_bearer(e, buf);

@@ -17,7 +17,7 @@ void http_setup(CURL *easy, const struct job *job);
 
 /* Keeps the handle's bearer token current: copies the job's token into buf
  * (TOKEN_MAX bytes) and sets it when its generation differs from *gen.
- * Also lets the token refresh itself ahead of expiry. No-op without one. */
+ * Never fetches (the token's own thread does). No-op without a token. */
 void http_sync_token(CURL *easy, const struct job *job, unsigned *gen, char *buf);
 
 /* One TLS handshake with the endpoint before anything is sent, so that a

@@ -51,6 +51,7 @@ struct item {
 	int64_t due;	       /* monotonic ms: not before */
 	int64_t first_try;     /* monotonic ms of the first request */
 	int64_t poll_deadline; /* monotonic ms */
+	unsigned auth_gen;     /* the token generation a 401 refused: waits for a newer one */
 	int poll_errors;
 	int refused;   /* requests a dying connection failed, sent again at once */
 	int reauths;   /* 401s answered by sending again with a new token */

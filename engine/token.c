@@ -1,17 +1,31 @@
 /* token.c — fetching, checking and refreshing the bearer token.
  *
- * State lives under one mutex; `gen` and `due_ms` are also atomics so the
- * hot path (every request) reads them without locking. A fetch (reading
- * the file, running the command) happens outside the mutex with
- * `fetching` set: one fetch at a time, the others either wait for it (a
- * 401, which needs the new token) or carry on with the current one (an
- * early refresh, where the current token is still good).
+ * Fetching a token may take seconds (az runs python, which asks Entra ID),
+ * so no worker ever does it: a token that can be refreshed (a file, a
+ * command) has a thread of its own, the refresher, and it alone fetches
+ * once the run has its first token. It fetches for two reasons:
  *
- * When to refresh ahead: a JWT's exp minus a margin of a quarter of its
- * lifetime, at most two minutes (a 60-minute Azure AD token is refreshed
- * two minutes early, a 4-second test token one second early). A token file
- * is also checked once a second and re-read when its inode, size or mtime
- * changed.
+ *  - ahead of time: a JWT's exp minus a margin of a quarter of its
+ *    lifetime, at most two minutes (a 60-minute Azure AD token is
+ *    refreshed two minutes early, a 4-second test token one second early),
+ *    and a token file checked once a second and re-read when its inode,
+ *    size or mtime changed. The current token is still good meanwhile;
+ *  - after a 401: token_renew(gen) asks for a token newer than gen and
+ *    returns at once. However many requests got that 401, generation gen
+ *    is fetched for once; then it is settled: a newer token, or none (the
+ *    source failed or gave the same token, or gen itself was brought by a
+ *    401 and refused before the service ever accepted it: the
+ *    credentials are wrong, no expiry is that quick), or given up (the
+ *    run is being interrupted).
+ *
+ * When a fetch ends the refresher calls the wakers (each worker's event
+ * loop) and the rows waiting on a 401 ask again. The workers read the
+ * generation without a lock and copy the token only when it changed.
+ *
+ * State lives under one mutex, never held while fetching (the fetch runs
+ * with `fetching` set, so there is one at a time); `gen`, `due_ms` and
+ * `accepted_gen` are also atomics for the lock-free reads. Lock order: the
+ * token's lock alone; the wakers run under it and take no lock.
  *
  * The command is run with fork and exec, not popen(): in a process group of
  * its own, with a time limit, a cap on its output, and a way for the caller
@@ -38,30 +52,43 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FILE_CHECK_MS 1000
 #define MARGIN_MAX_MS 120000
 #define RETRY_MS 1000	  /* after a failed or useless early refresh */
 #define STOP_CHECK_MS 100 /* how often a running command asks src->stop() */
+#define IDLE_MS 1000	  /* longest sleep of the refresher: the wall clock may jump */
+#define WAKERS_MAX 64
 
 extern char **environ;
 
 struct token {
 	struct token_source src;
 	pthread_mutex_t lock;
-	pthread_cond_t fetched;
+	pthread_cond_t changed; /* a refresh asked for, a fetch ended, closing (monotonic) */
+	pthread_t refresher;
+	bool threaded;	     /* the refresher runs: the source can give another token */
+	atomic_bool closing; /* token_free(): the refresher ends, a fetch is given up */
 	bool fetching;
 	char value[TOKEN_MAX];
 	int64_t exp_ms;	    /* 0: unknown */
 	int64_t refresh_ms; /* when to fetch a new one ahead of exp */
 	struct stat file_id;
 	atomic_uint gen;
-	atomic_llong due_ms;	  /* next token_maintain() with work to do */
-	unsigned failed_gen;	  /* a 401 refresh of this generation gave nothing new; 0: none
-				     (generations start at 1) */
-	unsigned after_401_gen;	  /* the generation a 401 refresh installed; 0: none */
+	atomic_llong due_ms; /* next token_maintain() with work to do */
+	/* Generations start at 1, so 0 means none in the four below. */
+	unsigned asked_gen;	  /* a 401 asked for a token newer than this one */
+	unsigned failed_gen;	  /* a 401 refresh of this generation gave nothing new */
+	unsigned stopped_gen;	  /* a 401 refresh of this generation was given up */
+	unsigned after_401_gen;	  /* the generation a 401 refresh installed */
 	atomic_uint accepted_gen; /* the newest generation the service accepted */
+	struct {
+		token_wake_fn *fn;
+		void *arg;
+	} wakers[WAKERS_MAX];
+	int nwakers;
 };
 
 /* ---- JWT ------------------------------------------------------------- */
@@ -247,15 +274,15 @@ static void kill_command(pid_t pid)
 		;
 }
 
-/* Whether a command must end now: ERR_STOPPED (the caller's stop) or
- * ERR_AUTH (past its deadline), with err set; else 0 and, in *wait_ms, how
- * long to wait before asking again. */
-static int must_end(const struct token_source *src, int64_t deadline, int *wait_ms, char *err,
-		    size_t n)
+/* Whether a command must end now: ERR_STOPPED (the caller's stop, or
+ * token_free()) or ERR_AUTH (past its deadline), with err set; else 0 and,
+ * in *wait_ms, how long to wait before asking again. */
+static int must_end(const struct token *t, int64_t deadline, int *wait_ms, char *err, size_t n)
 {
+	const struct token_source *src = &t->src;
 	int64_t left = deadline - clock_mono_ms();
 	long limit = src->command_timeout_ms ? src->command_timeout_ms : TOKEN_COMMAND_TIMEOUT_MS;
-	if (src->stop && src->stop()) {
+	if ((src->stop && src->stop()) || atomic_load(&t->closing)) {
 		snprintf(err, n, "interrupted while --token-command was running");
 		return ERR_STOPPED;
 	}
@@ -268,13 +295,13 @@ static int must_end(const struct token_source *src, int64_t deadline, int *wait_
 }
 
 /* Reads the command's stdout to EOF into dst (cap bytes, terminated). */
-static int read_output(const struct token_source *src, int fd, int64_t deadline, char *dst,
-		       size_t cap, char *err, size_t n)
+static int read_output(const struct token *t, int fd, int64_t deadline, char *dst, size_t cap,
+		       char *err, size_t n)
 {
 	size_t len = 0;
 	int wait_ms, rc;
 	for (;;) {
-		if ((rc = must_end(src, deadline, &wait_ms, err, n)) < 0)
+		if ((rc = must_end(t, deadline, &wait_ms, err, n)) < 0)
 			return rc;
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (poll(&p, 1, wait_ms) <= 0)
@@ -298,7 +325,7 @@ static int read_output(const struct token_source *src, int fd, int64_t deadline,
 }
 
 /* Waits for sh to exit after it closed its stdout. */
-static int reap(const struct token_source *src, pid_t pid, int64_t deadline, int *status, char *err,
+static int reap(const struct token *t, pid_t pid, int64_t deadline, int *status, char *err,
 		size_t n)
 {
 	int wait_ms, rc, nap = 1;
@@ -308,7 +335,7 @@ static int reap(const struct token_source *src, pid_t pid, int64_t deadline, int
 			snprintf(err, n, "--token-command: %s", strerror(errno));
 			return ERR_IO;
 		}
-		if ((rc = must_end(src, deadline, &wait_ms, err, n)) < 0)
+		if ((rc = must_end(t, deadline, &wait_ms, err, n)) < 0)
 			return rc;
 		poll(NULL, 0, nap < wait_ms ? nap : wait_ms);
 		nap = nap < 50 ? nap * 2 : 50;
@@ -320,21 +347,22 @@ static int reap(const struct token_source *src, pid_t pid, int64_t deadline, int
  * is read with poll() in slices of STOP_CHECK_MS, so that the time limit,
  * too much output and the caller's stop (a signal: it may land on any
  * thread, and restarts nothing here) each end it within a slice. */
-static int run_command(const struct token_source *src, char *dst, size_t cap, char *err, size_t n)
+static int run_command(const struct token *t, char *dst, size_t cap, char *err, size_t n)
 {
+	const struct token_source *src = &t->src;
 	long limit = src->command_timeout_ms ? src->command_timeout_ms : TOKEN_COMMAND_TIMEOUT_MS;
 	int64_t deadline = clock_mono_ms() + limit;
 	int status = 0, fd = -1, wait_ms;
 	pid_t pid = -1;
-	int rc = must_end(src, deadline, &wait_ms, err, n);
+	int rc = must_end(t, deadline, &wait_ms, err, n);
 	if (rc == 0)
 		rc = spawn(src->command, &pid, &fd, err, n);
 	if (rc < 0)
 		return rc;
-	rc = read_output(src, fd, deadline, dst, cap, err, n);
+	rc = read_output(t, fd, deadline, dst, cap, err, n);
 	close(fd);
 	if (rc == 0)
-		rc = reap(src, pid, deadline, &status, err, n);
+		rc = reap(t, pid, deadline, &status, err, n);
 	if (rc < 0) {
 		kill_command(pid);
 		dst[0] = '\0';
@@ -363,12 +391,12 @@ static const char *source_name(const struct token_source *src)
 	return src->command ? "--token-command" : src->file ? src->file : src->what;
 }
 
-/* Reads the source into dst (and the file's identity into st). */
-static int fetch(const struct token_source *src, char *dst, size_t cap, struct stat *st, char *err,
-		 size_t n)
+/* Reads t's source into dst (and the file's identity into st). */
+static int fetch(const struct token *t, char *dst, size_t cap, struct stat *st, char *err, size_t n)
 {
+	const struct token_source *src = &t->src;
 	if (src->command)
-		return run_command(src, dst, cap, err, n);
+		return run_command(t, dst, cap, err, n);
 	if (src->file)
 		return read_file_id(src->file, dst, cap, st, err, n);
 	snprintf(err, n, "%s cannot be refreshed", src->what ? src->what : "the token");
@@ -417,17 +445,24 @@ static bool install(struct token *t, const char *value, const struct stat *st, i
 	return changed;
 }
 
+static void *refresher_main(void *arg);
+
 struct token *token_new(const struct token_source *src, char *err, size_t n)
 {
 	struct token *t = calloc(1, sizeof(*t));
 	char *buf = malloc(TOKEN_MAX);
 	struct stat st;
-	int64_t now = clock_wall_ms();
+	pthread_condattr_t ca;
+	int64_t now;
 	int rc = t && buf ? 0 : ERR_NOMEM;
+	if (rc == 0) {
+		t->src = *src;
+		atomic_init(&t->closing, false);
+	}
 	if (rc == 0 && src->value)
 		snprintf(buf, TOKEN_MAX, "%s", src->value);
 	else if (rc == 0)
-		rc = fetch(src, buf, TOKEN_MAX, &st, err, n);
+		rc = fetch(t, buf, TOKEN_MAX, &st, err, n);
 	if (rc < 0) {
 		if (rc == ERR_NOMEM)
 			snprintf(err, n, "out of memory");
@@ -436,16 +471,28 @@ struct token *token_new(const struct token_source *src, char *err, size_t n)
 		free(buf), free(t);
 		return NULL;
 	}
-	t->src = *src;
+	now = clock_wall_ms(); /* the command may have taken seconds */
 	pthread_mutex_init(&t->lock, NULL);
-	pthread_cond_init(&t->fetched, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->changed, &ca);
+	pthread_condattr_destroy(&ca);
 	install(t, buf, src->file ? &st : NULL, now);
+	explicit_bzero(buf, TOKEN_MAX);
 	free(buf);
 	if (t->exp_ms && t->exp_ms <= now) {
 		snprintf(err, n, "the token from %s expired %lld s ago", source_name(src),
 			 (long long)((now - t->exp_ms) / 1000));
 		token_free(t);
 		return NULL;
+	}
+	if (src->file || src->command) {
+		if (pthread_create(&t->refresher, NULL, refresher_main, t) != 0) {
+			snprintf(err, n, "cannot start a thread to refresh the token");
+			token_free(t);
+			return NULL;
+		}
+		t->threaded = true;
 	}
 	return t;
 }
@@ -454,8 +501,15 @@ void token_free(struct token *t)
 {
 	if (!t)
 		return;
+	if (t->threaded) {
+		pthread_mutex_lock(&t->lock);
+		atomic_store(&t->closing, true); /* also ends a command under way */
+		pthread_cond_broadcast(&t->changed);
+		pthread_mutex_unlock(&t->lock);
+		pthread_join(t->refresher, NULL);
+	}
 	pthread_mutex_destroy(&t->lock);
-	pthread_cond_destroy(&t->fetched);
+	pthread_cond_destroy(&t->changed);
 	explicit_bzero(t->value, sizeof(t->value));
 	free(t);
 }
@@ -474,46 +528,90 @@ unsigned token_copy(struct token *t, char *dst, size_t cap)
 	return gen;
 }
 
-/* Fetches with t->lock held on entry and exit, dropping it meanwhile.
- * Returns 1 when a different token was installed, 0 when the source gave
- * the same one, or a negative error (said once on stderr, but for
- * ERR_STOPPED: whoever stops the run says why). */
-static int fetch_unlocked(struct token *t, int64_t now)
+int token_add_waker(struct token *t, token_wake_fn *fn, void *arg)
+{
+	int rc = ERR_RANGE;
+	pthread_mutex_lock(&t->lock);
+	if (t->nwakers < WAKERS_MAX) {
+		t->wakers[t->nwakers].fn = fn, t->wakers[t->nwakers].arg = arg;
+		t->nwakers++, rc = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+void token_remove_waker(struct token *t, token_wake_fn *fn, void *arg)
+{
+	pthread_mutex_lock(&t->lock);
+	for (int i = 0; i < t->nwakers; i++)
+		if (t->wakers[i].fn == fn && t->wakers[i].arg == arg) {
+			t->wakers[i] = t->wakers[--t->nwakers];
+			break;
+		}
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* A fetch ended and what it means is recorded: whoever waits looks again.
+ * With t->lock held. */
+static void settled(struct token *t)
+{
+	pthread_cond_broadcast(&t->changed);
+	for (int i = 0; i < t->nwakers; i++)
+		t->wakers[i].fn(t->wakers[i].arg);
+}
+
+/* Fetches with t->lock held on entry and exit, dropping it meanwhile;
+ * *now moves on by the time the fetch took. Returns 1 when a different
+ * token was installed, 0 when the source gave the same one, or a negative
+ * error (said once on stderr, but for ERR_STOPPED: whoever stops the run
+ * says why). */
+static int fetch_unlocked(struct token *t, int64_t *now)
 {
 	char *buf = malloc(TOKEN_MAX), err[512] = "";
 	struct stat st;
+	int64_t began = clock_mono_ms();
 	t->fetching = true;
 	pthread_mutex_unlock(&t->lock);
-	int rc = buf ? fetch(&t->src, buf, TOKEN_MAX, &st, err, sizeof(err)) : ERR_NOMEM;
+	int rc = buf ? fetch(t, buf, TOKEN_MAX, &st, err, sizeof(err)) : ERR_NOMEM;
 	pthread_mutex_lock(&t->lock);
 	t->fetching = false;
-	pthread_cond_broadcast(&t->fetched);
+	*now += clock_mono_ms() - began;
 	if (rc == 0)
-		rc = install(t, buf, t->src.file ? &st : NULL, now) ? 1 : 0;
+		rc = install(t, buf, t->src.file ? &st : NULL, *now) ? 1 : 0;
 	else if (err[0] && rc != ERR_STOPPED)
 		fprintf(stderr, "rabulk: refreshing the token: %s\n", err);
 	if (buf)
 		explicit_bzero(buf, TOKEN_MAX);
 	free(buf);
+	pthread_cond_broadcast(&t->changed); /* the refresher may wait for this fetch */
 	return rc;
 }
 
-void token_maintain(struct token *t, int64_t now)
+/* The early refresh, when due at now; with t->lock held. */
+static void maintain_locked(struct token *t, int64_t now)
 {
 	struct stat st;
-	if (now < atomic_load(&t->due_ms))
+	if (t->fetching || now < atomic_load(&t->due_ms))
 		return;
-	pthread_mutex_lock(&t->lock);
-	if (t->fetching || now < atomic_load(&t->due_ms)) {
-		pthread_mutex_unlock(&t->lock);
-		return;
-	}
 	/* A file is re-read when it changed; a command is run when it is time. */
 	bool go = t->src.file ? stat(t->src.file, &st) != 0 || !same_file(&st, &t->file_id)
 			      : now >= t->refresh_ms;
 	atomic_store(&t->due_ms, now + RETRY_MS); /* nobody else tries meanwhile */
-	if (!go || fetch_unlocked(t, now) >= 0)
+	if (!go) {
 		atomic_store(&t->due_ms, next_due(t, now));
+		return;
+	}
+	int rc = fetch_unlocked(t, &now);
+	atomic_store(&t->due_ms, rc >= 0 ? next_due(t, now) : now + RETRY_MS);
+	settled(t);
+}
+
+void token_maintain(struct token *t, int64_t now)
+{
+	if (now < atomic_load(&t->due_ms))
+		return;
+	pthread_mutex_lock(&t->lock);
+	maintain_locked(t, now);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -526,26 +624,105 @@ void token_answered(struct token *t, unsigned gen, long http)
 		;
 }
 
-int token_refresh(struct token *t, unsigned gen)
+/* token_renew() with t->lock held. */
+static int renew_locked(struct token *t, unsigned gen)
 {
-	int rc, got;
-	pthread_mutex_lock(&t->lock);
-	while (t->fetching && atomic_load(&t->gen) == gen)
-		pthread_cond_wait(&t->fetched, &t->lock);
 	if (atomic_load(&t->gen) != gen)
-		rc = 0;
-	else if (t->failed_gen == gen)
-		rc = ERR_AUTH;
-	else if (t->after_401_gen == gen && atomic_load(&t->accepted_gen) < gen)
-		t->failed_gen = gen, rc = ERR_AUTH; /* refused from the start: not an expiry */
-	else if ((got = fetch_unlocked(t, clock_wall_ms())) == ERR_STOPPED)
-		rc = ERR_STOPPED; /* not the credentials' fault: gen is not marked failed */
-	else if (got > 0 || atomic_load(&t->gen) != gen)
-		t->after_401_gen = atomic_load(&t->gen), rc = 0;
-	else
-		t->failed_gen = gen, rc = ERR_AUTH;
+		return 0;
+	if (t->failed_gen == gen)
+		return ERR_AUTH;
+	if (t->after_401_gen == gen && atomic_load(&t->accepted_gen) < gen) {
+		t->failed_gen = gen; /* refused from the start: not an expiry */
+		return ERR_AUTH;
+	}
+	if (!t->threaded) { /* a fixed value: nothing to fetch again */
+		fprintf(stderr, "rabulk: refreshing the token: %s cannot be refreshed\n",
+			t->src.what ? t->src.what : "the token");
+		t->failed_gen = gen;
+		return ERR_AUTH;
+	}
+	if (t->stopped_gen == gen) {
+		if (!t->src.stop || t->src.stop())
+			return ERR_STOPPED;
+		t->stopped_gen = 0; /* the stop is over (tests): fetch again */
+	}
+	if (t->asked_gen != gen) {
+		t->asked_gen = gen;
+		pthread_cond_broadcast(&t->changed);
+	}
+	return ERR_AGAIN;
+}
+
+int token_renew(struct token *t, unsigned gen)
+{
+	if (atomic_load(&t->gen) != gen)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	int rc = renew_locked(t, gen);
 	pthread_mutex_unlock(&t->lock);
 	return rc;
+}
+
+int token_refresh(struct token *t, unsigned gen)
+{
+	int rc;
+	pthread_mutex_lock(&t->lock);
+	while ((rc = renew_locked(t, gen)) == ERR_AGAIN)
+		pthread_cond_wait(&t->changed, &t->lock);
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+/* The refresher's answer to a 401 wave for gen, the current generation;
+ * with t->lock held. Not marked failed when given up: the stop, not the
+ * credentials, ended it. */
+static void answer_401(struct token *t, unsigned gen)
+{
+	int64_t now = clock_wall_ms();
+	int got = fetch_unlocked(t, &now);
+	if (got == ERR_STOPPED)
+		t->stopped_gen = gen;
+	else if (atomic_load(&t->gen) != gen) /* ours, or an early refresh's meanwhile */
+		t->after_401_gen = atomic_load(&t->gen);
+	else /* the source failed, or gave the same token */
+		t->failed_gen = gen;
+	if (t->asked_gen == gen)
+		t->asked_gen = 0;
+	settled(t);
+}
+
+/* Waits on t->changed for at most ms (t->lock held). */
+static void wait_changed(struct token *t, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t ns = ts.tv_nsec + ms * 1000000;
+	ts.tv_sec += (time_t)(ns / 1000000000), ts.tv_nsec = (long)(ns % 1000000000);
+	pthread_cond_timedwait(&t->changed, &t->lock, &ts);
+}
+
+/* The refresher thread: answers 401 waves, refreshes ahead of time, and
+ * otherwise sleeps until one of those is due, at most IDLE_MS at a time. */
+static void *refresher_main(void *arg)
+{
+	struct token *t = arg;
+	pthread_mutex_lock(&t->lock);
+	while (!atomic_load(&t->closing)) {
+		unsigned gen = atomic_load(&t->gen);
+		int64_t now = clock_wall_ms(), due = atomic_load(&t->due_ms);
+		if (t->asked_gen && t->asked_gen != gen)
+			t->asked_gen = 0; /* a newer token came meanwhile: its fetch woke them */
+		if (t->fetching)	  /* token_maintain() in another thread */
+			wait_changed(t, IDLE_MS);
+		else if (t->asked_gen)
+			answer_401(t, gen);
+		else if (now >= due)
+			maintain_locked(t, now);
+		else
+			wait_changed(t, due - now < IDLE_MS ? due - now : IDLE_MS);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
 }
 
 void token_describe(struct token *t, char *dst, size_t cap)

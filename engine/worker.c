@@ -2,20 +2,27 @@
  *
  * A worker owns a fixed set of slots (an easy handle and a response buffer
  * each, reused for every request: connections stay alive in the multi
- * handle's pool) and a min-heap of items waiting for a time: a retry after
- * its backoff, or the next poll of an accepted operation. Waiting items
- * hold no slot, so slow operations do not eat the concurrency budget.
+ * handle's pool) and two sets of rows waiting without a slot: a min-heap
+ * of rows waiting for a time (a retry after its backoff, the next poll of
+ * an accepted operation), and the rows a 401 refused, waiting for a token
+ * newer than the one they were sent with. Waiting rows hold no slot, so
+ * slow operations and a slow token command do not eat the concurrency
+ * budget, and the other rows keep going meanwhile.
  *
  * The loop: start waiting items that are due, fill free slots from the input
  * queue, then block in evloop_turn() until a socket is ready, the
- * nearest due time, or a wakeup (a push into an empty input queue, or a
- * stop). Nothing sleeps. Each finished request is classified by api.c and
- * the item either waits again, or is finished onto the output queue.
+ * nearest due time, or a wakeup (a push into an empty input queue, a
+ * token fetch that ended, or a stop). Nothing sleeps, and nothing waits
+ * for a token: the token's own thread fetches it (token.c), and wakes
+ * every worker when it is done. Each finished request is classified by
+ * the service and the item either waits again, or is finished onto the
+ * output queue.
  *
  * Every item taken from the input queue leaves on the output queue exactly
  * once: finish() is the only way out, and the stop path goes through it. */
 #include "engine/flow.h"
 #include "engine/worker.h"
+#include "lib/array.h"
 #include "lib/clock.h"
 #include "engine/evloop.h"
 #include "lib/err.h"
@@ -55,7 +62,10 @@ struct worker {
 	struct curl_slist *post_headers, *get_headers;
 	struct slot *slots;
 	int nslots, *free_idx, nfree;
-	struct heap waiting; /* items by due time, earliest first */
+	struct heap waiting;	 /* items by due time, earliest first */
+	struct item **for_token; /* items a 401 refused, until a newer token (auth_gen) */
+	size_t nfor_token, for_token_cap;
+	atomic_bool token_news; /* the token's thread ended a fetch since we last looked */
 	int max_items;
 	bool input_done;
 	uint64_t rng;
@@ -116,6 +126,14 @@ static void wake(void *arg)
 	evloop_wake(arg);
 }
 
+/* Called by the token's thread, with its lock held, when a fetch ended. */
+static void token_wake(void *arg)
+{
+	struct worker *w = arg;
+	atomic_store(&w->token_news, true);
+	evloop_wake(w->ev);
+}
+
 struct worker *worker_new(struct engine_shared *sh, int id, int max_active, int max_items)
 {
 	struct worker *w = calloc(1, sizeof(*w));
@@ -137,7 +155,8 @@ struct worker *worker_new(struct engine_shared *sh, int id, int max_active, int 
 	 * free list is a stack, so --concurrency 65536 for 100 rows costs 100. */
 	for (int i = 0; i < w->nslots; i++)
 		w->free_idx[w->nfree++] = w->nslots - 1 - i;
-	if (queue_add_waker(sh->in, wake, w->ev) < 0)
+	if (queue_add_waker(sh->in, wake, w->ev) < 0 ||
+	    (job->token && token_add_waker(job->token, token_wake, w) < 0))
 		goto fail;
 	return w;
 fail:
@@ -149,6 +168,8 @@ void worker_free(struct worker *w)
 {
 	if (!w)
 		return;
+	if (w->job->token) /* first: the token's thread may be about to wake us */
+		token_remove_waker(w->job->token, token_wake, w);
 	for (int i = 0; w->slots && i < w->nslots; i++) {
 		if (w->slots[i].easy)
 			curl_easy_cleanup(w->slots[i].easy);
@@ -162,6 +183,7 @@ void worker_free(struct worker *w)
 	free(w->slots);
 	free(w->free_idx);
 	heap_release(&w->waiting);
+	free(w->for_token);
 	free(w->body);
 	if (w->token)
 		explicit_bzero(w->token, TOKEN_MAX);
@@ -181,6 +203,12 @@ void worker_stats(const struct worker *w, struct engine_stats *sum)
 static int active(const struct worker *w)
 {
 	return w->nslots - w->nfree;
+}
+
+/* Items that hold no slot: waiting for a time or for a token. */
+static int waiting(const struct worker *w)
+{
+	return (int)w->waiting.len + (int)w->nfor_token;
 }
 
 static bool stopping(const struct worker *w)
@@ -345,38 +373,82 @@ static void start(struct worker *w, struct item *it, int64_t now)
 	}
 }
 
-/* A 401: the token may have expired. The row goes again when a new token
- * is ready (this worker's refresh or another's); true if so. A row whose
- * send and polls span several expiries (a slow run, short-lived tokens)
- * may do so REAUTH_MAX times; token_refresh() stops the run sooner when
- * the credentials themselves are refused. A refresh given up because the
- * run is interrupted (token_stop_fn: a signal) stops the run here, before
- * anyone can call it an auth failure, and the row ends as any row waiting
- * at a stop does (park()); true then too. */
-static bool reauth(struct worker *w, struct slot *s, struct item *it, int64_t now)
-{
-	int rc = it->reauths < REAUTH_MAX && w->job->token
-		     ? token_refresh(w->job->token, s->token_gen)
-		     : ERR_AUTH;
-	if (rc == ERR_STOPPED) {
-		int expected = STOP_NONE;
-		atomic_compare_exchange_strong(&w->sh->stop, &expected, STOP_SIGNAL);
-		park(w, it, now);
-		return true;
-	}
-	if (rc < 0)
-		return false;
-	it->reauths++;
-	park(w, it, now);
-	return true;
-}
-
-static void on_auth_error(struct worker *w, int http, const struct service_error *e)
+static void on_auth_error(struct worker *w, int http, const char *code, const char *message)
 {
 	int expected = STOP_NONE;
 	if (atomic_compare_exchange_strong(&w->sh->stop, &expected, STOP_AUTH))
 		fprintf(stderr, "rabulk: authentication rejected (HTTP %d %s): stopping the run\n",
-			http, e->code[0] ? e->code : e->message);
+			http, code[0] ? code : message);
+}
+
+/* The wait of a row a 401 refused is over: rc is token_renew()'s answer.
+ * 0, a newer token: the row goes again now. ERR_STOPPED, the fetch was
+ * given up because the run is interrupted (token_stop_fn: a signal): that
+ * stops the run here, before anyone can call it an auth failure, and the
+ * row ends as any row waiting at a stop does (park()). Else no token will
+ * come: the row ends with the 401's error (set before it waited) and the
+ * run stops for authentication. */
+static void token_settled(struct worker *w, struct item *it, int rc, int64_t now)
+{
+	if (rc == ERR_STOPPED) {
+		int expected = STOP_NONE;
+		atomic_compare_exchange_strong(&w->sh->stop, &expected, STOP_SIGNAL);
+	}
+	if (rc == 0 || rc == ERR_STOPPED) {
+		park(w, it, now);
+		return;
+	}
+	on_auth_error(w, 401, it->error_code, it->error_message);
+	finish(w, it);
+}
+
+/* A 401: the token may have expired. The row gets its final error now, in
+ * case no new token comes, and waits, holding no slot, for a token newer
+ * than the one it was sent with; the other rows go on meanwhile. False
+ * when it may not: a row whose send and polls span several expiries (a
+ * slow run, short-lived tokens) may wait REAUTH_MAX times; token_renew()
+ * says at once when the credentials themselves are refused. */
+static bool reauth(struct worker *w, struct slot *s, struct item *it, int64_t now)
+{
+	int rc = it->reauths < REAUTH_MAX && w->job->token
+		     ? token_renew(w->job->token, s->token_gen)
+		     : ERR_AUTH;
+	if (rc == ERR_AUTH)
+		return false;
+	if (rc != ERR_STOPPED)
+		it->reauths++;
+	if (rc != ERR_AGAIN) {
+		token_settled(w, it, rc, now);
+		return true;
+	}
+	it->auth_gen = s->token_gen; /* a stop meanwhile: drain() ends it */
+	if (array_grow((void **)&w->for_token, &w->for_token_cap, w->nfor_token + 1,
+		       sizeof(*w->for_token), 64) < 0) { /* out of memory: the row still ends */
+		item_set_error(it, STATUS_NOT_ATTEMPTED, "OutOfMemory", "cannot wait for a token");
+		finish(w, it);
+		return true;
+	}
+	w->for_token[w->nfor_token++] = it;
+	return true;
+}
+
+/* The token's thread ended a fetch: each row waiting for a token asks
+ * again (token_renew() is cheap, and most rows share a generation). */
+static void token_news(struct worker *w, int64_t now)
+{
+	size_t keep = 0;
+	unsigned gen = 0;
+	int rc = ERR_AGAIN;
+	for (size_t i = 0; i < w->nfor_token; i++) {
+		struct item *it = w->for_token[i];
+		if (i == 0 || it->auth_gen != gen)
+			gen = it->auth_gen, rc = token_renew(w->job->token, gen);
+		if (rc == ERR_AGAIN)
+			w->for_token[keep++] = it;
+		else
+			token_settled(w, it, rc, now);
+	}
+	w->nfor_token = keep;
 }
 
 /* A 2xx to the operation: keeps its tracking id, whole, and says whether
@@ -450,11 +522,12 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 			return;
 		break;
 	case SERVICE_V_UNAUTHORIZED:
+		item_set_error(it, STATUS_FAILED, e.code, e.message);
 		if (reauth(w, s, it, now))
 			return;
 		/* fall through */
 	case SERVICE_V_FORBIDDEN:
-		on_auth_error(w, http, &e);
+		on_auth_error(w, http, e.code, e.message);
 		/* fall through */
 	case SERVICE_V_FAILED:
 		item_set_error(it, STATUS_FAILED, e.code, e.message);
@@ -507,16 +580,16 @@ static void polled(struct worker *w, struct slot *s, struct item *it, int http, 
 		return;
 	}
 	enum service_verdict v = http == 200 ? SERVICE_V_RETRY : svc->classify(http, &e);
-	if (v == SERVICE_V_UNAUTHORIZED && reauth(w, s, it, now))
-		return;
 	/* The operation was accepted; only its outcome is unknown. */
 	item_set_error(it, v == SERVICE_V_FAILED ? STATUS_FAILED : STATUS_ACCEPTED,
 		       e.code[0] ? e.code : "PollFailed", e.message);
+	if (v == SERVICE_V_UNAUTHORIZED && reauth(w, s, it, now))
+		return;
 	if (v == SERVICE_V_RETRY &&
 	    (resend_refused(w, s, it, now) || retry_later(w, s, it, ++it->poll_errors, now)))
 		return;
 	if (v == SERVICE_V_UNAUTHORIZED || v == SERVICE_V_FORBIDDEN)
-		on_auth_error(w, http, &e);
+		on_auth_error(w, http, e.code, e.message);
 	finish(w, it);
 }
 
@@ -549,7 +622,7 @@ static void done(struct worker *w, CURL *easy, CURLcode rc)
 static void take_input(struct worker *w, int timeout_ms, int64_t now)
 {
 	void *p;
-	while (!w->input_done && w->nfree > 0 && active(w) + (int)w->waiting.len < w->max_items) {
+	while (!w->input_done && w->nfree > 0 && active(w) + waiting(w) < w->max_items) {
 		int rc = queue_pop(w->sh->in, &p, timeout_ms);
 		if (rc == ERR_CLOSED)
 			w->input_done = true;
@@ -583,6 +656,9 @@ static void drain(struct worker *w)
 	void *p;
 	while ((int)w->waiting.len > 0)
 		park(w, (struct item *)heap_pop(&w->waiting), 0);
+	for (size_t i = 0; i < w->nfor_token; i++)
+		park(w, w->for_token[i], 0);
+	w->nfor_token = 0;
 	while (queue_pop(w->sh->in, &p, 0) == 0) {
 		item_left_over(p, NULL, NULL);
 		finish(w, p);
@@ -605,11 +681,13 @@ static void run(struct worker *w)
 			drain(w);
 		if (atomic_load(&w->sh->cancel))
 			cancel_active(w);
+		if (w->nfor_token > 0 && atomic_exchange(&w->token_news, false))
+			token_news(w, now);
 		while ((int)w->waiting.len > 0 && w->nfree > 0 && heap_top(&w->waiting) <= now)
 			start(w, (struct item *)heap_pop(&w->waiting), now);
 		if (!stopping(w))
-			take_input(w, active(w) + (int)w->waiting.len == 0 ? IDLE_WAIT_MS : 0, now);
-		if (active(w) + (int)w->waiting.len == 0 && (w->input_done || stopping(w)))
+			take_input(w, active(w) + waiting(w) == 0 ? IDLE_WAIT_MS : 0, now);
+		if (active(w) + waiting(w) == 0 && (w->input_done || stopping(w)))
 			return;
 
 		int n;

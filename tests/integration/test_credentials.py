@@ -212,14 +212,15 @@ def statuses_of(emu):
 
 
 def test_jwt_refreshed_before_it_expires():
-    """2,000 rows over about 6 s with tokens that live 2 s: refreshed ahead of
-    exp each time, so no request is ever answered 401."""
+    """2,600 rows over about 8 s with tokens that live 4 s: refreshed ahead of
+    exp each time (0.75 to 1 s ahead: time for python to start on a loaded
+    machine), so no request is ever answered 401."""
     with Workdir() as w:
-        emu = w.emulator("--generate", "Apps:2000", "--token-ttl", "2s")
+        emu = w.emulator("--generate", "Apps:2600", "--token-ttl", "4s")
         r = rabulk(w, "disconnect", *target(emu, "--token-command", token_command(w, emu),
                                              "--rate", "330/s"),
-                   w.file("a.csv", users_csv(2000)))
-        check(r.code == 0 and by_status(r.rows()) == {"succeeded": 2000}, "all succeeded",
+                   w.file("a.csv", users_csv(2600)))
+        check(r.code == 0 and by_status(r.rows()) == {"succeeded": 2600}, "all succeeded",
               r.code, by_status(r.rows()), r.stderr[-600:])
         check(len(set(issued(w))) >= 3, "token refreshed", len(issued(w)))
         check(401 not in statuses_of(emu), "refreshed before expiry", statuses_of(emu))
@@ -238,6 +239,116 @@ def test_opaque_token_refreshed_after_401():
         st = statuses_of(emu)
         check(st.get(401, 0) > 0 and len(set(issued(w))) >= 3, "refreshed after 401s", st,
               len(issued(w)))
+
+
+def slow_token_command(w, emu, opaque):
+    """A --token-command that answers its first call at once and every later
+    one after 2 s; each slow call appends "start_ms end_ms" (wall clock, as
+    the emulator's log) to windows.txt."""
+    script = w.file("slow-token.py", (
+        "import os, time, urllib.request\n"
+        "t0 = time.time()\n"
+        "runs = os.path.join(%r, 'runs')\n"
+        "later = os.path.exists(runs)\n"
+        "open(runs, 'a').write('x')\n"
+        "if later:\n"
+        "    time.sleep(2)\n"
+        "t = urllib.request.urlopen(%r).read().decode()\n"
+        "if later:\n"
+        "    open(%r, 'a').write('%%d %%d\\n' %% (t0 * 1000, time.time() * 1000))\n"
+        "print(t)\n") % (w.path, emu.url + "/_emulator/token" + ("?opaque=1" if opaque else ""),
+                         os.path.join(w.path, "windows.txt")))
+    return "%s %s" % (sys.executable, script)
+
+
+def answered_during_refreshes(w, emu):
+    """For each slow token fetch that ended while rows were still being
+    read (the run had new rows to send all along), (its length in ms, the
+    API requests answered 200 or 202 that arrived inside it, 200 ms in from
+    either end)."""
+    path = os.path.join(w.path, "windows.txt")
+    windows = [tuple(map(int, line.split())) for line in open(path)] if os.path.exists(path) else []
+    api = api_requests(emu)
+    ok = [e["t_ms"] for e in api if e["status"] in (200, 202)]
+    first_post = {}
+    for e in api:
+        if e["method"] == "POST":
+            first_post.setdefault(e["body"], e["t_ms"])
+    last_new_row = max(first_post.values(), default=0)
+    return [(end - start, sum(1 for t in ok if start + 200 <= t <= end - 200))
+            for start, end in windows if end <= last_new_row]
+
+
+def test_refresh_after_401_does_not_stall_other_transfers():
+    """Front ends whose clocks differ by up to 3 s (--token-skew): a token
+    starts being refused 3 s before it expires, by a growing share of
+    requests. The first 401 fetches a new token, which takes 2 s; the rows
+    refused wait for it, holding no slot, while the others go on with the
+    current token. One worker thread: were it the one to run the command,
+    nothing would be sent for those 2 s."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:1600", "--token-ttl", "4s", "--token-skew", "3s")
+        r = rabulk(w, "disconnect", *target(emu, "--token-command", slow_token_command(w, emu, True),
+                                             "--threads", "1", "--concurrency", "8", "--rate", "200/s"),
+                   w.file("a.csv", users_csv(1600)))
+        check(r.code == 0 and by_status(r.rows()) == {"succeeded": 1600}, "all succeeded",
+              r.code, by_status(r.rows()), r.stderr[-600:])
+        st = statuses_of(emu)
+        windows = answered_during_refreshes(w, emu)
+        check(st.get(401, 0) > 0 and len(windows) >= 2, "refreshed after 401s", st, windows)
+        check(all(ms >= 2000 and n >= 50 for ms, n in windows),
+              "requests answered during each 2-s refresh", windows)
+
+
+def test_refresh_ahead_of_expiry_does_not_stall_transfers():
+    """A JWT that lives 10 s is refreshed 2.5 s before its exp, not because
+    of a 401; the command takes 2 s, during which the current token still
+    works and requests keep being answered (one worker thread: none would
+    be, were the worker the one running it). Whether the new token comes
+    before exp depends on how fast python starts on this machine:
+    test_jwt_refreshed_before_it_expires has the margin for that."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:2200", "--token-ttl", "10s")
+        r = rabulk(w, "disconnect", *target(emu, "--token-command", slow_token_command(w, emu, False),
+                                             "--threads", "1", "--concurrency", "8", "--rate", "200/s"),
+                   w.file("a.csv", users_csv(2200)))
+        check(r.code == 0 and by_status(r.rows()) == {"succeeded": 2200}, "all succeeded",
+              r.code, by_status(r.rows()), r.stderr[-600:])
+        windows = answered_during_refreshes(w, emu)
+        refused = [e["t_ms"] for e in api_requests(emu) if e["status"] == 401]
+        started = [int(line.split()[0]) for line in open(os.path.join(w.path, "windows.txt"))]
+        check(len(windows) >= 1 and started[0] < min(refused, default=started[0] + 1),
+              "refreshed ahead of expiry, before any 401", statuses_of(emu), windows)
+        check(all(ms >= 2000 and n >= 50 for ms, n in windows),
+              "requests answered during the 2-s refresh", windows)
+
+
+def test_listing_sends_again_with_a_new_token_after_401():
+    """rabulk sessions (one multi handle in the main thread, cli/fetch.c):
+    its first token has expired by the time it is used; the 401s ask for
+    one new token, fetched in 1 s by the token's thread, and the listings
+    are sent again with it."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:3", "--generate", "Desk:2", "--generate", "Lab:1",
+                         "--token-ttl", "300ms")
+        script = w.file("late-token.py", (
+            "import os, time, urllib.request\n"
+            "runs = os.path.join(%r, 'runs')\n"
+            "first = not os.path.exists(runs)\n"
+            "open(runs, 'a').write('x')\n"
+            "if not first:\n"
+            "    time.sleep(1)\n"
+            "t = urllib.request.urlopen(%r).read().decode()\n"
+            "if first:\n"
+            "    time.sleep(0.5)\n"
+            "print(t)\n") % (w.path, emu.url + "/_emulator/token?opaque=1"))
+        r = rabulk(w, "sessions", *target(emu, "--token-command", "%s %s" % (sys.executable, script)),
+                   "Apps", "Desk", "Lab", report=None)
+        check(r.code == 0 and len(r.stdout.splitlines()) == 7, "listed", r.code, r.stdout, r.stderr[-600:])
+        gets = [e["status"] for e in api_requests(emu)]
+        check(sorted(gets) == [200] * 3 + [401] * 3, "each collection: 401, then 200", gets)
+        check(len(open(os.path.join(w.path, "runs")).read()) == 2, "one refresh",
+              open(os.path.join(w.path, "runs")).read())
 
 
 def test_fixed_token_that_expires_stops_the_run():

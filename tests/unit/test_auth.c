@@ -1,5 +1,6 @@
 /* test_auth.c — tokens (JWT exp, file and command sources, refresh after a
- * 401), AzureProfile.json selection, thumbprint comparison. */
+ * 401, the token's own refresher thread), AzureProfile.json selection,
+ * thumbprint comparison. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -361,6 +362,91 @@ static void thumbprints_compare_loosely(void **state)
 	assert_false(cert_thumbprint_equal("", "A1"));
 }
 
+static atomic_int wakeups;
+
+static void count_wakeup(void *arg)
+{
+	atomic_fetch_add(&wakeups, 1);
+}
+
+/* Waits up to 5 s for a wakeup; true if one came. */
+static bool woken(void)
+{
+	for (int i = 0; i < 500 && !atomic_load(&wakeups); i++)
+		nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+	return atomic_load(&wakeups) > 0;
+}
+
+/* A 401 never waits for the command: token_renew() asks the token's
+ * thread and answers at once; one fetch per generation however often it
+ * is asked; the wakers are called when the fetch ends. */
+static void renew_asks_the_token_thread_and_returns_at_once(void **state)
+{
+	char cmd[512], err[256], buf[TOKEN_MAX], runs[300];
+	/* The first run answers at once, every later one after 0.5 s. */
+	snprintf(cmd, sizeof(cmd),
+		 "n=$(cat %s/slow-n 2>/dev/null || echo 0); n=$((n+1)); echo $n > %s/slow-n; "
+		 "[ $n = 1 ] || sleep 0.5; echo slow-$n",
+		 dir, dir);
+	snprintf(runs, sizeof(runs), "%s/slow-n", dir);
+	struct token_source src = {.command = cmd};
+	struct token *t = token_new(&src, err, sizeof(err));
+	assert_non_null(t);
+	unsigned g1 = token_generation(t);
+	atomic_store(&wakeups, 0);
+	assert_int_equal(token_add_waker(t, count_wakeup, NULL), 0);
+	int64_t t0 = clock_mono_ms();
+	assert_int_equal(token_renew(t, g1), ERR_AGAIN);
+	assert_int_equal(token_renew(t, g1), ERR_AGAIN); /* the same wave: asked once */
+	assert_true(clock_mono_ms() - t0 < 300);
+	assert_int_equal(token_generation(t), g1);
+	assert_true(woken());
+	assert_true(clock_mono_ms() - t0 >= 400);
+	assert_int_equal(token_renew(t, g1), 0);
+	unsigned g2 = token_copy(t, buf, sizeof(buf));
+	assert_string_equal(buf, "slow-2");
+	token_answered(t, g2, 200);
+
+	/* A waker removed is not called again. */
+	token_remove_waker(t, count_wakeup, NULL);
+	atomic_store(&wakeups, 0);
+	assert_int_equal(token_refresh(t, g2), 0);
+	token_copy(t, buf, sizeof(buf));
+	assert_string_equal(buf, "slow-3");
+	assert_int_equal(atomic_load(&wakeups), 0);
+	token_free(t);
+	FILE *f = fopen(runs, "r");
+	int n = 0;
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d", &n), 1);
+	fclose(f);
+	assert_int_equal(n, 3); /* the first token and one fetch per 401 wave */
+}
+
+/* The early refresh needs no caller either: the token's thread notices a
+ * changed file by itself, and says so. */
+static void token_thread_rereads_a_changed_file_by_itself(void **state)
+{
+	char path[256], err[256], buf[TOKEN_MAX];
+	snprintf(path, sizeof(path), "%s/rotated", dir);
+	write_file("rotated", "before\n", 0600);
+	struct token_source src = {.file = path};
+	struct token *t = token_new(&src, err, sizeof(err));
+	assert_non_null(t);
+	unsigned g1 = token_generation(t);
+	atomic_store(&wakeups, 0);
+	assert_int_equal(token_add_waker(t, count_wakeup, NULL), 0);
+	write_file("rotated", "after\n", 0600);
+	for (int i = 0; i < 300 && token_generation(t) == g1; i++)
+		nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+	assert_int_not_equal(token_generation(t), g1);
+	token_copy(t, buf, sizeof(buf));
+	assert_string_equal(buf, "after");
+	assert_true(woken());
+	token_remove_waker(t, count_wakeup, NULL);
+	token_free(t);
+}
+
 static int setup(void **state)
 {
 	return mkdtemp(dir) ? 0 : -1;
@@ -383,6 +469,8 @@ int main(void)
 	    cmocka_unit_test(command_runs_in_its_own_group_without_our_descriptors),
 	    cmocka_unit_test(command_has_a_time_limit_and_an_output_cap),
 	    cmocka_unit_test(command_is_given_up_when_the_caller_stops),
+	    cmocka_unit_test(renew_asks_the_token_thread_and_returns_at_once),
+	    cmocka_unit_test(token_thread_rereads_a_changed_file_by_itself),
 	    cmocka_unit_test(profile_default_and_by_name),
 	    cmocka_unit_test(profile_errors_name_file_and_reason),
 	    cmocka_unit_test(thumbprints_compare_loosely),
