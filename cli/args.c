@@ -94,7 +94,7 @@ static int fraction(const char *s, double *out, char *err, size_t n)
 /* "K/N" (1-based), or "auto": Kubernetes Indexed Jobs (JOB_COMPLETION_INDEX,
  * 0-based, with --shards N) or Slurm arrays (SLURM_ARRAY_TASK_ID from
  * SLURM_ARRAY_TASK_MIN, and SLURM_ARRAY_TASK_COUNT or --shards). */
-static int shard(struct options *o, const char *arg, char *err, size_t n)
+static int shard(struct args *o, const char *arg, char *err, size_t n)
 {
 	int k, total;
 	char extra;
@@ -118,7 +118,7 @@ static long env_number(const char *name, long fallback)
 	return v && *v && *end ? -1 : x;
 }
 
-static int shard_from_env(struct options *o, char *err, size_t n)
+static int shard_from_env(struct args *o, char *err, size_t n)
 {
 	long idx = env_number("JOB_COMPLETION_INDEX", -1), total = o->shard_n_opt;
 	if (idx >= 0) {
@@ -143,7 +143,7 @@ static int shard_from_env(struct options *o, char *err, size_t n)
 }
 
 /* --text-file: the whole file (a trailing newline dropped) is the message. */
-static int text_file(struct options *o, const char *path, char *err, size_t n)
+static int text_file(struct args *o, const char *path, char *err, size_t n)
 {
 	static char text[ARGS_TEXT_MAX + 1];
 	FILE *f = fopen(path, "r");
@@ -164,7 +164,7 @@ static int text_file(struct options *o, const char *path, char *err, size_t n)
 }
 
 /* --remind 5m,1m: times left at which connected users are warned again. */
-static int remind(struct options *o, const char *arg, char *err, size_t n)
+static int remind(struct args *o, const char *arg, char *err, size_t n)
 {
 	char buf[256], *save = NULL;
 	snprintf(buf, sizeof(buf), "%s", arg);
@@ -186,7 +186,7 @@ static int remind(struct options *o, const char *arg, char *err, size_t n)
 	return 0;
 }
 
-static void defaults(struct options *o)
+static void defaults(struct args *o)
 {
 	const char *ns = getenv("RABULK_NAMESPACE");
 	memset(o, 0, sizeof(*o));
@@ -445,7 +445,7 @@ const char *args_usage(void)
 	return text;
 }
 
-static int option(struct options *o, int c, const char *arg, char *err, size_t n)
+static int option(struct args *o, int c, const char *arg, char *err, size_t n)
 {
 	switch (c) {
 	case O_ENDPOINT:
@@ -624,7 +624,7 @@ static int option(struct options *o, int c, const char *arg, char *err, size_t n
 	return ERR_INVAL;
 }
 
-static int check(struct options *o, char *err, size_t n)
+static int check(struct args *o, char *err, size_t n)
 {
 	if (o->timeout_ms < 1) {
 		snprintf(err, n, "bad --timeout: must be more than 0");
@@ -678,7 +678,7 @@ static int check(struct options *o, char *err, size_t n)
 }
 
 /* rabulk --help, --version or --completion SHELL: the options of no command. */
-static int no_command(int argc, char **argv, struct options *o, char *err, size_t n)
+static int no_command(int argc, char **argv, struct args *o, char *err, size_t n)
 {
 	int c;
 	optind = 1;
@@ -702,7 +702,7 @@ static int no_command(int argc, char **argv, struct options *o, char *err, size_
 	return ERR_INVAL;
 }
 
-int args_parse(int argc, char **argv, struct options *o, char *err, size_t n)
+int args_parse(int argc, char **argv, struct args *o, char *err, size_t n)
 {
 	int c;
 	defaults(o);

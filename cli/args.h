@@ -16,7 +16,7 @@
 #define ARGS_MAX_INPUTS 256
 #define ARGS_TEXT_MAX 4096 /* longest message */
 
-struct options {
+struct args {
 	const char *command; /* "disconnect", "logoff", "message", "sessions" */
 	enum service_op op;
 	bool list;	     /* rabulk sessions: inputs[] are collection names */
@@ -106,7 +106,7 @@ const struct args_command *args_commands(void);
 /* Fills o from argv (argv[1] is the subcommand) and the environment
  * (RABULK_NAMESPACE). Returns 0, or ERR_INVAL with err set to a message
  * for the user. Not thread-safe (getopt). */
-int args_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
+int args_parse(int argc, char **argv, struct args *o, char *err, size_t errlen);
 /* The usage text, in man-page syntax; its options part is made from the
  * table on the first call (not thread-safe until then). */
 const char *args_usage(void);

@@ -75,7 +75,7 @@ static int add_target(void *arg, const char *collection, const struct service_se
 
 /* Lists the collections into t: the users to act on. False when a
  * collection could not be listed (t is then empty). */
-static bool list_targets(struct run *c, const struct options *o, struct targets *t)
+static bool list_targets(struct run *c, const struct args *o, struct targets *t)
 {
 	int failures = sessions_list(run_job(c), o->inputs, o->ninputs, add_target, t);
 	if (failures != 0) {
@@ -91,14 +91,14 @@ static bool list_targets(struct run *c, const struct options *o, struct targets 
 
 /* ---- --exclude ------------------------------------------------------- */
 
-static int exclude_row(void *arg, const struct row *row)
+static int exclude_row(void *arg, const struct input_row *row)
 {
 	/* "*" stands for "any collection": a plain list of UPNs. */
 	const char *coll = strcmp(row->collection, "*") == 0 ? "" : row->collection;
 	return row->upn[0] && dedup_check(arg, coll, row->upn) < 0 ? ERR_NOMEM : 0;
 }
 
-static struct dedup *load_exclude(const struct options *o)
+static struct dedup *load_exclude(const struct args *o)
 {
 	char err[512] = "";
 	struct input_opts io = o->input;
@@ -152,9 +152,9 @@ static void message_text(char *dst, size_t cap, const char *text, long left_ms)
 /* One phase: lists the collections again and sends op (text: the message)
  * to the users found, saying "rabulk: drain: LABEL: VERB N NOUNs" first.
  * False when the run stopped. */
-static bool phase(struct run *c, const struct options *o, const struct dedup *ex,
-		  bool connected_only, enum service_op op, const char *text, const char *label,
-		  const char *verb, const char *noun)
+static bool phase(struct run *c, const struct args *o, const struct dedup *ex, bool connected_only,
+		  enum service_op op, const char *text, const char *label, const char *verb,
+		  const char *noun)
 {
 	struct targets t = {ex, connected_only, NULL, NULL, 0, 0, 0, 0};
 	if (run_stopped(c) != STOP_NONE) /* a signal while the first token was fetched */
@@ -172,7 +172,7 @@ static bool phase(struct run *c, const struct options *o, const struct dedup *ex
 }
 
 /* Messages whoever is connected now; false when the run stopped. */
-static bool warn(struct run *c, const struct options *o, const struct dedup *ex, long left_ms,
+static bool warn(struct run *c, const struct args *o, const struct dedup *ex, long left_ms,
 		 const char *label)
 {
 	char text[ARGS_TEXT_MAX + 64];
@@ -191,7 +191,7 @@ static void countdown(long left_ms, bool tty)
 
 /* Waits out the grace period, warning again at each --remind; false when
  * a signal (or a failed reminder) stopped it. */
-static bool wait_grace(struct run *c, const struct options *o, const struct dedup *ex)
+static bool wait_grace(struct run *c, const struct args *o, const struct dedup *ex)
 {
 	bool tty = isatty(STDERR_FILENO) && !o->quiet && o->progress != 0;
 	int64_t end = clock_mono_ms() + o->grace_ms;
@@ -233,7 +233,7 @@ static bool wait_grace(struct run *c, const struct options *o, const struct dedu
 
 /* ---- the command ----------------------------------------------------- */
 
-static void print_plan(const struct options *o)
+static void print_plan(const struct args *o)
 {
 	fprintf(stderr, "rabulk: dry run: drain of %d collection%s:\n", o->ninputs,
 		o->ninputs == 1 ? "" : "s");
@@ -254,14 +254,14 @@ static void print_plan(const struct options *o)
 }
 
 /* Disconnects the connected users left, or logs off every session left. */
-static bool act(struct run *c, const struct options *o, const struct dedup *ex)
+static bool act(struct run *c, const struct args *o, const struct dedup *ex)
 {
 	bool logoff = o->then == SERVICE_LOGOFF;
 	return phase(c, o, ex, !logoff, o->then, NULL, "grace period over",
 		     logoff ? "logging off" : "disconnecting", "user");
 }
 
-int drain_run(const struct options *o)
+int drain_run(const struct args *o)
 {
 	struct dedup *ex = NULL;
 	int rc;

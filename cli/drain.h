@@ -6,6 +6,6 @@
 
 /* Warns connected users, waits, reminds, then disconnects (or logs off)
  * whoever is left; one report. Returns the exit code. */
-int drain_run(const struct options *o);
+int drain_run(const struct args *o);
 
 #endif

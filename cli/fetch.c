@@ -51,7 +51,7 @@ struct one {
 };
 
 struct fetch {
-	const struct job *job;
+	const struct engine_job *job;
 	CURLM *multi;
 	struct curl_slist *headers;
 	char *token; /* TOKEN_MAX bytes when the job has a token */
@@ -140,7 +140,7 @@ static void done_one(struct fetch *f, struct one *o)
 /* A request ended: the resource waits for its next try, or is done. */
 static void finished(struct fetch *f, struct one *o, CURLcode cc, int64_t now)
 {
-	const struct job *job = f->job;
+	const struct engine_job *job = f->job;
 	struct fetch_result *r = o->r;
 	struct service_error e;
 	long delay;
@@ -252,7 +252,8 @@ static int run(struct fetch *f)
 	return rc;
 }
 
-static int fetch_all(const struct job *job, char *const *urls, int n, struct fetch_result *out)
+static int fetch_all(const struct engine_job *job, char *const *urls, int n,
+		     struct fetch_result *out)
 {
 	struct fetch f = {.job = job, .n = n, .left = n};
 	f.multi = curl_multi_init();
@@ -288,8 +289,8 @@ static int fetch_all(const struct job *job, char *const *urls, int n, struct fet
 	return rc;
 }
 
-struct fetch_result *fetch_each(const struct job *job, fetch_url_fn url, const char *const *names,
-				int n)
+struct fetch_result *fetch_each(const struct engine_job *job, fetch_url_fn url,
+				const char *const *names, int n)
 {
 	char **urls = calloc((size_t)n + 1, sizeof(char *));
 	struct fetch_result *res = calloc((size_t)n + 1, sizeof(*res));

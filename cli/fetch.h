@@ -35,8 +35,8 @@ typedef int (*fetch_url_fn)(char *dst, size_t cap, const struct service_target *
  * names (free with fetch_free), or NULL: out of memory, or a name url()
  * refuses (said on stderr). Each call has its own multi handle; call
  * curl_global_init() first. */
-struct fetch_result *fetch_each(const struct job *job, fetch_url_fn url, const char *const *names,
-				int n);
+struct fetch_result *fetch_each(const struct engine_job *job, fetch_url_fn url,
+				const char *const *names, int n);
 void fetch_free(struct fetch_result *r, int n);
 
 /* Why a result is not a 200, in words for the user: "HTTP 503 ServerBusy:

@@ -39,7 +39,7 @@ static bool open_std_streams(void)
 
 int main(int argc, char **argv)
 {
-	struct options o;
+	struct args o;
 	char err[512];
 	bool stdout_closed = open_std_streams();
 	if (args_parse(argc, argv, &o, err, sizeof(err)) < 0) {

@@ -33,7 +33,7 @@ struct merge {
 	struct entry *tab;
 	size_t cap, len;
 	struct dedup *pairs; /* (collection, UPN) of every merged row, for --input */
-	const struct options *o;
+	const struct args *o;
 	uint32_t report, row; /* where the reading is */
 	struct report *out;
 	unsigned long overlaps, missing, written;
@@ -121,7 +121,7 @@ static int each_report(struct merge *m, reportin_fn fn)
 	return 0;
 }
 
-static int check_input_row(void *arg, const struct row *row)
+static int check_input_row(void *arg, const struct input_row *row)
 {
 	struct merge *m = arg;
 	if (row->reason || dedup_check(m->pairs, row->collection, row->upn) != 0)
@@ -148,7 +148,7 @@ static int check_input(struct merge *m)
 	return rc;
 }
 
-int merge_run(const struct options *o)
+int merge_run(const struct args *o)
 {
 	struct merge m = {.o = o};
 	char err[512];

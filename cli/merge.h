@@ -7,6 +7,6 @@
 
 /* Writes the merged CSV report to stdout; returns the exit code (1 when a
  * pair appears in two reports, or --input has a pair no report has). */
-int merge_run(const struct options *o);
+int merge_run(const struct args *o);
 
 #endif

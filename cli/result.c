@@ -34,7 +34,7 @@ static bool print_result(const struct service *svc, const char *id, const struct
 	return false;
 }
 
-int result_run(const struct options *o)
+int result_run(const struct args *o)
 {
 	struct setup set;
 	char err[512] = "";

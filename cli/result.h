@@ -6,6 +6,6 @@
 
 /* Prints TrackingId,Status,Description,ErrorDetails for each id (CSV on
  * stdout, in the order given); exit 0 when none Failed or was unknown. */
-int result_run(const struct options *o);
+int result_run(const struct args *o);
 
 #endif

@@ -59,8 +59,8 @@ static void on_signal(int sig)
 
 /* One run: options, credentials, the report, the pipeline. */
 struct run {
-	const struct options *o;
-	struct options opts; /* o points here */
+	const struct args *o;
+	struct args opts; /* o points here */
 	struct setup set;
 	struct writer *writer;
 	bool extras_set;       /* the report's extra columns are decided */
@@ -92,7 +92,7 @@ struct run {
 /* The first invalid rows are named on stderr as well, with their file (the
  * report has the line and the reason but not the file); the rest are
  * counted in the summary. Not with --quiet. */
-static void name_invalid(struct run *c, const struct row *row)
+static void name_invalid(struct run *c, const struct input_row *row)
 {
 	if (c->o->quiet || c->invalid_named >= INVALID_NAMED_MAX)
 		return;
@@ -104,7 +104,7 @@ static void name_invalid(struct run *c, const struct row *row)
 
 /* --shard K/N: the pair's stable key (pairkey_hash) picks its shard, so every
  * row, valid or not, belongs to exactly one of N runs over the same list. */
-static bool other_shard(const struct options *o, const struct row *row)
+static bool other_shard(const struct args *o, const struct input_row *row)
 {
 	return o->shard_n > 1 && pairkey_hash(row->collection, row->upn) % (uint64_t)o->shard_n !=
 				     (uint64_t)(o->shard_k - 1);
@@ -112,7 +112,7 @@ static bool other_shard(const struct options *o, const struct row *row)
 
 /* One input row, from either source: decides what it needs and hands it to
  * the pipeline. Runs on the pipeline's reader thread. */
-static int admit(void *arg, const struct row *row)
+static int admit(void *arg, const struct input_row *row)
 {
 	struct run *c = arg;
 	struct pipeline_row pr = {
@@ -195,7 +195,7 @@ static int read_list(void *arg, struct pipeline *p)
 	l->run->reading = "drain";
 	for (size_t i = 0; i < l->n; i++) {
 		const struct run_target *t = &l->rows[i];
-		struct row r = {(long)i + 2, t->collection, t->upn, NULL, NULL, NULL, NULL};
+		struct input_row r = {(long)i + 2, t->collection, t->upn, NULL, NULL, NULL, NULL};
 		/* the service's own names, checked as an input file's would be */
 		r.reason = validate_collection(t->collection, strlen(t->collection));
 		if (!r.reason)
@@ -339,7 +339,7 @@ static enum stop_reason pass(struct run *c, enum service_op op, const char *text
 /* ---- the end --------------------------------------------------------- */
 
 /* --dry-run: what a real run would send, and how long --rate makes it. */
-static void print_plan(const struct options *o, uint64_t rows)
+static void print_plan(const struct args *o, uint64_t rows)
 {
 	fprintf(stderr, "rabulk: dry run: %llu %s request%s would be sent",
 		(unsigned long long)rows, o->command, rows == 1 ? "" : "s");
@@ -373,7 +373,7 @@ static void print_summary(const struct run *c, const struct summary *s, int64_t 
 		fprintf(stderr, "rabulk:");
 		for (int i = 0; i < STATUS_COUNT; i++)
 			if (s->count[i])
-				fprintf(stderr, " %s %llu", status_name((enum status)i),
+				fprintf(stderr, " %s %llu", item_status_name((enum item_status)i),
 					(unsigned long long)s->count[i]);
 		fputc('\n', stderr);
 	}
@@ -416,7 +416,8 @@ static int summary_json(const struct run *c, const struct summary *s, int64_t el
 	}
 	cJSON_AddNumberToObject(o, "rows", (double)s->rows);
 	for (int i = 0; i < STATUS_COUNT; i++)
-		cJSON_AddNumberToObject(counts, status_name((enum status)i), (double)s->count[i]);
+		cJSON_AddNumberToObject(counts, item_status_name((enum item_status)i),
+					(double)s->count[i]);
 	cJSON_AddItemToObject(o, "status", counts);
 	cJSON_AddNumberToObject(o, "requests", (double)st.requests);
 	cJSON_AddNumberToObject(o, "polls", (double)st.polls);
@@ -492,7 +493,7 @@ static int exit_code(struct run *c, int report_rc)
 	return EXIT_ALL_OK;
 }
 
-static void default_report(char *dst, size_t n, const struct options *o)
+static void default_report(char *dst, size_t n, const struct args *o)
 {
 	char stamp[32], shard[32] = "";
 	time_t now = time(NULL);
@@ -514,7 +515,7 @@ static bool same_file(const char *a, const char *b)
 
 /* ---- runs and passes -------------------------------------------------- */
 
-struct run *run_open(const struct options *o, int *exit_status)
+struct run *run_open(const struct args *o, int *exit_status)
 {
 	struct run *c = calloc(1, sizeof(*c));
 	char err[512] = "";
@@ -582,7 +583,7 @@ enum stop_reason run_pass(struct run *c, enum service_op op, const char *text,
 	return pass(c, op, text, read_list, &l);
 }
 
-const struct job *run_job(const struct run *c)
+const struct engine_job *run_job(const struct run *c)
 {
 	return &c->set.job;
 }
@@ -632,8 +633,7 @@ int run_close(struct run *c, bool report)
 	return rc;
 }
 
-static int open_inputs(const struct options *o, FILE **files, const char **names, char *err,
-		       size_t n)
+static int open_inputs(const struct args *o, FILE **files, const char **names, char *err, size_t n)
 {
 	for (int i = 0; i < o->ninputs; i++) {
 		const char *path = o->inputs[i];
@@ -670,14 +670,14 @@ bool run_ask(const char *question)
 	return yes;
 }
 
-static int count_row(void *arg, const struct row *row)
+static int count_row(void *arg, const struct input_row *row)
 {
 	*(unsigned long *)arg += !row->reason;
 	return 0;
 }
 
 /* Valid rows in the input files, read once and rewound; 0 if unknown. */
-static unsigned long count_rows(const struct options *o, FILE **files, const char **names)
+static unsigned long count_rows(const struct args *o, FILE **files, const char **names)
 {
 	unsigned long n = 0;
 	char err[256];
@@ -693,7 +693,7 @@ static unsigned long count_rows(const struct options *o, FILE **files, const cha
 }
 
 /* logoff asks first, with the number of users, unless --yes. */
-static bool confirmed(const struct options *o, FILE **files, const char **names)
+static bool confirmed(const struct args *o, FILE **files, const char **names)
 {
 	char q[128];
 	if (o->op != SERVICE_LOGOFF || o->yes || o->dry_run)
@@ -707,9 +707,9 @@ static bool confirmed(const struct options *o, FILE **files, const char **names)
 	return run_ask(q);
 }
 
-int run(const struct options *opts)
+int run(const struct args *opts)
 {
-	struct options o = *opts;
+	struct args o = *opts;
 	FILE *files[ARGS_MAX_INPUTS] = {0};
 	const char *names[ARGS_MAX_INPUTS];
 	char err[512] = "";

@@ -14,12 +14,12 @@
 enum { EXIT_ALL_OK = 0, EXIT_SOME_FAILED = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3, EXIT_INTERNAL = 4 };
 
 /* Runs the job the options describe; returns the process exit code. */
-int run(const struct options *o);
+int run(const struct args *o);
 
 struct run;
 /* Sets up credentials, the endpoint and the report; installs the signal
  * handlers. NULL (with the reason on stderr and *exit_status set) on failure. */
-struct run *run_open(const struct options *o, int *exit_status);
+struct run *run_open(const struct args *o, int *exit_status);
 /* One (collection, UPN) pair of a list built in memory; borrowed. */
 struct run_target {
 	const char *collection, *upn;
@@ -30,7 +30,7 @@ struct run_target {
 enum stop_reason run_pass(struct run *c, enum service_op op, const char *text,
 			  const struct run_target *rows, size_t n);
 /* The run's job: target, credentials, transport settings. */
-const struct job *run_job(const struct run *c);
+const struct engine_job *run_job(const struct run *c);
 /* Marks the run stopped early (a signal during drain's wait). */
 void run_stop(struct run *c, enum stop_reason why);
 /* Why the run stopped early (STOP_NONE: it has not); a signal while the

@@ -38,7 +38,8 @@ static int each_session(void *arg, const struct service_session *s)
 	return e->fn(e->arg, e->collection, s);
 }
 
-int sessions_list(const struct job *job, const char *const *colls, int n, sessions_fn fn, void *arg)
+int sessions_list(const struct engine_job *job, const char *const *colls, int n, sessions_fn fn,
+		  void *arg)
 {
 	struct fetch_result *res = fetch_each(job, job->service->sessions_url, colls, n);
 	int rc = res ? 0 : ERR_NOMEM, failures = 0;
@@ -68,7 +69,7 @@ int sessions_list(const struct job *job, const char *const *colls, int n, sessio
 /* ---- rabulk sessions ------------------------------------------------- */
 
 struct out {
-	const struct options *o;
+	const struct args *o;
 	unsigned long rows;
 };
 
@@ -104,7 +105,7 @@ static int print_session(void *arg, const char *collection, const struct service
 	return 0;
 }
 
-int sessions_run(const struct options *o)
+int sessions_run(const struct args *o)
 {
 	struct setup set;
 	struct out out = {o, 0};

@@ -39,7 +39,7 @@ static bool loopback_url(const char *url)
 /* --profile, else $RABULK_PROFILE, else the default file if there is one.
  * An implicit default profile without the --subscription asked for is
  * ignored (the option wins); an explicit one is an error. */
-static int load_profile(struct setup *s, const struct options *o, bool *loaded, char *err, size_t n)
+static int load_profile(struct setup *s, const struct args *o, bool *loaded, char *err, size_t n)
 {
 	const char *path = o->profile, *env = getenv("RABULK_PROFILE"), *home = getenv("HOME");
 	char def[4096];
@@ -67,7 +67,7 @@ static int load_profile(struct setup *s, const struct options *o, bool *loaded, 
 
 /* ---- credentials ----------------------------------------------------- */
 
-static int cert_password(struct setup *s, const struct options *o, char *err, size_t n)
+static int cert_password(struct setup *s, const struct args *o, char *err, size_t n)
 {
 	const char *env = getenv("RABULK_CERT_PASSWORD");
 	char buf[1024];
@@ -83,7 +83,7 @@ static int cert_password(struct setup *s, const struct options *o, char *err, si
 	return 0;
 }
 
-static int use_cert(struct setup *s, const struct options *o, bool profiled, char *err, size_t n)
+static int use_cert(struct setup *s, const struct args *o, bool profiled, char *err, size_t n)
 {
 	struct cert_info ci;
 	int rc = cert_password(s, o, err, n);
@@ -128,7 +128,7 @@ static int command_timeout(long *ms, char *err, size_t n)
 }
 
 /* Which token source, if any: options, then environment, then profile. */
-static int token_source(const struct setup *s, const struct options *o, bool profiled,
+static int token_source(const struct setup *s, const struct args *o, bool profiled,
 			struct token_source *src, char *err, size_t n)
 {
 	const char *env = getenv("RABULK_ACCESS_TOKEN");
@@ -164,7 +164,7 @@ static int token_source(const struct setup *s, const struct options *o, bool pro
 	}
 }
 
-static int credentials(struct setup *s, const struct options *o, bool profiled, token_stop_fn *stop,
+static int credentials(struct setup *s, const struct args *o, bool profiled, token_stop_fn *stop,
 		       char *err, size_t n)
 {
 	struct token_source src;
@@ -188,12 +188,12 @@ static int credentials(struct setup *s, const struct options *o, bool profiled, 
 /* ---- target ---------------------------------------------------------- */
 
 /* --emulator: the embedded emulator gets a session for every row sent. */
-static int seed_row(void *emu, const struct row *row)
+static int seed_row(void *emu, const struct input_row *row)
 {
 	return emu_add_session(emu, row->collection, row->upn, NULL) ? ERR_NOMEM : 0;
 }
 
-static int start_emulator(struct setup *c, const struct options *o, char *err, size_t n)
+static int start_emulator(struct setup *c, const struct args *o, char *err, size_t n)
 {
 	struct emu_config ec = {0};
 	ec.ns = o->ns;
@@ -212,7 +212,7 @@ static int start_emulator(struct setup *c, const struct options *o, char *err, s
 	return 0;
 }
 
-static int set_target(struct setup *c, const struct options *o, bool profiled, char *err, size_t n)
+static int set_target(struct setup *c, const struct args *o, bool profiled, char *err, size_t n)
 {
 	const char *url = o->endpoint			       ? o->endpoint
 			  : profiled && c->profile.endpoint[0] ? c->profile.endpoint
@@ -252,9 +252,9 @@ static int set_target(struct setup *c, const struct options *o, bool profiled, c
 	return 0;
 }
 
-static void build_job(struct setup *c, const struct options *o)
+static void build_job(struct setup *c, const struct args *o)
 {
-	struct job *j = &c->job;
+	struct engine_job *j = &c->job;
 	j->op = o->op;
 	j->message = o->text;
 	j->cacert = o->cacert;
@@ -272,7 +272,7 @@ static void build_job(struct setup *c, const struct options *o)
 	j->verbose = o->verbose;
 }
 
-int setup_init(struct setup *s, const struct options *o, token_stop_fn *stop, char *err, size_t n)
+int setup_init(struct setup *s, const struct args *o, token_stop_fn *stop, char *err, size_t n)
 {
 	bool profiled = false;
 	int rc;

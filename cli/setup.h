@@ -11,11 +11,11 @@
 #include "engine/profile.h"
 
 struct setup {
-	struct job job;
+	struct engine_job job;
 	struct emu *emu; /* --emulator, else NULL */
 	/* Called for each row before it is sent, or NULL: --emulator without
 	 * --emulator-seed gives the embedded emulator a session per row. */
-	int (*row_hook)(void *arg, const struct row *row);
+	int (*row_hook)(void *arg, const struct input_row *row);
 	void *row_hook_arg;
 	char endpoint[512];
 	char subscription[128];
@@ -31,7 +31,7 @@ struct setup {
  * --token-command, now or at a later refresh (token_stop_fn). Returns 0,
  * ERR_STOPPED when stop gave up the first token (the rest is not set up),
  * or another negative error, with err set; call setup_release() either way. */
-int setup_init(struct setup *s, const struct options *o, token_stop_fn *stop, char *err,
+int setup_init(struct setup *s, const struct args *o, token_stop_fn *stop, char *err,
 	       size_t errlen);
 void setup_release(struct setup *s);
 

@@ -345,7 +345,7 @@ struct seed_ctx {
 	size_t errlen;
 };
 
-static int seed_row(void *arg, const struct row *row)
+static int seed_row(void *arg, const struct input_row *row)
 {
 	struct seed_ctx *s = arg;
 	if (row->reason) {

@@ -116,8 +116,8 @@ int engine_default_threads(int cpus, int concurrency)
 	return need > t ? (need < THREADS_MAX ? need : THREADS_MAX) : t;
 }
 
-struct engine *engine_new(const struct job *job, struct queue *in, struct queue *out, char *err,
-			  size_t errlen)
+struct engine *engine_new(const struct engine_job *job, struct queue *in, struct queue *out,
+			  char *err, size_t errlen)
 {
 	struct engine *e = calloc(1, sizeof(*e));
 	int threads = job->threads > 0 ? job->threads

@@ -17,7 +17,7 @@
 
 /* What to do and how; built by the command line, borrowed by the engine
  * until engine_free(). */
-struct job {
+struct engine_job {
 	const struct service *service; /* what to send and what answers mean */
 	enum service_op op;
 	struct service_target target;
@@ -83,8 +83,8 @@ int engine_default_threads(int cpus, int concurrency);
 
 /* Caller owns the result; NULL with err set on failure. Queues are
  * borrowed until engine_free(): items come from `in`, go to `out`. */
-struct engine *engine_new(const struct job *job, struct queue *in, struct queue *out, char *err,
-			  size_t errlen);
+struct engine *engine_new(const struct engine_job *job, struct queue *in, struct queue *out,
+			  char *err, size_t errlen);
 /* Starts the worker threads. Returns 0 or ERR_NOMEM. */
 int engine_start(struct engine *e);
 /* True once every worker has exited. Thread-safe. */

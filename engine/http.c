@@ -72,7 +72,7 @@ static int on_debug(CURL *e, curl_infotype type, char *data, size_t len, void *a
 	return 0;
 }
 
-void http_setup(CURL *e, const struct job *job)
+void http_setup(CURL *e, const struct engine_job *job)
 {
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "rabulk/0.1");
@@ -110,7 +110,7 @@ static void http_bearer(CURL *e, const char *token)
 	curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, token);
 }
 
-void http_sync_token(CURL *e, const struct job *job, unsigned *gen, char *buf)
+void http_sync_token(CURL *e, const struct engine_job *job, unsigned *gen, char *buf)
 {
 	if (!job->token || token_generation(job->token) == *gen)
 		return;
@@ -138,7 +138,7 @@ static bool tls_failure(CURLcode rc)
 	}
 }
 
-int http_preflight(const struct job *job, char *err, size_t n)
+int http_preflight(const struct engine_job *job, char *err, size_t n)
 {
 	char msg[CURL_ERROR_SIZE] = "";
 	if (strncasecmp(job->target.endpoint, "https://", 8) != 0)

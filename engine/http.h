@@ -13,17 +13,17 @@ struct curl_slist *http_headers(const struct service *svc, bool post);
 
 /* Applies the job's transport settings (timeouts, TLS, client certificate,
  * protocols, no redirects, no signals, --verbose) to an easy handle. */
-void http_setup(CURL *easy, const struct job *job);
+void http_setup(CURL *easy, const struct engine_job *job);
 
 /* Keeps the handle's bearer token current: copies the job's token into buf
  * (TOKEN_MAX bytes) and sets it when its generation differs from *gen.
  * Never fetches (the token's own thread does). No-op without a token. */
-void http_sync_token(CURL *easy, const struct job *job, unsigned *gen, char *buf);
+void http_sync_token(CURL *easy, const struct engine_job *job, unsigned *gen, char *buf);
 
 /* One TLS handshake with the endpoint before anything is sent, so that a
  * certificate problem is one clear error instead of a failed row per
  * input line. Returns 0 (also for plain http, or when the endpoint is
  * merely unreachable: retries deal with that), or ERR_AUTH with err set. */
-int http_preflight(const struct job *job, char *err, size_t errlen);
+int http_preflight(const struct engine_job *job, char *err, size_t errlen);
 
 #endif

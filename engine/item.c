@@ -8,19 +8,19 @@
 
 static const struct {
 	const char *name;
-	enum status_class cls;
+	enum item_class cls;
 } statuses[] = {
 #define STATUS_ROW_(name, text, cls) {text, cls},
     STATUS_MAP(STATUS_ROW_)
 #undef STATUS_ROW_
 };
 
-const char *status_name(enum status s)
+const char *item_status_name(enum item_status s)
 {
 	return statuses[s].name;
 }
 
-enum status_class status_class(enum status s)
+enum item_class item_status_class(enum item_status s)
 {
 	return statuses[s].cls;
 }
@@ -69,7 +69,7 @@ void item_left_over(struct item *it, const char *code, const char *message)
 		       message);
 }
 
-void item_set_error(struct item *it, enum status s, const char *code, const char *message)
+void item_set_error(struct item *it, enum item_status s, const char *code, const char *message)
 {
 	it->status = s;
 	if (code)

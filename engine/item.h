@@ -9,7 +9,7 @@
 #include "service/service.h"
 #include <stdint.h>
 
-/* Adding a status? Add it here; status_name() and status_class() follow. */
+/* Adding a status? Add it here; item_status_name() and item_status_class() follow. */
 #define STATUS_MAP(X)                                                                              \
 	X(SUCCEEDED, "succeeded", CLASS_OK)                                                        \
 	X(SUBMITTED, "submitted", CLASS_OK)                                                        \
@@ -22,22 +22,22 @@
 	X(PLANNED, "planned", CLASS_OK)                                                            \
 	X(ACCEPTED, "accepted", CLASS_PENDING)
 
-enum status {
+enum item_status {
 #define STATUS_ENUM_(name, text, cls) STATUS_##name,
 	STATUS_MAP(STATUS_ENUM_)
 #undef STATUS_ENUM_
 	    STATUS_COUNT
 };
 
-enum status_class { CLASS_OK, CLASS_FAILURE, CLASS_SKIPPED, CLASS_PENDING };
+enum item_class { CLASS_OK, CLASS_FAILURE, CLASS_SKIPPED, CLASS_PENDING };
 
-const char *status_name(enum status s);
-enum status_class status_class(enum status s);
+const char *item_status_name(enum item_status s);
+enum item_class item_status_class(enum item_status s);
 
 struct item {
 	long line;
 	enum service_op op;
-	enum status status;
+	enum item_status status;
 	int http_status; /* last HTTP status, 0 if none */
 	int attempts;	 /* requests that carried the operation (not polls) */
 	char tracking_id[SERVICE_OP_ID_MAX + 1]; /* whole or empty, never cut */
@@ -81,6 +81,6 @@ struct item *item_clone(const struct item *it);
  * (its tracking id lets --resume poll it). code and message as below. */
 void item_left_over(struct item *it, const char *code, const char *message);
 /* Sets the final status with code and message (either may be NULL). */
-void item_set_error(struct item *it, enum status s, const char *code, const char *message);
+void item_set_error(struct item *it, enum item_status s, const char *code, const char *message);
 
 #endif

@@ -32,8 +32,8 @@
 #define ORDER_WINDOW 16384   /* ordered: rows handed over and not yet written, at most */
 
 struct pipeline {
-	const struct job *job;
-	struct job pass_job; /* the job with this pass's operation */
+	const struct engine_job *job;
+	struct engine_job pass_job; /* the job with this pass's operation */
 	const struct pipeline_sink *sink;
 	struct pipeline_opts o;
 	enum stop_reason stopped; /* the first pass that stopped early */
@@ -58,7 +58,7 @@ struct pipeline {
 	uint64_t flushed;
 };
 
-struct pipeline *pipeline_new(const struct job *job, const struct pipeline_sink *sink,
+struct pipeline *pipeline_new(const struct engine_job *job, const struct pipeline_sink *sink,
 			      const struct pipeline_opts *o)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));

@@ -67,7 +67,7 @@ struct pipeline_row {
 	const char *extra; /* --keep-columns cells, or NULL */
 	/* STATUS_COUNT: to be sent. Any other: decided already (invalid,
 	 * duplicate, skipped, planned), with code and message (may be NULL). */
-	enum status status;
+	enum item_status status;
 	const char *code, *message;
 	const char *op_id; /* to be polled, not sent (a resumed accepted row), or NULL */
 };
@@ -81,7 +81,7 @@ typedef int (*pipeline_source_fn)(void *arg, struct pipeline *p);
 
 /* Caller owns the result; NULL when out of memory. The job, sink and opts
  * are borrowed until pipeline_free(). */
-struct pipeline *pipeline_new(const struct job *job, const struct pipeline_sink *sink,
+struct pipeline *pipeline_new(const struct engine_job *job, const struct pipeline_sink *sink,
 			      const struct pipeline_opts *o);
 void pipeline_free(struct pipeline *p);
 

@@ -56,7 +56,7 @@ struct slot {
 
 struct worker {
 	struct engine_shared *sh;
-	const struct job *job;
+	const struct engine_job *job;
 	CURLM *multi;
 	struct evloop *ev;
 	struct curl_slist *post_headers, *get_headers;
@@ -104,7 +104,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 
 static int slot_init(struct worker *w, struct slot *s)
 {
-	const struct job *job = w->job;
+	const struct engine_job *job = w->job;
 	if (!(s->resp = malloc(RESP_MAX)) || !(s->easy = curl_easy_init()))
 		return ERR_NOMEM;
 	CURL *e = s->easy;
@@ -137,7 +137,7 @@ static void token_wake(void *arg)
 struct worker *worker_new(struct engine_shared *sh, int id, int max_active, int max_items)
 {
 	struct worker *w = calloc(1, sizeof(*w));
-	const struct job *job = sh->job;
+	const struct engine_job *job = sh->job;
 	if (!w)
 		return NULL;
 	w->sh = sh, w->job = job;
@@ -303,7 +303,7 @@ static bool retry_later(struct worker *w, struct slot *s, struct item *it, int t
 
 static int prepare(struct worker *w, struct slot *s, struct item *it)
 {
-	const struct job *job = w->job;
+	const struct engine_job *job = w->job;
 	int n;
 	if (it->phase == ITEM_POLL) {
 		if (job->service->result_url(w->url, sizeof(w->url), &job->target,

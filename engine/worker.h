@@ -10,7 +10,7 @@
 
 /* What every worker borrows from the engine. */
 struct engine_shared {
-	const struct job *job;
+	const struct engine_job *job;
 	struct queue *in, *out;
 	CURLSH *share;
 	atomic_int stop;    /* enum stop_reason */

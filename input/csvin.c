@@ -232,13 +232,13 @@ static int end_record(struct csvin *c, const char *reason)
 			 c->nfields);
 		reason = why;
 	}
-	struct row r = {c->rec_line,
-			coll,
-			c->upn.text,
-			c->state.set ? c->state.text : NULL,
-			reason,
-			c->o.keep_columns ? c->extra : NULL,
-			c->o.keep_columns ? c->extra_header : NULL};
+	struct input_row r = {c->rec_line,
+			      coll,
+			      c->upn.text,
+			      c->state.set ? c->state.text : NULL,
+			      reason,
+			      c->o.keep_columns ? c->extra : NULL,
+			      c->o.keep_columns ? c->extra_header : NULL};
 	int rc = input_emit_extra(c->fn, c->arg, &r, coll_len, c->upn.len);
 	c->coll.set = c->upn.set = c->state.set = false;
 	c->extra_len = 0, c->extra[0] = '\0';

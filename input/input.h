@@ -12,7 +12,7 @@
 enum input_format { INPUT_AUTO, INPUT_CSV, INPUT_JSON, INPUT_NDJSON, INPUT_LINES };
 
 /* One input row, borrowed until the callback returns. */
-struct row {
+struct input_row {
 	long line;		/* 1-based line where the row starts */
 	const char *collection; /* never NULL ("" when missing) */
 	const char *upn;	/* never NULL */
@@ -32,7 +32,7 @@ struct row {
 const char *input_extra_next(const char *list, char *dst, size_t cap);
 
 /* Called once per row; a nonzero return stops reading and is returned. */
-typedef int (*input_row_fn)(void *arg, const struct row *row);
+typedef int (*input_row_fn)(void *arg, const struct input_row *row);
 
 struct input_opts {
 	enum input_format format; /* INPUT_AUTO sniffs */

@@ -26,7 +26,8 @@ size_t input_collection_len(const char *coll, size_t len, const char *key);
  * row has no collection at all ("" is an empty one). */
 int input_emit(input_row_fn fn, void *arg, long line, const char *coll, size_t coll_len,
 	       const char *upn, size_t upn_len, const char *state, const char *reason);
-/* The same, for a row that carries extra cells (see struct row). */
-int input_emit_extra(input_row_fn fn, void *arg, struct row *r, size_t coll_len, size_t upn_len);
+/* The same, for a row that carries extra cells (see struct input_row). */
+int input_emit_extra(input_row_fn fn, void *arg, struct input_row *r, size_t coll_len,
+		     size_t upn_len);
 
 #endif

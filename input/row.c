@@ -42,7 +42,8 @@ const char *input_extra_next(const char *list, char *dst, size_t cap)
 	return sep ? sep + 1 : NULL;
 }
 
-int input_emit_extra(input_row_fn fn, void *arg, struct row *r, size_t coll_len, size_t upn_len)
+int input_emit_extra(input_row_fn fn, void *arg, struct input_row *r, size_t coll_len,
+		     size_t upn_len)
 {
 	if (!r->reason)
 		r->reason = !r->collection ? "no collection (add a CollectionName column or use "
@@ -58,6 +59,6 @@ int input_emit_extra(input_row_fn fn, void *arg, struct row *r, size_t coll_len,
 int input_emit(input_row_fn fn, void *arg, long line, const char *coll, size_t coll_len,
 	       const char *upn, size_t upn_len, const char *state, const char *reason)
 {
-	struct row r = {line, coll, upn ? upn : "", state, reason, NULL, NULL};
+	struct input_row r = {line, coll, upn ? upn : "", state, reason, NULL, NULL};
 	return input_emit_extra(fn, arg, &r, coll_len, upn_len);
 }

@@ -125,7 +125,8 @@ int metrics_format(char *buf, size_t cap, const struct metrics_run *m)
 	family(&o, "rabulk_last_run_rows", "gauge", "Report rows of the last run, by status.");
 	for (int i = 0; i < STATUS_COUNT; i++) {
 		char status[64];
-		snprintf(status, sizeof(status), "status=\"%s\"", status_name((enum status)i));
+		snprintf(status, sizeof(status), "status=\"%s\"",
+			 item_status_name((enum item_status)i));
 		sample(&o, m, "rabulk_last_run_rows", status, "%llu",
 		       (unsigned long long)s->count[i]);
 	}

@@ -20,7 +20,7 @@ void progress_line(char *dst, size_t cap, const struct summary *s, uint64_t done
 	for (int i = 0; i < STATUS_COUNT && n + 1 < cap; i++) {
 		if (!s->count[i])
 			continue;
-		w = snprintf(dst + n, cap - n, " %s %llu", status_name((enum status)i),
+		w = snprintf(dst + n, cap - n, " %s %llu", item_status_name((enum item_status)i),
 			     (unsigned long long)s->count[i]);
 		n += w > 0 && (size_t)w < cap - n ? (size_t)w : 0;
 	}

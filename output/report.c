@@ -209,7 +209,7 @@ static char *json_row(const struct item *it, const char *extra_names)
 	cJSON_AddStringToObject(o, "collection", it->collection);
 	cJSON_AddStringToObject(o, "upn", it->upn);
 	cJSON_AddStringToObject(o, "operation", service_op_name(it->op));
-	cJSON_AddStringToObject(o, "status", status_name(it->status));
+	cJSON_AddStringToObject(o, "status", item_status_name(it->status));
 	if (it->http_status)
 		cJSON_AddNumberToObject(o, "http_status", it->http_status);
 	else
@@ -343,7 +343,7 @@ int report_format_csv(char *dst, size_t cap, const struct item *it)
 		     {it->collection, false},
 		     {it->upn, false},
 		     {service_op_name(it->op), false},
-		     {status_name(it->status), false},
+		     {item_status_name(it->status), false},
 		     {it->http_status ? http : "", false},
 		     {it->error_code, true},
 		     {it->error_message, true},

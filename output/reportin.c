@@ -27,11 +27,11 @@ struct ctx {
 	bool mapped;
 };
 
-static int status_parse(const char *name, enum status *st)
+static int status_parse(const char *name, enum item_status *st)
 {
 	for (int i = 0; i < STATUS_COUNT; i++)
-		if (strcmp(name, status_name((enum status)i)) == 0) {
-			*st = (enum status)i;
+		if (strcmp(name, item_status_name((enum item_status)i)) == 0) {
+			*st = (enum item_status)i;
 			return 0;
 		}
 	return ERR_INVAL;
@@ -91,7 +91,7 @@ static void map_columns(struct ctx *c, const char *header)
 	c->mapped = true;
 }
 
-static int csv_row(void *arg, const struct row *row)
+static int csv_row(void *arg, const struct input_row *row)
 {
 	struct ctx *c = arg;
 	char buf[C_COUNT][INPUT_EXTRA_MAX + 1];

@@ -63,7 +63,7 @@ static int grow(struct resume *r)
 	return 0;
 }
 
-static enum resume_state state_of(enum status st)
+static enum resume_state state_of(enum item_status st)
 {
 	switch (st) {
 	case STATUS_SUCCEEDED:

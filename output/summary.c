@@ -56,11 +56,11 @@ int64_t summary_percentile(const struct summary *s, double q)
 	return s->max_ms;
 }
 
-uint64_t summary_class(const struct summary *s, enum status_class c)
+uint64_t summary_class(const struct summary *s, enum item_class c)
 {
 	uint64_t n = 0;
 	for (int i = 0; i < STATUS_COUNT; i++)
-		if (status_class((enum status)i) == c)
+		if (item_status_class((enum item_status)i) == c)
 			n += s->count[i];
 	return n;
 }

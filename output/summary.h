@@ -26,6 +26,6 @@ void summary_add(struct summary *s, const struct item *it);
  * fall; 0 when none. */
 int64_t summary_percentile(const struct summary *s, double q);
 /* Rows with status class c. */
-uint64_t summary_class(const struct summary *s, enum status_class c);
+uint64_t summary_class(const struct summary *s, enum item_class c);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int fuzz_row(void *arg, const struct row *r)
+static int fuzz_row(void *arg, const struct input_row *r)
 {
 	size_t *total = arg;
 	*total += strlen(r->collection) + strlen(r->upn) + (size_t)r->line;

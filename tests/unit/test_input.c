@@ -16,7 +16,7 @@ struct seen {
 	char text[16][160]; /* "line|collection|upn|reason-or-ok" */
 };
 
-static int collect(void *arg, const struct row *r)
+static int collect(void *arg, const struct input_row *r)
 {
 	struct seen *s = arg;
 	if (s->n < 16)

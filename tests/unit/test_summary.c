@@ -31,8 +31,8 @@ static void classes(void **state)
 	struct summary s;
 	struct item it = {0};
 	summary_init(&s);
-	enum status st[] = {STATUS_SUCCEEDED, STATUS_NO_SESSION,    STATUS_FAILED,
-			    STATUS_INVALID,   STATUS_NOT_ATTEMPTED, STATUS_DUPLICATE};
+	enum item_status st[] = {STATUS_SUCCEEDED, STATUS_NO_SESSION,	 STATUS_FAILED,
+				 STATUS_INVALID,   STATUS_NOT_ATTEMPTED, STATUS_DUPLICATE};
 	for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
 		it.status = st[i];
 		summary_add(&s, &it);
