@@ -672,45 +672,20 @@ void avd_parse_error(const char *body, size_t len, struct service_error *out)
 		raw_excerpt(body, len, out);
 }
 
-static bool contains_ci(const char *hay, const char *needle)
-{
-	size_t m = strlen(needle);
-	for (; *hay; hay++)
-		if (strncasecmp(hay, needle, m) == 0)
-			return true;
-	return false;
-}
-
 bool avd_details_no_session(const char *details)
 {
-	bool session = contains_ci(details, "user session") || contains_ci(details, "usersession");
-	return session && (contains_ci(details, "not found") || contains_ci(details, "notfound") ||
-			   contains_ci(details, "does not exist"));
+	bool session =
+	    service_contains(details, "user session") || service_contains(details, "usersession");
+	return session &&
+	       (service_contains(details, "not found") || service_contains(details, "notfound") ||
+		service_contains(details, "does not exist"));
 }
 
 enum service_verdict avd_classify(int http_status, const struct service_error *e)
 {
-	if (http_status >= 200 && http_status < 300)
-		return SERVICE_V_OK;
-	switch (http_status) {
-	case 0:
-	case 408:
-	case 429:
-	case 500:
-	case 502:
-	case 503:
-	case 504:
-		return SERVICE_V_RETRY;
-	case 401:
-		return SERVICE_V_UNAUTHORIZED;
-	case 403:
-		return SERVICE_V_FORBIDDEN;
-	case 404:
-		if (avd_details_no_session(e->code) || avd_details_no_session(e->message))
-			return SERVICE_V_NO_SESSION;
-		return SERVICE_V_FAILED;
-	}
-	return SERVICE_V_FAILED;
+	return service_verdict_of(http_status,
+				  http_status == 404 && (avd_details_no_session(e->code) ||
+							 avd_details_no_session(e->message)));
 }
 
 bool avd_retry_safe(enum avd_call c, int http_status, bool connect_error, bool retry_after)

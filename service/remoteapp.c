@@ -297,51 +297,25 @@ void remoteapp_parse_error(const char *body, size_t len, struct service_error *o
 	raw_excerpt(body, len, out);
 }
 
-static bool contains_ci(const char *hay, const char *needle)
-{
-	size_t m = strlen(needle);
-	for (; *hay; hay++)
-		if (strncasecmp(hay, needle, m) == 0)
-			return true;
-	return false;
-}
-
 bool remoteapp_details_no_session(const char *details)
 {
 	static const char *const phrases[] = {
 	    "no session",      "session not found",   "session does not exist",
 	    "SessionNotFound", "SessionDoesNotExist", "not logged on"};
 	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
-		if (contains_ci(details, phrases[i]))
+		if (service_contains(details, phrases[i]))
 			return true;
 	return false;
 }
 
 enum service_verdict remoteapp_classify(int http_status, const struct service_error *e)
 {
-	if (http_status >= 200 && http_status < 300)
-		return SERVICE_V_OK;
-	switch (http_status) {
-	case 0:
-	case 408:
-	case 429:
-	case 500:
-	case 502:
-	case 503:
-	case 504:
-		return SERVICE_V_RETRY;
-	case 401:
-		return SERVICE_V_UNAUTHORIZED;
-	case 403:
-		return SERVICE_V_FORBIDDEN;
-	case 404:
-		if (strcasecmp(e->code, REMOTEAPP_COLLECTION_MISSING) != 0 &&
-		    (remoteapp_details_no_session(e->code) ||
-		     remoteapp_details_no_session(e->message)))
-			return SERVICE_V_NO_SESSION;
-		return SERVICE_V_FAILED;
-	}
-	return SERVICE_V_FAILED;
+	/* a 404 for the collection is a failure; one about the user, no session */
+	return service_verdict_of(http_status,
+				  http_status == 404 &&
+				      strcasecmp(e->code, REMOTEAPP_COLLECTION_MISSING) != 0 &&
+				      (remoteapp_details_no_session(e->code) ||
+				       remoteapp_details_no_session(e->message)));
 }
 
 static int op_request(char *url, size_t url_cap, char *body, size_t body_cap,

@@ -112,6 +112,36 @@ const char *service_op_id_problem(const char *id)
 	return NULL;
 }
 
+bool service_contains(const char *hay, const char *needle)
+{
+	size_t m = strlen(needle);
+	for (; *hay; hay++)
+		if (strncasecmp(hay, needle, m) == 0)
+			return true;
+	return false;
+}
+
+enum service_verdict service_verdict_of(int http_status, bool user_missing)
+{
+	if (http_status >= 200 && http_status < 300)
+		return SERVICE_V_OK;
+	switch (http_status) {
+	case 0:
+	case 408:
+	case 429:
+	case 500:
+	case 502:
+	case 503:
+	case 504:
+		return SERVICE_V_RETRY;
+	case 401:
+		return SERVICE_V_UNAUTHORIZED;
+	case 403:
+		return SERVICE_V_FORBIDDEN;
+	}
+	return user_missing ? SERVICE_V_NO_SESSION : SERVICE_V_FAILED;
+}
+
 bool service_throttled(int http_status)
 {
 	return http_status == 429 || http_status == 503;

@@ -103,6 +103,13 @@ enum service_verdict {
  * "is not a path segment" ("." or ".."). The phrase is static. */
 const char *service_op_id_problem(const char *id);
 
+/* The verdict every service shares for an HTTP status (0: a transport
+ * error): 2xx OK; 408, 429, 500, 502, 503, 504 and 0 worth a retry; 401;
+ * 403; anything else a failure, or no session when user_missing (the
+ * service's reading of the answer: "this user has no session there"). */
+enum service_verdict service_verdict_of(int http_status, bool user_missing);
+/* Does hay contain needle, ignoring ASCII case? */
+bool service_contains(const char *hay, const char *needle);
 /* True for the answers that mean "slow down" (429, 503): with a Retry-After
  * they pause every request of the run, not only the one answered. */
 bool service_throttled(int http_status);
