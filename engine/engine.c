@@ -125,6 +125,13 @@ struct engine *engine_new(const struct engine_job *job, struct queue *in, struct
 								job->concurrency);
 	if (threads > job->concurrency)
 		threads = job->concurrency;
+	if (job->service->lookup) { /* rows would need their sessions listed first */
+		snprintf(err, errlen,
+			 "the %s service needs a session lookup this engine cannot do yet",
+			 job->service->name);
+		free(e);
+		return NULL;
+	}
 	if (!e)
 		goto fail;
 	e->sh.job = job, e->sh.in = in, e->sh.out = out;

@@ -310,6 +310,7 @@ static int prepare(struct worker *w, struct slot *s, struct item *it)
 					     it->tracking_id) < 0)
 			return ERR_INVAL;
 		curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST, NULL);
 		curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, w->get_headers);
 		w->stats.polls++;
 	} else {
@@ -319,6 +320,9 @@ static int prepare(struct worker *w, struct slot *s, struct item *it)
 			return ERR_INVAL;
 		curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)n);
 		curl_easy_setopt(s->easy, CURLOPT_COPYPOSTFIELDS, w->body);
+		/* POST unless the service says otherwise (AVD's logoff is a DELETE) */
+		curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST,
+				 job->service->op_method ? job->service->op_method(job->op) : NULL);
 		curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, w->post_headers);
 		it->attempts++;
 		w->stats.requests++;
@@ -463,6 +467,10 @@ static bool tracked(struct worker *w, struct slot *s, struct item *it, int http)
 {
 	const char *why = service_op_id_problem(s->tracking);
 	it->error_code[0] = it->error_message[0] = '\0';
+	if (!w->job->service->polled) { /* synchronous: the 2xx is the outcome */
+		it->status = STATUS_SUCCEEDED;
+		return false;
+	}
 	if (!why) {
 		snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", s->tracking);
 		if (!w->job->no_wait)

@@ -713,14 +713,17 @@ bool avd_acts_on(enum service_op op, const char *state)
 
 /* ---- the table ------------------------------------------------------- */
 
+static const char *op_method(enum service_op op)
+{
+	return avd_method(avd_call_of(op));
+}
+
 static int op_request(char *url, size_t url_cap, char *body, size_t body_cap,
 		      const struct service_target *t, enum service_op op, const char *collection,
 		      const char *upn, const char *message)
 {
 	struct avd_session_ref ref;
 	int r;
-	if (op == SERVICE_LOGOFF)
-		return ERR_INVAL;
 	if ((r = avd_parse_session_address(collection, t->subscription, t->ns, &ref, NULL)) < 0)
 		return r;
 	return avd_session_request(url, url_cap, body, body_cap, t->endpoint, &ref, avd_call_of(op),
@@ -770,6 +773,9 @@ static const char *const body_headers[] = {"Content-Type: " AVD_CONTENT_TYPE, NU
 
 const struct service service_avd = {
     .name = "avd",
+    .polled = false,
+    .lookup = true,
+    .op_method = op_method,
     .op_id_header = "",
     .headers = headers,
     .body_headers = body_headers,

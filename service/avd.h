@@ -21,9 +21,9 @@
  *
  * All are synchronous: a 2xx is final, nothing is polled.
  *
- * What the engine will need (struct service cannot say it yet):
- *  - a method per request: avd_method(). The worker sends every operation
- *    as a POST, so service_avd.op_request refuses logoff (a DELETE);
+ * What the engine will need (service_avd says polled = false, lookup =
+ * true, and the method per operation; the engine refuses a lookup service
+ * until it can do the following):
  *  - a lookup before the action: a (host pool, UPN) row waits, holding no
  *    slot, until its pool's session list is there (all pages, once per pass
  *    and pool: avd_url_sessions(), avd_parse_sessions(), follow

@@ -333,6 +333,7 @@ static const char *const body_headers[] = {"Content-Type: " REMOTEAPP_CONTENT_TY
 
 const struct service service_remoteapp = {
     .name = "remoteapp",
+    .polled = true,
     .op_id_header = REMOTEAPP_TRACKING_HEADER,
     .headers = headers,
     .body_headers = body_headers,

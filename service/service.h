@@ -120,7 +120,16 @@ bool service_header_value(const char *line, size_t len, const char *name, char *
 
 /* A service: pure functions and the constants the engine needs. */
 struct service {
-	const char *name;	  /* "remoteapp" */
+	const char *name; /* "remoteapp" */
+	/* An accepted operation answers with an id in op_id_header and is
+	 * polled (RemoteApp); otherwise a 2xx is final (AVD). */
+	bool polled;
+	/* A row names a collection whose sessions must be listed first, then
+	 * one request per session (AVD's host pools). The engine does not do
+	 * this yet: it refuses such a service (issue 17 adds the lookup). */
+	bool lookup;
+	/* The operation's HTTP method; NULL: every operation is a POST. */
+	const char *(*op_method)(enum service_op op);
 	const char *op_id_header; /* the answer header carrying an operation's id */
 	/* Header lines sent with every request, and also with a body; NULL-ended. */
 	const char *const *headers, *const *body_headers;

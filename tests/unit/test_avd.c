@@ -1309,9 +1309,15 @@ static void the_table(void **state)
 	assert_string_equal(body, "{\"messageTitle\":\"\",\"messageBody\":\"hello\"}");
 	assert_non_null(strstr(url, "/hostPools/alecbUserSessionHP/sessionHosts/userSess-sh-0/"
 				    "userSessions/3/sendMessage?"));
+	/* logoff: a DELETE with force=true and no body, by the table's method */
 	assert_int_equal(s->op_request(url, sizeof(url), body, sizeof(body), &t, SERVICE_LOGOFF,
 				       LIVE_SESSION_ID, "u@x.com", NULL),
-			 ERR_INVAL);
+			 0);
+	assert_non_null(strstr(url, "/userSessions/3?api-version=2025-10-10&force=true"));
+	assert_string_equal(s->op_method(SERVICE_LOGOFF), "DELETE");
+	assert_string_equal(s->op_method(SERVICE_DISCONNECT), "POST");
+	assert_false(s->polled);
+	assert_true(s->lookup);
 	assert_int_equal(s->op_request(url, sizeof(url), body, sizeof(body), &t, SERVICE_DISCONNECT,
 				       "zhongjie-automated", "u@x.com", NULL),
 			 ERR_INVAL);
