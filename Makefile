@@ -177,6 +177,8 @@ deb:
 	$(Q)rm -rf build/deb && mkdir -p $(DEB_SRC)
 	$(Q)tar -c --exclude-vcs --exclude=./build --exclude='./rabulk_*.deb' -f - . | tar -x -C $(DEB_SRC)
 	$(Q)cd $(DEB_SRC) && RABULK_RECORDINGS=$(abspath ../shared/conformance/remoteapp-recordings) \
+	  RABULK_AVD_RECORDINGS=$(abspath ../shared/conformance/avd-recordings) \
+	  RABULK_AVD_SPEC=$(abspath ../shared/conformance/avd-spec-examples) \
 	  dpkg-buildpackage -b -us -uc
 	$(Q)cp build/deb/rabulk_$(VERSION)_$(DEB_ARCH).deb .
 	$(Q)lintian --fail-on error build/deb/rabulk_$(VERSION)_$(DEB_ARCH).changes
