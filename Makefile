@@ -118,7 +118,7 @@ deps:
 FUZZ_TIME ?= 30
 FUZZ_CC   ?= clang
 FUZZ_DIR   = build/fuzz
-FUZZ_SRCS  = lib/err.c lib/array.c $(wildcard input/*.c)
+FUZZ_SRCS  = lib/err.c lib/array.c lib/pairkey.c $(wildcard input/*.c)
 FUZZ_FLAGS = -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I. \
              $(shell pkg-config --cflags libcjson) -fsanitize=fuzzer,address,undefined \
              -fno-sanitize-recover=all
