@@ -222,10 +222,13 @@ static int end_record(struct csvin *c, const char *reason)
 	size_t coll_len = c->coll.set ? c->coll.len : (coll ? strlen(coll) : 0);
 	if (c->coll_col >= 0 && !c->coll.set) /* a short row: the column is there, empty */
 		coll = "", coll_len = 0;
-	else if (c->coll.set &&
-		 (coll_len = input_collection_len(
-		      coll, coll_len, input_collection_keys[c->coll_rank])) < c->coll.len)
-		c->coll.text[coll_len] = '\0';
+	else if (c->coll.set) { /* Name as hostpool/host/id: the host pool; only the bytes kept */
+		size_t kept =
+		    c->coll.len < sizeof(c->coll.text) - 1 ? c->coll.len : sizeof(c->coll.text) - 1;
+		size_t cut = input_collection_len(coll, kept, input_collection_keys[c->coll_rank]);
+		if (cut < kept)
+			coll_len = cut, c->coll.text[cut] = '\0';
+	}
 
 	if (!reason && c->nfields != c->header_fields) {
 		snprintf(why, sizeof(why), "expected %d fields, found %d", c->header_fields,

@@ -178,6 +178,10 @@ csv_cases = [
 ]
 for name, data, rows in csv_cases:
     case("csv-" + name, "csv", data, rows)
+# fuzz_auto's finding: a Name (Get-AzWvdUserSession's hostpool/host/id) longer
+# than the bytes a cell keeps was searched for its '/' past the buffer
+case("csv-name-over-1-kib", "csv", "Name,UserPrincipalName\n" + "A" * 1100 + "/h/1," + GOOD +
+     "\nhp01/h/2," + GOOD + "\n", [(2, BAD, "longer than 1024"), (3, OK, "")])
 case("csv-no-user-column", "csv", "CollectionName,Mail\nApps," + GOOD + "\n", [], exit_code=2,
      args=["--format", "csv"])
 case("csv-empty-file", "csv", "", [])
