@@ -275,47 +275,6 @@ static void on_progress(void *arg, uint64_t read, bool source_done, int64_t pass
 	fprintf(stderr, "\r\033[K%s", line);
 }
 
-/* Lines in a regular file, not counting a first line without '@' (a
- * header), read with pread so the reader's position is untouched; -1 when
- * the input is not a regular file. Only runs when a progress line is
- * shown: it makes the ETA an estimate of the right size (quoted newlines
- * and JSON arrays aside) at the cost of one quick pass over the file. */
-static long long count_lines(FILE *f)
-{
-	struct stat st;
-	static char buf[1 << 20];
-	long long lines = 0;
-	off_t off = 0;
-	ssize_t n;
-	bool header = false;
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
-		return -1;
-	while ((n = pread(fileno(f), buf, sizeof(buf), off)) > 0) {
-		if (off == 0) {
-			char *nl = memchr(buf, '\n', (size_t)n);
-			header = !memchr(buf, '@', nl ? (size_t)(nl - buf) : (size_t)n);
-		}
-		for (char *p = buf; (p = memchr(p, '\n', (size_t)(buf + n - p))); p++)
-			lines++;
-		if (buf[n - 1] != '\n' && off + n == st.st_size)
-			lines++;
-		off += n;
-	}
-	return lines - (header && lines > 0);
-}
-
-static uint64_t estimate_rows(FILE **files, int n)
-{
-	long long total = 0;
-	for (int i = 0; i < n; i++) {
-		long long lines = count_lines(files[i]);
-		if (lines < 0)
-			return 0;
-		total += lines;
-	}
-	return (uint64_t)total;
-}
-
 /* One pass of op over a source. */
 static enum stop_reason pass(struct run *c, enum service_op op, const char *text,
 			     pipeline_source_fn source, void *arg)
@@ -732,7 +691,7 @@ int run(const struct args *opts)
 	if (c) {
 		struct files f = {c, files, names, o.ninputs};
 		if (c->progress)
-			c->rows_expected = estimate_rows(files, o.ninputs);
+			c->rows_expected = progress_estimate_rows(files, o.ninputs);
 		pass(c, o.op, o.text, read_files, &f);
 		rc = run_close(c, true);
 	}

@@ -681,7 +681,7 @@ static long next_wait(const struct worker *w, int64_t now)
 	return d < 0 ? 0 : d < IDLE_WAIT_MS ? (long)d : IDLE_WAIT_MS;
 }
 
-static void run(struct worker *w)
+static void loop(struct worker *w)
 {
 	for (;;) {
 		int64_t now = clock_mono_ms();
@@ -710,7 +710,7 @@ static void run(struct worker *w)
 void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	run(w);
+	loop(w);
 	atomic_fetch_sub(&w->sh->live, 1);
 	/* Only a stopping run ends with input left: from now on the reader
 	 * sends its rows straight to the report as not_attempted. */
