@@ -639,19 +639,6 @@ static void copy_code(const cJSON *v, char *dst, size_t cap)
 		snprintf(dst, cap, "%.0f", v->valuedouble);
 }
 
-/* The first 200 bytes, control characters blanked, cut on a UTF-8 boundary. */
-static void raw_excerpt(const char *body, size_t len, struct service_error *out)
-{
-	size_t n = len < 200 ? len : 200;
-	while (n < len && n > 0 && ((unsigned char)body[n] & 0xC0) == 0x80)
-		n--;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)body[i];
-		out->message[i] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
-	}
-	out->message[n] = '\0';
-}
-
 void avd_parse_error(const char *body, size_t len, struct service_error *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -669,7 +656,7 @@ void avd_parse_error(const char *body, size_t len, struct service_error *out)
 	}
 	cJSON_Delete(root);
 	if (!out->code[0] && !out->message[0])
-		raw_excerpt(body, len, out);
+		service_error_excerpt(body, len, out);
 }
 
 bool avd_details_no_session(const char *details)

@@ -257,19 +257,6 @@ static bool json_error(const char *text, size_t len, struct service_error *out)
 	return out->code[0] || out->message[0];
 }
 
-/* The first 200 bytes, control characters blanked, cut on a UTF-8 boundary. */
-static void raw_excerpt(const char *body, size_t len, struct service_error *out)
-{
-	size_t n = len < 200 ? len : 200;
-	while (n < len && n > 0 && ((unsigned char)body[n] & 0xC0) == 0x80)
-		n--;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)body[i];
-		out->message[i] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
-	}
-	out->message[n] = '\0';
-}
-
 void remoteapp_parse_error(const char *body, size_t len, struct service_error *out)
 {
 	char inner[2048];
@@ -294,7 +281,7 @@ void remoteapp_parse_error(const char *body, size_t len, struct service_error *o
 		return;
 	if (json_error(body, len, out))
 		return;
-	raw_excerpt(body, len, out);
+	service_error_excerpt(body, len, out);
 }
 
 bool remoteapp_details_no_session(const char *details)

@@ -112,6 +112,19 @@ const char *service_op_id_problem(const char *id)
 	return NULL;
 }
 
+/* The first 200 bytes, control characters blanked, cut on a UTF-8 boundary. */
+void service_error_excerpt(const char *body, size_t len, struct service_error *out)
+{
+	size_t n = len < 200 ? len : 200;
+	while (n < len && n > 0 && ((unsigned char)body[n] & 0xC0) == 0x80)
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)body[i];
+		out->message[i] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
+	}
+	out->message[n] = '\0';
+}
+
 bool service_contains(const char *hay, const char *needle)
 {
 	size_t m = strlen(needle);

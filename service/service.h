@@ -108,6 +108,9 @@ const char *service_op_id_problem(const char *id);
  * 403; anything else a failure, or no session when user_missing (the
  * service's reading of the answer: "this user has no session there"). */
 enum service_verdict service_verdict_of(int http_status, bool user_missing);
+/* An error body no parser understood: its first 200 bytes as the message,
+ * control characters blanked, cut on a UTF-8 boundary. */
+void service_error_excerpt(const char *body, size_t len, struct service_error *out);
 /* Does hay contain needle, ignoring ASCII case? */
 bool service_contains(const char *hay, const char *needle);
 /* True for the answers that mean "slow down" (429, 503): with a Retry-After
