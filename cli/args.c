@@ -188,8 +188,9 @@ static int remind(struct args *o, const char *arg, char *err, size_t n)
 
 static void defaults(struct args *o)
 {
-	const char *ns = getenv("RABULK_NAMESPACE");
+	const char *ns = getenv("RABULK_NAMESPACE"), *svc = getenv("RABULK_SERVICE");
 	memset(o, 0, sizeof(*o));
+	o->avd = svc && strcmp(svc, "avd") == 0;
 	o->ns = ns && *ns ? ns : "remoteapp";
 	o->concurrency = 64;
 	o->retries = 6;
@@ -256,7 +257,10 @@ enum {
 	O_PROGRESS,
 	O_NO_PROGRESS,
 	O_METRICS_FILE,
-	O_COMPLETION
+	O_COMPLETION,
+	O_SERVICE,
+	O_RESOURCE_GROUP,
+	O_TITLE,
 };
 
 static const struct args_command commands[] = {
@@ -275,6 +279,10 @@ static const struct args_option table[] = {
     {"profile", O_PROFILE, ARGS_CALL, "FILE", NULL,
      "Azure PowerShell profile (AzureProfile.json)\n"
      "[$RABULK_PROFILE, ~/.config/rabulk/AzureProfile.json]"},
+    {"service", O_SERVICE, ARGS_CALL, "NAME", "remoteapp avd",
+     "remoteapp or avd (Azure Virtual Desktop) [$RABULK_SERVICE or remoteapp]"},
+    {"resource-group", O_RESOURCE_GROUP, ARGS_CALL, "RG", NULL,
+     "avd: resource group of host pools named without one"},
     {"subscription", O_SUBSCRIPTION, ARGS_CALL, "ID|NAME", NULL,
      "subscription (by name: from the profile) [profile default]"},
     {"endpoint", O_ENDPOINT, ARGS_CALL, "URL", NULL,
@@ -351,6 +359,7 @@ static const struct args_option table[] = {
     {"yes", O_YES, ARGS_LOGOFF | ARGS_DRAIN, NULL, NULL, "logoff without asking"},
     {"text", O_TEXT, ARGS_MESSAGE, "TEXT", NULL, "the message, for rabulk message"},
     {"text-file", O_TEXT_FILE, ARGS_MESSAGE, "FILE", NULL, "the message, from a file"},
+    {"title", O_TITLE, ARGS_MESSAGE, "TEXT", NULL, "avd: the message's title [none]"},
     {"state", O_STATE, ARGS_SESSIONS, "S", "Connected Active Disconnected",
      "sessions: only those in state S (Connected also matches Active)"},
     {"message", O_MESSAGE, ARGS_DRAIN, "TEXT", NULL,
@@ -456,6 +465,19 @@ static int option(struct args *o, int c, const char *arg, char *err, size_t n)
 		return 0;
 	case O_NAMESPACE:
 		o->ns = arg;
+		return 0;
+	case O_SERVICE:
+		if (strcmp(arg, "avd") != 0 && strcmp(arg, "remoteapp") != 0) {
+			snprintf(err, n, "bad --service '%s': want remoteapp or avd", arg);
+			return ERR_INVAL;
+		}
+		o->avd = strcmp(arg, "avd") == 0;
+		return 0;
+	case O_RESOURCE_GROUP:
+		o->resource_group = arg;
+		return 0;
+	case O_TITLE:
+		o->title = arg;
 		return 0;
 	case O_TOKEN_FILE:
 		o->token_file = arg;
@@ -638,6 +660,17 @@ static int check(struct args *o, char *err, size_t n)
 	}
 	if (o->drain && (!o->text || !*o->text || o->grace_ms <= 0 || o->ninputs == 0)) {
 		snprintf(err, n, "rabulk drain needs --message TEXT, --grace D and a COLLECTION");
+		return ERR_INVAL;
+	}
+	o->input.avd = o->avd;
+	if (o->avd && o->result) {
+		snprintf(err, n,
+			 "rabulk result is not for --service avd: its operations are "
+			 "synchronous, the report already says how each ended");
+		return ERR_INVAL;
+	}
+	if (!o->avd && (o->resource_group || o->title)) {
+		snprintf(err, n, "--resource-group and --title are for --service avd");
 		return ERR_INVAL;
 	}
 	if (o->result && o->ninputs == 0) {

@@ -112,9 +112,35 @@ static bool other_shard(const struct args *o, const struct input_row *row)
 
 /* One input row, from either source: decides what it needs and hands it to
  * the pipeline. Runs on the pipeline's reader thread. */
-static int admit(void *arg, const struct input_row *row)
+/* --service avd: a ResourceGroupName cell goes before a host pool or
+ * session named without one ("rg/hp", "rg/hp/host/id"); the service then
+ * says whether the row's address can be acted on. */
+static const struct input_row *addressed(struct run *c, const struct input_row *row,
+					 struct input_row *copy, char *buf, size_t cap,
+					 char *why_buf, size_t why_cap)
+{
+	const struct service *svc = c->set.job.service;
+	struct service_address a;
+	const char *why = NULL;
+	if (!svc->lookup || row->reason)
+		return row;
+	*copy = *row;
+	if (row->group && row->collection[0] != '/' &&
+	    snprintf(buf, cap, "%s/%s", row->group, row->collection) < (int)cap)
+		copy->collection = buf;
+	if (svc->address(&c->set.job.target, copy->collection, &a, &why) < 0) {
+		snprintf(why_buf, why_cap, "'%.200s' %s", copy->collection, why);
+		copy->reason = why_buf;
+	}
+	return copy;
+}
+
+static int admit(void *arg, const struct input_row *in)
 {
 	struct run *c = arg;
+	struct input_row own;
+	char buf[SERVICE_ADDRESS_MAX], why[320];
+	const struct input_row *row = addressed(c, in, &own, buf, sizeof(buf), why, sizeof(why));
 	struct pipeline_row pr = {
 	    row->line, row->collection, row->upn, row->extra, STATUS_COUNT, NULL, NULL, NULL};
 	if (other_shard(c->o, row))
@@ -195,7 +221,8 @@ static int read_list(void *arg, struct pipeline *p)
 	l->run->reading = "drain";
 	for (size_t i = 0; i < l->n; i++) {
 		const struct run_target *t = &l->rows[i];
-		struct input_row r = {(long)i + 2, t->collection, t->upn, NULL, NULL, NULL, NULL};
+		struct input_row r = {(long)i + 2, t->collection, t->upn, NULL,
+				      NULL,	   NULL,	  NULL,	  NULL};
 		/* the service's own names, checked as an input file's would be */
 		r.reason = validate_collection(t->collection, strlen(t->collection));
 		if (!r.reason)
@@ -336,9 +363,14 @@ static void print_summary(const struct run *c, const struct summary *s, int64_t 
 					(unsigned long long)s->count[i]);
 		fputc('\n', stderr);
 	}
-	fprintf(stderr, "rabulk: %llu requests, %llu polls, %llu retries",
-		(unsigned long long)st.requests, (unsigned long long)st.polls,
-		(unsigned long long)st.retries);
+	if (c->set.job.service->lookup)
+		fprintf(stderr, "rabulk: %llu requests, %llu session-list pages, %llu retries",
+			(unsigned long long)st.requests, (unsigned long long)st.lists,
+			(unsigned long long)st.retries);
+	else
+		fprintf(stderr, "rabulk: %llu requests, %llu polls, %llu retries",
+			(unsigned long long)st.requests, (unsigned long long)st.polls,
+			(unsigned long long)st.retries);
 	if (st.throttled)
 		fprintf(stderr, "; throttled %llu times, paused %.1f s",
 			(unsigned long long)st.throttled, (double)st.paused_ms / 1000.0);
@@ -380,6 +412,8 @@ static int summary_json(const struct run *c, const struct summary *s, int64_t el
 	cJSON_AddItemToObject(o, "status", counts);
 	cJSON_AddNumberToObject(o, "requests", (double)st.requests);
 	cJSON_AddNumberToObject(o, "polls", (double)st.polls);
+	if (c->set.job.service->lookup)
+		cJSON_AddNumberToObject(o, "list_pages", (double)st.lists);
 	cJSON_AddNumberToObject(o, "retries", (double)st.retries);
 	cJSON_AddNumberToObject(o, "throttled", (double)st.throttled);
 	cJSON_AddNumberToObject(o, "paused_ms", (double)st.paused_ms);
@@ -513,7 +547,7 @@ struct run *run_open(const struct args *o, int *exit_status)
 	else
 		default_report(c->report_path, sizeof(c->report_path), o);
 	struct writer_opts wo = {c->report_path, same_file(c->report_path, o->resume), o->ordered,
-				 o->halt_error_rate};
+				 o->halt_error_rate, o->avd};
 	if (!(c->writer = writer_new(&wo, err, sizeof(err))))
 		goto fail;
 	c->sink = (struct pipeline_sink){sink_put, sink_tick, sink_written, c};

@@ -38,9 +38,101 @@ static int each_session(void *arg, const struct service_session *s)
 	return e->fn(e->arg, e->collection, s);
 }
 
+static int as_is(char *dst, size_t cap, const struct service_target *t, const char *url)
+{
+	return snprintf(dst, cap, "%s", url) < (int)cap ? 0 : ERR_TOOBIG;
+}
+
+struct found {
+	const char *collection;
+	sessions_fn fn;
+	void *arg;
+};
+
+static int each_found(void *arg, const struct service_found *f)
+{
+	struct found *e = arg;
+	struct service_session s = {f->upn, f->state,	 f->create_time, f->session_host,
+				    f->id,  f->app_type, f->resource_id};
+	return f->upn[0] ? e->fn(e->arg, e->collection, &s) : 0;
+}
+
+/* A lookup service's lists are paged (nextLink): every collection's next
+ * page is fetched at once, round after round, so pages of different
+ * collections interleave. */
+static int list_pages(const struct engine_job *job, const char *const *colls, int n, sessions_fn fn,
+		      void *arg)
+{
+	const struct service *svc = job->service;
+	char **url = calloc((size_t)n, sizeof(*url)), buf[4096];
+	const char **pending = calloc((size_t)n, sizeof(*pending));
+	int *which = calloc((size_t)n, sizeof(*which)), failures = 0, rc = 0;
+	if (!url || !pending || !which)
+		rc = ERR_NOMEM;
+	for (int i = 0; rc == 0 && i < n; i++) {
+		if (svc->sessions_url(buf, sizeof(buf), &job->target, colls[i]) < 0) {
+			fprintf(stderr, "rabulk: '%s': not a host pool this service can list\n",
+				colls[i]);
+			failures++;
+		} else if (!(url[i] = strdup(buf))) {
+			rc = ERR_NOMEM;
+		}
+	}
+	for (;;) {
+		int k = 0;
+		for (int i = 0; rc == 0 && i < n; i++)
+			if (url[i])
+				which[k] = i, pending[k++] = url[i];
+		if (k == 0)
+			break;
+		struct fetch_result *res = fetch_each(job, as_is, pending, k);
+		if (!res) {
+			rc = ERR_NOMEM;
+			break;
+		}
+		for (int j = 0; j < k; j++) {
+			int i = which[j], prc = 0;
+			struct fetch_result *r = &res[j];
+			struct found e = {colls[i], fn, arg};
+			char why[512];
+			free(url[i]), url[i] = NULL;
+			if (r->http != 200) {
+				fetch_describe(r, why, sizeof(why));
+				fprintf(stderr, "rabulk: '%s': %s\n", colls[i], why);
+			} else if ((prc = svc->parse_page(r->body ? r->body : "", r->len,
+							  each_found, &e, buf, sizeof(buf))) == 0) {
+				if (!buf[0])
+					continue;
+				if (svc->next_allowed(buf, job->target.endpoint)) {
+					if (!(url[i] = strdup(buf)))
+						rc = ERR_NOMEM;
+					continue;
+				}
+				fprintf(stderr,
+					"rabulk: '%s': the list's nextLink points away from the "
+					"endpoint: not followed with our credentials\n",
+					colls[i]);
+			} else if (prc == ERR_PARSE || prc == ERR_TOOBIG) {
+				fprintf(stderr, "rabulk: '%s': unreadable session list\n",
+					colls[i]);
+			} else if (rc == 0) {
+				rc = prc;
+			}
+			failures++;
+		}
+		fetch_free(res, k);
+	}
+	for (int i = 0; url && i < n; i++)
+		free(url[i]);
+	free(url), free(pending), free(which);
+	return rc < 0 ? rc : failures;
+}
+
 int sessions_list(const struct engine_job *job, const char *const *colls, int n, sessions_fn fn,
 		  void *arg)
 {
+	if (job->service->lookup)
+		return list_pages(job, colls, n, fn, arg);
 	struct fetch_result *res = fetch_each(job, job->service->sessions_url, colls, n);
 	int rc = res ? 0 : ERR_NOMEM, failures = 0;
 	for (int i = 0; rc == 0 && i < n; i++) {
@@ -78,13 +170,34 @@ static bool state_matches(const char *want, const char *state)
 	return !strcasecmp(want, state) || (sessions_connected(want) && sessions_connected(state));
 }
 
+static const char *const avd_columns[] = {
+    "HostPool",	    "SessionHost",     "SessionId",  "UserPrincipalName",
+    "SessionState", "ApplicationType", "CreateTime", "Id"};
+
 static int print_session(void *arg, const char *collection, const struct service_session *s)
 {
 	struct out *out = arg;
 	const char *fmt = out->o->out_format;
 	if (out->o->state && !state_matches(out->o->state, s->state))
 		return 0;
-	if (strcmp(fmt, "csv") == 0) {
+	if (s->session_host) { /* AVD: what Get-AzWvdUserSession shows, valid input again */
+		const char *cells[] = {collection, s->session_host, s->id,	   s->upn,
+				       s->state,   s->app_type,	    s->logon_time, s->resource_id};
+		if (strcmp(fmt, "csv") == 0) {
+			if (report_csv_write(stdout, cells, 8, false) < 0)
+				return ERR_TOOBIG;
+		} else {
+			cJSON *o = cJSON_CreateObject();
+			for (int i = 0; i < 8; i++)
+				cJSON_AddStringToObject(o, avd_columns[i], cells[i]);
+			char *text = cJSON_PrintUnformatted(o);
+			bool array = strcmp(fmt, "json") == 0;
+			printf("%s%s%s", array && out->rows ? ",\n" : "", text ? text : "",
+			       array ? "" : "\n");
+			cJSON_free(text);
+			cJSON_Delete(o);
+		}
+	} else if (strcmp(fmt, "csv") == 0) {
 		const char *cells[] = {collection, s->upn, s->state, s->logon_time};
 		if (report_csv_write(stdout, cells, 4, false) < 0)
 			return ERR_TOOBIG;
@@ -123,7 +236,11 @@ int sessions_run(const struct args *o)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (setup_init(&set, o, NULL, err, sizeof(err)) < 0)
 		goto out;
-	if (strcmp(o->out_format, "csv") == 0)
+	if (strcmp(o->out_format, "csv") == 0 && o->avd)
+		puts(
+		    "HostPool,SessionHost,SessionId,UserPrincipalName,SessionState,ApplicationType,"
+		    "CreateTime,Id");
+	else if (strcmp(o->out_format, "csv") == 0)
 		puts("CollectionName,UserUpn,State,LogonTimeUtc");
 	else if (strcmp(o->out_format, "json") == 0)
 		puts("[");

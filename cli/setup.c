@@ -7,6 +7,7 @@
  * command, RABULK_ACCESS_TOKEN or the profile; the certificate password
  * from RABULK_CERT_PASSWORD or a file. Plain http is for loopback only. */
 #include "cli/setup.h"
+#include "service/avd.h"
 #include "service/remoteapp.h"
 #include "lib/units.h"
 #include "engine/cert.h"
@@ -215,6 +216,7 @@ static int start_emulator(struct setup *c, const struct args *o, char *err, size
 static int set_target(struct setup *c, const struct args *o, bool profiled, char *err, size_t n)
 {
 	const char *url = o->endpoint			       ? o->endpoint
+			  : o->avd			       ? AVD_ENDPOINT
 			  : profiled && c->profile.endpoint[0] ? c->profile.endpoint
 							       : DEFAULT_ENDPOINT;
 	snprintf(c->endpoint, sizeof(c->endpoint), "%s", url);
@@ -237,10 +239,10 @@ static int set_target(struct setup *c, const struct args *o, bool profiled, char
 		 profiled	   ? c->profile.subscription
 		 : o->subscription ? o->subscription
 				   : "");
-	c->job.service = &service_remoteapp;
+	c->job.service = o->avd ? &service_avd : &service_remoteapp;
 	c->job.target.endpoint = c->endpoint;
 	c->job.target.subscription = c->subscription[0] ? c->subscription : NULL;
-	c->job.target.ns = o->ns;
+	c->job.target.ns = o->avd ? o->resource_group : o->ns; /* AVD: the default group */
 	if (o->emulator)
 		return start_emulator(c, o, err, n);
 	if (!c->job.target.subscription && !o->dry_run) {
@@ -257,6 +259,7 @@ static void build_job(struct setup *c, const struct args *o)
 	struct engine_job *j = &c->job;
 	j->op = o->op;
 	j->message = o->text;
+	j->title = o->title;
 	j->cacert = o->cacert;
 	j->insecure = o->insecure;
 	j->no_wait = o->no_wait;

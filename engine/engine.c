@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 #include "lib/err.h"
 #include "engine/worker.h"
+#include "engine/lookup.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -125,14 +126,7 @@ struct engine *engine_new(const struct engine_job *job, struct queue *in, struct
 								job->concurrency);
 	if (threads > job->concurrency)
 		threads = job->concurrency;
-	if (job->service->lookup) { /* rows would need their sessions listed first */
-		snprintf(err, errlen,
-			 "the %s service needs a session lookup this engine cannot do yet",
-			 job->service->name);
-		free(e);
-		return NULL;
-	}
-	if (!e)
+	if (!e || (job->service->lookup && !(e->sh.lookup = lookup_new())))
 		goto fail;
 	e->sh.job = job, e->sh.in = in, e->sh.out = out;
 	atomic_init(&e->sh.stop, STOP_NONE);
@@ -227,6 +221,7 @@ void engine_free(struct engine *e)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&e->share_locks[i]);
 	pthread_mutex_destroy(&e->sh.flow);
+	lookup_free(e->sh.lookup);
 	free(e->workers);
 	free(e->threads);
 	free(e);

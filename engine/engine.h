@@ -22,6 +22,7 @@ struct engine_job {
 	enum service_op op;
 	struct service_target target;
 	const char *message;   /* for SERVICE_MESSAGE */
+	const char *title;     /* its title, where the service has one (AVD); NULL: "" */
 	struct token *token;   /* bearer token source, or NULL */
 	const char *cert;      /* management certificate (TLS client), or NULL */
 	const char *cert_type; /* "PEM" or "P12" */
@@ -63,6 +64,7 @@ const char *stop_name(enum stop_reason why);
 struct engine_stats {
 	uint64_t requests;  /* operation requests sent, retries included */
 	uint64_t polls;	    /* operationResults requests */
+	uint64_t lists;	    /* session-list pages fetched (a lookup service's) */
 	uint64_t retries;   /* operation and poll retries scheduled */
 	uint64_t throttled; /* 429/503 answers */
 	int64_t paused_ms;  /* time every worker spent paused by Retry-After */

@@ -48,7 +48,23 @@ struct item *item_new(long line, enum service_op op, const char *collection, con
 
 void item_free(struct item *it)
 {
+	if (!it)
+		return;
+	free(it->sessions);
+	free(it->fan);
+	free(it->link);
 	free(it);
+}
+
+bool item_worse(enum item_status a, enum item_status b)
+{
+	static const int rank[STATUS_COUNT] = {
+	    [STATUS_SUCCEEDED] = 0,	[STATUS_SUBMITTED] = 0, [STATUS_PLANNED] = 0,
+	    [STATUS_NO_SESSION] = 1,	[STATUS_SKIPPED] = 1,	[STATUS_DUPLICATE] = 1,
+	    [STATUS_NOT_ATTEMPTED] = 2, [STATUS_ACCEPTED] = 3,	[STATUS_INVALID] = 4,
+	    [STATUS_FAILED] = 4,
+	};
+	return rank[a] > rank[b];
 }
 
 struct item *item_clone(const struct item *it)
@@ -60,6 +76,10 @@ struct item *item_clone(const struct item *it)
 	size_t head = offsetof(struct item, collection);
 	memcpy(c, it, head); /* every field before the string pointers */
 	c->collection = coll, c->upn = upn, c->extra = extra;
+	if (it->sessions && !(c->sessions = strdup(it->sessions))) {
+		item_free(c);
+		return NULL;
+	}
 	return c;
 }
 

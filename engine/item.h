@@ -7,6 +7,7 @@
 #define RABULK_ITEM_H
 
 #include "service/service.h"
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Adding a status? Add it here; item_status_name() and item_status_class() follow. */
@@ -63,10 +64,43 @@ struct item {
 	char *collection; /* point into text[] */
 	char *upn;
 	char *extra; /* --keep-columns cells (INPUT_EXTRA_SEP-joined) in text[], or NULL */
+	/* A lookup service's row (AVD): the sessions acted on, "host/id;host/id",
+	 * for the report (NULL: none); and the engine's record of them. */
+	char *sessions;
+	struct item_fanout *fan;
+	void *pool; /* the session list it waits for, or that a list item fetches */
+	char *link; /* a list item's next page */
 	char text[];
 };
 
-enum { ITEM_SEND, ITEM_POLL };
+/* One session a row acts on. */
+struct item_target {
+	char session_host[SERVICE_NAME_MAX + 1];
+	char id[SERVICE_NAME_MAX + 1];
+};
+
+/* A lookup row's sessions, acted on one after the other; the row's status
+ * is the worst of theirs (item_worse()). */
+struct item_fanout {
+	struct service_address addr;
+	int n, cur;	/* targets; the one being acted on */
+	int tries;	/* requests for the current one */
+	bool matched;	/* the list had sessions of the user (maybe none to act on) */
+	int worst_http; /* the worst outcome so far: */
+	enum item_status worst;
+	char worst_code[64], worst_message[256];
+	struct item_target t[];
+};
+
+/* True when status a is worse for a row than b: failed, then accepted,
+ * not_attempted, no_session, succeeded. */
+bool item_worse(enum item_status a, enum item_status b);
+
+enum {
+	ITEM_SEND,
+	ITEM_POLL,
+	ITEM_LIST
+}; /* ITEM_LIST: an engine's own list request, never reported */
 
 /* A new item for one row; strings are copied (extra may be NULL). Caller
  * owns the result; NULL when out of memory. */

@@ -254,7 +254,7 @@ static void write_all(struct pipeline *p, int64_t t0)
 
 static void add_stats(struct engine_stats *sum, const struct engine_stats *st)
 {
-	sum->requests += st->requests, sum->polls += st->polls;
+	sum->requests += st->requests, sum->polls += st->polls, sum->lists += st->lists;
 	sum->retries += st->retries, sum->throttled += st->throttled;
 	sum->paused_ms += st->paused_ms, sum->rate_now = st->rate_now;
 }

@@ -158,10 +158,15 @@ void retry_after_header(struct retry_after *ra, const char *line, size_t len, in
 	}
 }
 
-double retry_random(uint64_t *state)
+uint64_t retry_random_u64(uint64_t *state)
 {
-	uint64_t x = *state;
+	uint64_t x = *state; /* xorshift64* */
 	x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
 	*state = x;
-	return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+double retry_random(uint64_t *state)
+{
+	return (double)(retry_random_u64(state) >> 11) / 9007199254740992.0;
 }

@@ -77,5 +77,7 @@ void retry_after_header(struct retry_after *ra, const char *line, size_t len, in
 /* The jitter: a uniform number in [0,1) from a caller-owned xorshift64*
  * state (never 0; seed it per thread), which it advances. */
 double retry_random(uint64_t *state);
+/* The next 64 random bits of the same generator (request ids, not secrets). */
+uint64_t retry_random_u64(uint64_t *state);
 
 #endif

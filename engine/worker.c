@@ -29,12 +29,14 @@
 #include "lib/heap.h"
 #include "engine/http.h"
 #include "engine/item.h"
+#include "engine/lookup.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define RESP_MAX (64 * 1024) /* response bytes kept; the rest is dropped */
+#define RESP_MAX (64 * 1024)	 /* response bytes kept; the rest is dropped */
+#define LIST_RESP_MAX (32 << 20) /* a session list's page may be larger */
 #define URL_MAX 4096
 #define IDLE_WAIT_MS 100 /* longest block: how soon a stop is noticed */
 #define REFUSED_MAX 16	 /* connection failures re-sent at once per row */
@@ -44,13 +46,16 @@ struct slot {
 	CURL *easy;
 	struct item *it;
 	char *resp;
-	size_t resp_len;
+	size_t resp_len, resp_cap;
 	const char *op_id_header;	      /* the service's: where the operation id comes */
 	char tracking[SERVICE_OP_ID_MAX + 2]; /* a byte over the cap: a longer id shows */
 	char request_id[48];
-	struct retry_after ra; /* what the throttling headers asked */
-	bool refused;	       /* the connection failed the request: send again at once */
-	unsigned token_gen;    /* generation of the bearer token set on easy */
+	struct retry_after ra;	   /* what the throttling headers asked */
+	bool refused;		   /* the connection failed the request: send again at once */
+	bool unconnected;	   /* no connection was made: the request surely never left */
+	struct curl_slist id_line; /* the service's request-id header, before the others */
+	char id_text[96];
+	unsigned token_gen; /* generation of the bearer token set on easy */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -60,12 +65,16 @@ struct worker {
 	CURLM *multi;
 	struct evloop *ev;
 	struct curl_slist *post_headers, *get_headers;
+	struct curl_slist *empty_post_headers; /* a POST without a body: no Content-Type */
 	struct slot *slots;
 	int nslots, *free_idx, nfree;
 	struct heap waiting;	 /* items by due time, earliest first */
 	struct item **for_token; /* items a 401 refused, until a newer token (auth_gen) */
 	size_t nfor_token, for_token_cap;
 	atomic_bool token_news; /* the token's thread ended a fetch since we last looked */
+	struct item **for_pool; /* lookup rows whose collection is being listed */
+	size_t nfor_pool, for_pool_cap;
+	atomic_bool pool_news; /* a list ended since we last looked */
 	int max_items;
 	bool input_done;
 	uint64_t rng;
@@ -81,8 +90,15 @@ struct worker {
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct slot *s = arg;
-	size_t len = size * n, room = RESP_MAX - s->resp_len;
-	size_t keep = len < room ? len : room;
+	size_t len = size * n, max = s->it->phase == ITEM_LIST ? LIST_RESP_MAX : RESP_MAX;
+	if (s->resp_len + len > s->resp_cap && s->resp_cap < max) {
+		size_t cap =
+		    s->resp_cap * 2 > s->resp_len + len ? s->resp_cap * 2 : s->resp_len + len;
+		char *grown = realloc(s->resp, cap < max ? cap : max);
+		if (grown)
+			s->resp = grown, s->resp_cap = cap < max ? cap : max;
+	}
+	size_t room = s->resp_cap - s->resp_len, keep = len < room ? len : room;
 	memcpy(s->resp + s->resp_len, data, keep);
 	s->resp_len += keep;
 	return len;
@@ -107,6 +123,7 @@ static int slot_init(struct worker *w, struct slot *s)
 	const struct engine_job *job = w->job;
 	if (!(s->resp = malloc(RESP_MAX)) || !(s->easy = curl_easy_init()))
 		return ERR_NOMEM;
+	s->resp_cap = RESP_MAX;
 	CURL *e = s->easy;
 	curl_easy_setopt(e, CURLOPT_PRIVATE, s);
 	s->op_id_header = job->service->op_id_header;
@@ -124,6 +141,14 @@ static int slot_init(struct worker *w, struct slot *s)
 static void wake(void *arg)
 {
 	evloop_wake(arg);
+}
+
+/* Called by whichever worker ended a list, with the table's lock held. */
+static void pool_wake(void *arg)
+{
+	struct worker *w = arg;
+	atomic_store(&w->pool_news, true);
+	evloop_wake(w->ev);
 }
 
 /* Called by the token's thread, with its lock held, when a fetch ended. */
@@ -149,14 +174,17 @@ struct worker *worker_new(struct engine_shared *sh, int id, int max_active, int 
 	    !(w->free_idx = calloc(w->nslots, sizeof(int))) || !(w->body = malloc(w->body_cap)) ||
 	    (job->token && !(w->token = malloc(TOKEN_MAX))) ||
 	    !(w->post_headers = http_headers(job->service, true)) ||
-	    !(w->get_headers = http_headers(job->service, false)))
+	    !(w->get_headers = http_headers(job->service, false)) ||
+	    !(w->empty_post_headers = http_headers(job->service, false)) ||
+	    !curl_slist_append(w->empty_post_headers, "Content-Type:"))
 		goto fail;
 	/* Slots get their handle and buffer when first used (slot_init): the
 	 * free list is a stack, so --concurrency 65536 for 100 rows costs 100. */
 	for (int i = 0; i < w->nslots; i++)
 		w->free_idx[w->nfree++] = w->nslots - 1 - i;
 	if (queue_add_waker(sh->in, wake, w->ev) < 0 ||
-	    (job->token && token_add_waker(job->token, token_wake, w) < 0))
+	    (job->token && token_add_waker(job->token, token_wake, w) < 0) ||
+	    (sh->lookup && lookup_add_waker(sh->lookup, pool_wake, w) < 0))
 		goto fail;
 	return w;
 fail:
@@ -180,10 +208,12 @@ void worker_free(struct worker *w)
 	evloop_free(w->ev); /* after the multi: closing its connections calls back */
 	curl_slist_free_all(w->post_headers);
 	curl_slist_free_all(w->get_headers);
+	curl_slist_free_all(w->empty_post_headers);
 	free(w->slots);
 	free(w->free_idx);
 	heap_release(&w->waiting);
 	free(w->for_token);
+	free(w->for_pool);
 	free(w->body);
 	if (w->token)
 		explicit_bzero(w->token, TOKEN_MAX);
@@ -195,6 +225,7 @@ void worker_stats(const struct worker *w, struct engine_stats *sum)
 {
 	sum->requests += w->stats.requests;
 	sum->polls += w->stats.polls;
+	sum->lists += w->stats.lists;
 	sum->retries += w->stats.retries;
 }
 
@@ -205,10 +236,10 @@ static int active(const struct worker *w)
 	return w->nslots - w->nfree;
 }
 
-/* Items that hold no slot: waiting for a time or for a token. */
+/* Items that hold no slot: waiting for a time, a token or a list. */
 static int waiting(const struct worker *w)
 {
-	return (int)w->waiting.len + (int)w->nfor_token;
+	return (int)w->waiting.len + (int)w->nfor_token + (int)w->nfor_pool;
 }
 
 static bool stopping(const struct worker *w)
@@ -216,8 +247,14 @@ static bool stopping(const struct worker *w)
 	return atomic_load(&w->sh->stop) != STOP_NONE;
 }
 
+static void list_end(struct worker *w, struct item *list, bool ok);
+
 static void finish(struct worker *w, struct item *it)
 {
+	if (it->phase == ITEM_LIST) { /* not a row: a list given up (a stop, an error) */
+		list_end(w, it, false);
+		return;
+	}
 	it->finished_ms = clock_wall_ms();
 	if (queue_push(w->sh->out, it) < 0)
 		item_free(it); /* the writer is gone: the process is exiting */
@@ -272,8 +309,10 @@ static bool resend_refused(struct worker *w, struct slot *s, struct item *it, in
 	if (!s->refused || it->refused >= REFUSED_MAX)
 		return false;
 	it->refused++;
-	if (it->phase == ITEM_SEND)
+	if (it->phase != ITEM_POLL)
 		it->attempts--; /* prepare() counts it again */
+	if (it->fan && it->phase == ITEM_SEND)
+		it->fan->tries--;
 	park(w, it, now);
 	return true;
 }
@@ -301,30 +340,74 @@ static bool retry_later(struct worker *w, struct slot *s, struct item *it, int t
 	return true;
 }
 
+/* The headers for a request: the service's fixed ones, after a fresh
+ * request id when the service sends one (AVD's x-ms-client-request-id). */
+static struct curl_slist *headers(struct worker *w, struct slot *s, struct curl_slist *fixed)
+{
+	const struct service *svc = w->job->service;
+	unsigned char rnd[16];
+	char id[48];
+	if (!svc->request_id_header || !svc->request_id_header[0])
+		return fixed;
+	for (int i = 0; i < 16; i += 8) {
+		uint64_t r = retry_random_u64(&w->rng);
+		memcpy(rnd + i, &r, 8);
+	}
+	svc->request_id(id, sizeof(id), rnd);
+	snprintf(s->id_text, sizeof(s->id_text), "%s: %s", svc->request_id_header, id);
+	s->id_line.data = s->id_text;
+	s->id_line.next = fixed;
+	return &s->id_line;
+}
+
 static int prepare(struct worker *w, struct slot *s, struct item *it)
 {
 	const struct engine_job *job = w->job;
+	const struct service *svc = job->service;
+	struct item_fanout *f = it->fan;
 	int n;
-	if (it->phase == ITEM_POLL) {
-		if (job->service->result_url(w->url, sizeof(w->url), &job->target,
-					     it->tracking_id) < 0)
+	if (it->phase == ITEM_POLL || it->phase == ITEM_LIST) {
+		if (it->phase == ITEM_LIST)
+			snprintf(w->url, sizeof(w->url), "%s", it->link), it->attempts++;
+		else if (svc->result_url(w->url, sizeof(w->url), &job->target, it->tracking_id) < 0)
 			return ERR_INVAL;
 		curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
 		curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST, NULL);
-		curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, w->get_headers);
-		w->stats.polls++;
+		curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, headers(w, s, w->get_headers));
+		if (it->phase == ITEM_LIST)
+			w->stats.lists++;
+		else
+			w->stats.polls++;
 	} else {
-		if ((n = job->service->op_request(w->url, sizeof(w->url), w->body, w->body_cap,
-						  &job->target, job->op, it->collection, it->upn,
-						  job->message)) < 0)
+		if (f) { /* the session being acted on */
+			strcpy(f->addr.session_host, f->t[f->cur].session_host);
+			strcpy(f->addr.id, f->t[f->cur].id);
+		}
+		n = f ? svc->session_request(w->url, sizeof(w->url), w->body, w->body_cap,
+					     &job->target, job->op, &f->addr, job->title,
+					     job->message)
+		      : svc->op_request(w->url, sizeof(w->url), w->body, w->body_cap, &job->target,
+					job->op, it->collection, it->upn, job->message);
+		if (n < 0)
 			return ERR_INVAL;
-		curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)n);
-		curl_easy_setopt(s->easy, CURLOPT_COPYPOSTFIELDS, w->body);
+		bool body = n > 0 || !svc->op_method || !strcmp(svc->op_method(job->op), "POST");
+		if (body) {
+			curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)n);
+			curl_easy_setopt(s->easy, CURLOPT_COPYPOSTFIELDS, w->body);
+		} else {
+			curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
+		}
 		/* POST unless the service says otherwise (AVD's logoff is a DELETE) */
 		curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST,
-				 job->service->op_method ? job->service->op_method(job->op) : NULL);
-		curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, w->post_headers);
+				 svc->op_method ? svc->op_method(job->op) : NULL);
+		curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER,
+				 headers(w, s,
+					 n > 0 || !f ? w->post_headers
+					 : body	     ? w->empty_post_headers
+						     : w->get_headers));
 		it->attempts++;
+		if (f)
+			f->tries++;
 		w->stats.requests++;
 	}
 	curl_easy_setopt(s->easy, CURLOPT_URL, w->url);
@@ -352,13 +435,19 @@ static bool gate(struct worker *w, struct item *it, int64_t now)
 	return true;
 }
 
+static bool resolved(struct worker *w, struct item *it, int64_t now);
+
+static void row_done(struct worker *w, struct item *it, int64_t now);
+
 static void start(struct worker *w, struct item *it, int64_t now)
 {
+	if (w->sh->lookup && it->phase == ITEM_SEND && !resolved(w, it, now))
+		return;
 	if (!gate(w, it, now))
 		return;
 	struct slot *s = &w->slots[w->free_idx[--w->nfree]];
 	s->it = it;
-	s->resp_len = 0, s->refused = false;
+	s->resp_len = 0, s->refused = s->unconnected = false;
 	retry_after_init(&s->ra);
 	s->tracking[0] = s->request_id[0] = s->errbuf[0] = '\0';
 	if (!it->started_ms) { /* first request for this row (a resumed one polls first) */
@@ -373,7 +462,7 @@ static void start(struct worker *w, struct item *it, int64_t now)
 		s->it = NULL;
 		item_set_error(it, STATUS_FAILED, "InvalidRequest",
 			       "cannot build the request URL or body");
-		finish(w, it);
+		row_done(w, it, now);
 	}
 }
 
@@ -497,6 +586,309 @@ static bool tracked(struct worker *w, struct slot *s, struct item *it, int http)
 	return false;
 }
 
+/* ---- lookup and fan-out (a service with lookup: AVD) ------------------ */
+
+static void list_start(struct worker *w, struct lookup_pool *pool, const struct item_fanout *f,
+		       const struct item *row, int64_t now)
+{
+	const struct engine_job *job = w->job;
+	struct item *l = item_new(row->line, job->op, f->addr.pool, "", NULL);
+	if (l) {
+		l->phase = ITEM_LIST;
+		l->pool = pool;
+	}
+	if (!l ||
+	    job->service->sessions_url(w->url, sizeof(w->url), &job->target, f->addr.pool) < 0 ||
+	    !(l->link = strdup(w->url))) {
+		lookup_failed(w->sh->lookup, pool, 0, "InvalidRequest",
+			      l ? "cannot build the session list's URL" : "out of memory");
+		item_free(l);
+		return;
+	}
+	start(w, l, now);
+}
+
+/* A list ended: complete (ok), or given up with the list item's error. */
+static void list_end(struct worker *w, struct item *l, bool ok)
+{
+	if (ok)
+		lookup_ready(w->sh->lookup, l->pool);
+	else
+		lookup_failed(w->sh->lookup, l->pool, l->http_status,
+			      l->error_code[0] ? l->error_code : "NotListed",
+			      l->error_message[0] ? l->error_message
+						  : "the run stopped before the session list "
+						    "was fetched");
+	item_free(l);
+}
+
+static int add_found(void *arg, const struct service_found *f)
+{
+	struct lookup_session s = {f->upn, f->session_host, f->id, f->state};
+	return f->upn[0] ? lookup_add(arg, &s) : 0;
+}
+
+/* A page of a list answered. */
+static void listed(struct worker *w, struct slot *s, struct item *l, int http, int64_t now)
+{
+	const struct service *svc = w->job->service;
+	struct service_error e;
+	char next[URL_MAX];
+	memset(&e, 0, sizeof(e));
+	if (http)
+		flow_answer(w->sh, service_throttled(http), s->ra.ms,
+			    retry_wait_limit(&w->job->retry, l->first_try, now), now);
+	l->http_status = http;
+	if (http >= 200 && http < 300) {
+		int rc =
+		    svc->parse_page(s->resp, s->resp_len, add_found, l->pool, next, sizeof(next));
+		if (rc == ERR_NOMEM) {
+			item_set_error(l, STATUS_FAILED, "OutOfMemory",
+				       "cannot keep the session list");
+			list_end(w, l, false);
+			return;
+		}
+		if (rc == 0 && !next[0]) {
+			list_end(w, l, true);
+			return;
+		}
+		if (rc == 0 && !svc->next_allowed(next, w->job->target.endpoint)) {
+			item_set_error(l, STATUS_FAILED, "BadNextLink",
+				       "the list's nextLink points away from the endpoint: not "
+				       "followed with our credentials");
+			list_end(w, l, false);
+			return;
+		}
+		if (rc == 0) { /* the next page, with a fresh set of tries */
+			free(l->link);
+			l->link = strdup(next);
+			l->attempts = 0, l->first_try = now;
+			if (!l->link) {
+				item_set_error(l, STATUS_FAILED, "OutOfMemory",
+					       "cannot follow nextLink");
+				list_end(w, l, false);
+				return;
+			}
+			park(w, l, now);
+			return;
+		}
+		/* a page cut short or garbled: fetched again (nothing of it was kept) */
+		snprintf(e.message, sizeof(e.message), "unreadable session list page (%d bytes)",
+			 (int)s->resp_len);
+		item_set_error(l, STATUS_FAILED, "BadList", e.message);
+		if (resend_refused(w, s, l, now) || retry_later(w, s, l, l->attempts, now))
+			return;
+		list_end(w, l, false);
+		return;
+	}
+	if (http == 0)
+		snprintf(e.message, sizeof(e.message), "%s", s->errbuf);
+	else
+		svc->parse_error(s->resp, s->resp_len, &e);
+	item_set_error(l, STATUS_FAILED, e.code[0] ? e.code : NULL, e.message);
+	switch (svc->classify(http, &e)) {
+	case SERVICE_V_RETRY:
+		if (resend_refused(w, s, l, now) || retry_later(w, s, l, l->attempts, now))
+			return;
+		break;
+	case SERVICE_V_UNAUTHORIZED:
+		if (reauth(w, s, l, now))
+			return;
+		/* fall through */
+	case SERVICE_V_FORBIDDEN:
+		on_auth_error(w, http, e.code, e.message);
+		break;
+	default:
+		break;
+	}
+	list_end(w, l, false);
+}
+
+static int count_match(void *arg, const struct lookup_session *s)
+{
+	return 0;
+}
+
+struct matching {
+	const struct service *svc;
+	struct item *it;
+};
+
+static int add_target(void *arg, const struct lookup_session *s)
+{
+	const struct matching *m = arg;
+	struct item_fanout *f = m->it->fan;
+	f->matched = true;
+	if (!m->svc->acts_on(m->it->op, s->state))
+		return 0;
+	if (strlen(s->session_host) > SERVICE_NAME_MAX || strlen(s->id) > SERVICE_NAME_MAX)
+		return 0; /* cannot be addressed whole: never cut */
+	strcpy(f->t[f->n].session_host, s->session_host);
+	strcpy(f->t[f->n].id, s->id);
+	f->n++;
+	return 0;
+}
+
+/* "host/id;host/id": the sessions a row acts on, for its report row. */
+static int name_targets(struct item *it)
+{
+	const struct item_fanout *f = it->fan;
+	size_t len = 1;
+	for (int i = 0; i < f->n; i++)
+		len += strlen(f->t[i].session_host) + strlen(f->t[i].id) + 2;
+	free(it->sessions);
+	if (!(it->sessions = malloc(len)))
+		return ERR_NOMEM;
+	size_t n = 0;
+	for (int i = 0; i < f->n; i++)
+		n += (size_t)sprintf(it->sessions + n, "%s%s/%s", i ? ";" : "",
+				     f->t[i].session_host, f->t[i].id);
+	it->sessions[n] = '\0';
+	return 0;
+}
+
+/* The row's sessions from its collection's list: true when it has some to
+ * act on; otherwise it is finished (no session, the list's error) or waits
+ * for the list, holding no slot. */
+static bool from_list(struct worker *w, struct item *it, int64_t now)
+{
+	struct lookup *lk = w->sh->lookup;
+	enum lookup_state st = lookup_state(lk, it->pool);
+	if (st == LOOKUP_LISTING) {
+		if (array_grow((void **)&w->for_pool, &w->for_pool_cap, w->nfor_pool + 1,
+			       sizeof(*w->for_pool), 64) < 0) {
+			item_set_error(it, STATUS_NOT_ATTEMPTED, "OutOfMemory",
+				       "cannot wait for the session list");
+			finish(w, it);
+			return false;
+		}
+		w->for_pool[w->nfor_pool++] = it;
+		return false;
+	}
+	if (st == LOOKUP_FAILED) {
+		const char *code, *message;
+		lookup_error(it->pool, &it->http_status, &code, &message);
+		item_set_error(it, STATUS_FAILED, code, message);
+		finish(w, it);
+		return false;
+	}
+	int n = lookup_match(it->pool, it->upn, count_match, NULL);
+	struct item_fanout *f = realloc(it->fan, sizeof(*f) + (size_t)n * sizeof(f->t[0]));
+	if (!f) {
+		item_set_error(it, STATUS_NOT_ATTEMPTED, "OutOfMemory", "cannot keep the sessions");
+		finish(w, it);
+		return false;
+	}
+	it->fan = f;
+	struct matching m = {w->job->service, it};
+	lookup_match(it->pool, it->upn, add_target, &m);
+	if (f->n == 0) {
+		bool matched = f->matched;
+		it->fan = NULL, free(f);
+		item_set_error(it, STATUS_NO_SESSION, "NoSession",
+			       !matched ? "the user has no session in the host pool"
+			       : w->job->op == SERVICE_DISCONNECT
+				   ? "every session of the user is disconnected already"
+				   : "the user has no active session to message");
+		finish(w, it);
+		return false;
+	}
+	if (name_targets(it) < 0) {
+		item_set_error(it, STATUS_NOT_ATTEMPTED, "OutOfMemory", "cannot keep the sessions");
+		finish(w, it);
+		return false;
+	}
+	return true;
+}
+
+/* May a lookup row be sent now? It reads its address once; a row naming a
+ * session has its one target; a collection's row takes its sessions from
+ * the list, starting that list when it is the first to need it. */
+static bool resolved(struct worker *w, struct item *it, int64_t now)
+{
+	const struct engine_job *job = w->job;
+	struct item_fanout *f = it->fan;
+	if (f && f->n > 0)
+		return true;
+	if (!f) {
+		const char *why = "is not understood";
+		if (!(f = it->fan = calloc(1, sizeof(*f) + sizeof(f->t[0])))) {
+			item_set_error(it, STATUS_NOT_ATTEMPTED, "OutOfMemory",
+				       "cannot start the row");
+			finish(w, it);
+			return false;
+		}
+		f->worst = STATUS_SUCCEEDED;
+		if (job->service->address(&job->target, it->collection, &f->addr, &why) < 0) {
+			char msg[sizeof(it->error_message)];
+			snprintf(msg, sizeof(msg), "collection '%.120s' %s", it->collection, why);
+			item_set_error(it, STATUS_INVALID, "InvalidInput", msg);
+			finish(w, it);
+			return false;
+		}
+		if (f->addr.session_host[0]) { /* named directly: no list */
+			strcpy(f->t[0].session_host, f->addr.session_host);
+			strcpy(f->t[0].id, f->addr.id);
+			f->n = 1;
+			return name_targets(it) == 0 || (finish(w, it), false);
+		}
+	}
+	if (!it->pool) {
+		bool first;
+		if (!(it->pool = lookup_pool(w->sh->lookup, f->addr.pool, &first))) {
+			item_set_error(it, STATUS_NOT_ATTEMPTED, "OutOfMemory",
+				       "cannot list sessions");
+			finish(w, it);
+			return false;
+		}
+		if (first)
+			list_start(w, it->pool, f, it, now);
+	}
+	return from_list(w, it, now);
+}
+
+/* Lists ended: the rows waiting for them go on (to the heap: a slot may
+ * not be free now). */
+static void pool_news(struct worker *w, int64_t now)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < w->nfor_pool; i++) {
+		struct item *it = w->for_pool[i];
+		if (lookup_state(w->sh->lookup, it->pool) == LOOKUP_LISTING)
+			w->for_pool[keep++] = it;
+		else
+			park(w, it, now);
+	}
+	w->nfor_pool = keep;
+}
+
+/* A row's request reached its outcome (it->status and the error say
+ * which): a lookup row keeps the worst of its sessions' and goes on to the
+ * next session; any other row, and a lookup row's last session, is done. */
+static void row_done(struct worker *w, struct item *it, int64_t now)
+{
+	struct item_fanout *f = it->fan;
+	if (!f || f->n == 0) {
+		finish(w, it);
+		return;
+	}
+	if (!item_worse(f->worst, it->status)) {
+		f->worst = it->status, f->worst_http = it->http_status;
+		snprintf(f->worst_code, sizeof(f->worst_code), "%s", it->error_code);
+		snprintf(f->worst_message, sizeof(f->worst_message), "%s", it->error_message);
+	}
+	if (++f->cur < f->n && it->status != STATUS_NOT_ATTEMPTED) {
+		f->tries = 0;
+		it->error_code[0] = it->error_message[0] = '\0';
+		park(w, it, now); /* the next session; a stop meanwhile leaves it over */
+		return;
+	}
+	it->status = f->worst, it->http_status = f->worst_http;
+	snprintf(it->error_code, sizeof(it->error_code), "%s", f->worst_code);
+	snprintf(it->error_message, sizeof(it->error_message), "%s", f->worst_message);
+	finish(w, it);
+}
+
 static void sent(struct worker *w, struct slot *s, struct item *it, int http, int64_t now)
 {
 	const struct service *svc = w->job->service;
@@ -526,7 +918,15 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 		break;
 	case SERVICE_V_RETRY:
 		item_set_error(it, STATUS_FAILED, e.code[0] ? e.code : NULL, e.message);
-		if (resend_refused(w, s, it, now) || retry_later(w, s, it, it->attempts, now))
+		if (svc->retry_safe &&
+		    !svc->retry_safe(it->op, http, s->unconnected, s->ra.ms > 0)) {
+			snprintf(it->error_message, sizeof(it->error_message),
+				 "%.180s (not sent again: it may have reached the user)",
+				 e.message[0] ? e.message : "no answer");
+			break;
+		}
+		if (resend_refused(w, s, it, now) ||
+		    retry_later(w, s, it, it->fan ? it->fan->tries : it->attempts, now))
 			return;
 		break;
 	case SERVICE_V_UNAUTHORIZED:
@@ -541,7 +941,7 @@ static void sent(struct worker *w, struct slot *s, struct item *it, int http, in
 		item_set_error(it, STATUS_FAILED, e.code, e.message);
 		break;
 	}
-	finish(w, it);
+	row_done(w, it, now);
 }
 
 static void polled(struct worker *w, struct slot *s, struct item *it, int http, int64_t now)
@@ -611,6 +1011,7 @@ static void done(struct worker *w, CURL *easy, CURLcode rc)
 	else if (!s->errbuf[0])
 		snprintf(s->errbuf, sizeof(s->errbuf), "%s", curl_easy_strerror(rc));
 	s->refused = rc == CURLE_HTTP2_STREAM || rc == CURLE_HTTP2 || rc == CURLE_SEND_ERROR;
+	s->unconnected = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST;
 	if (w->job->token)
 		token_answered(w->job->token, s->token_gen, http);
 	curl_multi_remove_handle(w->multi, easy);
@@ -620,6 +1021,8 @@ static void done(struct worker *w, CURL *easy, CURLcode rc)
 	s->it = NULL;
 	if (it->phase == ITEM_POLL)
 		polled(w, s, it, (int)http, clock_mono_ms());
+	else if (it->phase == ITEM_LIST)
+		listed(w, s, it, (int)http, clock_mono_ms());
 	else
 		sent(w, s, it, (int)http, clock_mono_ms());
 }
@@ -667,6 +1070,9 @@ static void drain(struct worker *w)
 	for (size_t i = 0; i < w->nfor_token; i++)
 		park(w, w->for_token[i], 0);
 	w->nfor_token = 0;
+	for (size_t i = 0; i < w->nfor_pool; i++)
+		park(w, w->for_pool[i], 0);
+	w->nfor_pool = 0;
 	while (queue_pop(w->sh->in, &p, 0) == 0) {
 		item_left_over(p, NULL, NULL);
 		finish(w, p);
@@ -691,6 +1097,8 @@ static void loop(struct worker *w)
 			cancel_active(w);
 		if (w->nfor_token > 0 && atomic_exchange(&w->token_news, false))
 			token_news(w, now);
+		if (w->nfor_pool > 0 && atomic_exchange(&w->pool_news, false))
+			pool_news(w, now);
 		while ((int)w->waiting.len > 0 && w->nfree > 0 && heap_top(&w->waiting) <= now)
 			start(w, (struct item *)heap_pop(&w->waiting), now);
 		if (!stopping(w))

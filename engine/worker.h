@@ -12,6 +12,7 @@
 struct engine_shared {
 	const struct engine_job *job;
 	struct queue *in, *out;
+	struct lookup *lookup; /* a lookup service's session lists, this pass; else NULL */
 	CURLSH *share;
 	atomic_int stop;    /* enum stop_reason */
 	atomic_int live;    /* workers still running */

@@ -57,13 +57,13 @@ struct csvin {
 	void *arg;
 	int rc;		   /* first nonzero callback result */
 	int header_fields; /* 0 until the header is read */
-	int coll_col, upn_col, state_col;
+	int coll_col, upn_col, state_col, group_col;
 	int coll_rank;			  /* which of input_collection_keys names coll_col */
 	unsigned char delim, given_delim; /* given: by a "sep=" line, else 0 */
 	int nfields;			  /* fields seen in the current record */
 	long rec_line;
 	bool at_start;
-	struct field coll, upn, state;
+	struct field coll, upn, state, group;
 	char extra[INPUT_EXTRA_MAX + 1], extra_header[INPUT_EXTRA_MAX + 1];
 	size_t extra_len, extra_header_len;
 	char names[INPUT_EXTRA_MAX + 1]; /* the header's cells, INPUT_EXTRA_SEP-joined */
@@ -102,7 +102,7 @@ struct csvin *csvin_new(const char *name, const struct input_opts *o, unsigned c
 	if (!c)
 		return NULL;
 	c->name = name, c->o = *o, c->fn = fn, c->arg = arg, c->given_delim = delim;
-	c->coll_col = c->upn_col = c->state_col = -1;
+	c->coll_col = c->upn_col = c->state_col = c->group_col = -1;
 	c->at_start = true;
 	return c;
 }
@@ -142,7 +142,9 @@ static void add_extra(char *list, size_t *len, const char *s, size_t n)
  * first alias present. */
 static void header_field(struct csvin *c, const char *s, size_t len)
 {
-	int i = c->nfields, rank = input_key_rank(s, len, input_collection_keys);
+	int i = c->nfields,
+	    rank = input_key_rank(s, len,
+				  c->o.avd ? input_avd_collection_keys : input_collection_keys);
 	add_extra(c->names, &c->names_len, s, len);
 	if (rank >= 0 && (c->coll_col < 0 || rank < c->coll_rank))
 		c->coll_col = i, c->coll_rank = rank;
@@ -151,6 +153,8 @@ static void header_field(struct csvin *c, const char *s, size_t len)
 	if (c->state_col < 0 && c->upn_col != i && c->coll_col != i &&
 	    input_key_is(s, len, input_state_keys))
 		c->state_col = i;
+	if (c->o.avd && c->group_col < 0 && input_key_is(s, len, input_group_keys))
+		c->group_col = i;
 }
 
 /* --keep-columns: the names of the columns that are neither collection nor user. */
@@ -177,6 +181,8 @@ static void on_field(void *s, size_t len, void *data)
 	else {
 		if (c->nfields == c->state_col)
 			keep(&c->state, s, len);
+		if (c->nfields == c->group_col)
+			keep(&c->group, s, len);
 		if (c->o.keep_columns)
 			add_extra(c->extra, &c->extra_len, s, len);
 	}
@@ -222,10 +228,11 @@ static int end_record(struct csvin *c, const char *reason)
 	size_t coll_len = c->coll.set ? c->coll.len : (coll ? strlen(coll) : 0);
 	if (c->coll_col >= 0 && !c->coll.set) /* a short row: the column is there, empty */
 		coll = "", coll_len = 0;
-	else if (c->coll.set) { /* Name as hostpool/host/id: the host pool; only the bytes kept */
+	else if (c->coll.set && !c->o.avd) { /* Name as hostpool/host/id: the host pool */
 		size_t kept =
 		    c->coll.len < sizeof(c->coll.text) - 1 ? c->coll.len : sizeof(c->coll.text) - 1;
-		size_t cut = input_collection_len(coll, kept, input_collection_keys[c->coll_rank]);
+		size_t cut = input_collection_len(
+		    coll, kept, input_collection_keys[c->coll_rank]); /* the bytes kept */
 		if (cut < kept)
 			coll_len = cut, c->coll.text[cut] = '\0';
 	}
@@ -239,11 +246,12 @@ static int end_record(struct csvin *c, const char *reason)
 			      coll,
 			      c->upn.text,
 			      c->state.set ? c->state.text : NULL,
+			      c->group.set && c->group.len ? c->group.text : NULL,
 			      reason,
 			      c->o.keep_columns ? c->extra : NULL,
 			      c->o.keep_columns ? c->extra_header : NULL};
-	int rc = input_emit_extra(c->fn, c->arg, &r, coll_len, c->upn.len);
-	c->coll.set = c->upn.set = c->state.set = false;
+	int rc = input_emit_extra(&c->o, c->fn, c->arg, &r, coll_len, c->upn.len);
+	c->coll.set = c->upn.set = c->state.set = c->group.set = false;
 	c->extra_len = 0, c->extra[0] = '\0';
 	c->upn.text[0] = '\0', c->upn.len = 0;
 	return rc;

@@ -86,7 +86,8 @@ static int lines_line(char *line, size_t len, long lineno, const struct input_op
 		return 0;
 	line[b] = '\0';
 	const char *coll = o->collection ? o->collection : "";
-	return input_emit(fn, arg, lineno, coll, strlen(coll), line + a, b - a, NULL, NULL);
+	return input_emit(o, fn, arg, lineno, coll, strlen(coll), line + a, b - a, NULL, NULL,
+			  NULL);
 }
 
 #define READ_CHUNK (64 * 1024)
@@ -393,7 +394,7 @@ static int read_lines(struct reader *r, const char *name, const struct input_opt
 			    name, r->lineno);
 			rc = ERR_INVAL;
 		} else if (r->too_long)
-			rc = input_emit(fn, arg, r->lineno, NULL, 0, NULL, 0, NULL,
+			rc = input_emit(o, fn, arg, r->lineno, NULL, 0, NULL, 0, NULL, NULL,
 					"line longer than 64 KiB");
 		else if (csv)
 			rc = csvin_line(csv, r->line, (size_t)len, r->lineno, msg, msglen);

@@ -17,6 +17,7 @@ struct input_row {
 	const char *collection; /* never NULL ("" when missing) */
 	const char *upn;	/* never NULL */
 	const char *state;	/* a State column/key when present, else NULL */
+	const char *group;	/* avd: a ResourceGroupName column/key, else NULL */
 	const char *reason;	/* NULL when valid, else why the row is invalid */
 	/* --keep-columns (CSV): the other cells and the header's names for them,
 	 * each list joined by INPUT_EXTRA_SEP; NULL otherwise. */
@@ -38,6 +39,12 @@ struct input_opts {
 	enum input_format format; /* INPUT_AUTO sniffs */
 	const char *collection;	  /* for rows without one; may be NULL */
 	bool keep_columns;	  /* CSV: pass the other columns along */
+	/* Azure Virtual Desktop's addressing: an Id column names a session and
+	 * is preferred to the others, a Name "hostpool/host/id" is kept whole
+	 * (it names a session), ResourceGroupName is passed as the row's group,
+	 * and the collection is not held to RemoteApp's name rule (the service
+	 * checks the address). */
+	bool avd;
 	/* > 0: a descriptor that becomes readable when the caller stops; a read
 	 * that would wait on a silent input then returns ERR_CLOSED. 0: none
 	 * (descriptor 0 is standard input, never a wake-up). */

@@ -65,21 +65,24 @@ static const char *text(const cJSON *v, const char **why, const char *what)
 static int object_row(const char *s, size_t len, long line, const struct input_opts *o,
 		      input_row_fn fn, void *arg, const char *not_object)
 {
-	const char *why = NULL, *coll, *upn, *state;
+	const char *why = NULL, *coll, *upn, *state, *group;
 	cJSON *obj = cJSON_ParseWithLength(s, len);
 	int rc;
 	if (!cJSON_IsObject(obj)) {
 		cJSON_Delete(obj);
-		return input_emit(fn, arg, line, NULL, 0, NULL, 0, NULL, not_object);
+		return input_emit(o, fn, arg, line, NULL, 0, NULL, 0, NULL, NULL, not_object);
 	}
 	const char *coll_key = NULL, *key;
 	coll =
-	    text(member(obj, input_collection_keys, &coll_key), &why, "collection is not a string");
+	    text(member(obj, o->avd ? input_avd_collection_keys : input_collection_keys, &coll_key),
+		 &why, "collection is not a string");
 	upn = text(member(obj, input_upn_keys, &key), &why, "UserUpn is not a string");
 	/* State is not needed to act: ConvertTo-Json writes the enum as a number */
 	const cJSON *st = member(obj, input_state_keys, &key);
 	state = cJSON_IsString(st) ? st->valuestring : NULL;
-	if (coll) { /* cut in place: the string is cJSON's own copy */
+	const cJSON *g = o->avd ? member(obj, input_group_keys, &key) : NULL;
+	group = cJSON_IsString(g) && g->valuestring[0] ? g->valuestring : NULL;
+	if (coll && !o->avd) { /* cut in place: the string is cJSON's own copy */
 		((char *)coll)[input_collection_len(coll, strlen(coll), coll_key)] = '\0';
 	}
 	if (!coll)
@@ -88,8 +91,8 @@ static int object_row(const char *s, size_t len, long line, const struct input_o
 		why = "no UserUpn key";
 	if (!why && has_nul_escape(s, len))
 		why = "embedded NUL character";
-	rc = input_emit(fn, arg, line, coll, coll ? strlen(coll) : 0, upn, upn ? strlen(upn) : 0,
-			state, why);
+	rc = input_emit(o, fn, arg, line, coll, coll ? strlen(coll) : 0, upn, upn ? strlen(upn) : 0,
+			state, group, why);
 	cJSON_Delete(obj);
 	return rc;
 }
@@ -163,7 +166,8 @@ static int end_element(struct jsonin_array *j, const char *reason)
 	if (j->too_big)
 		reason = "JSON element larger than 1 MiB";
 	if (reason)
-		rc = input_emit(j->fn, j->arg, j->elem_line, NULL, 0, NULL, 0, NULL, reason);
+		rc = input_emit(&j->o, j->fn, j->arg, j->elem_line, NULL, 0, NULL, 0, NULL, NULL,
+				reason);
 	else
 		rc = object_row(j->elem, j->len, j->elem_line, &j->o, j->fn, j->arg,
 				"not a JSON object (the array must hold objects)");
@@ -246,8 +250,8 @@ int jsonin_array_feed(struct jsonin_array *j, const char *p, size_t n, char *msg
 		}
 		case J_END:
 			if (!isspace((unsigned char)c)) {
-				rc = input_emit(j->fn, j->arg, j->line, NULL, 0, NULL, 0, NULL,
-						"data after the end of the JSON array");
+				rc = input_emit(&j->o, j->fn, j->arg, j->line, NULL, 0, NULL, 0,
+						NULL, NULL, "data after the end of the JSON array");
 				j->state = -1; /* ignore the rest */
 			}
 			break;
@@ -262,7 +266,7 @@ int jsonin_array_finish(struct jsonin_array *j, char *msg, size_t msglen)
 	if (j->state == J_ELEMENT)
 		return end_element(j, "truncated JSON (the file ends inside this element)");
 	if (j->state == J_BETWEEN && j->array)
-		return input_emit(j->fn, j->arg, j->line, NULL, 0, NULL, 0, NULL,
+		return input_emit(&j->o, j->fn, j->arg, j->line, NULL, 0, NULL, 0, NULL, NULL,
 				  "truncated JSON array (no closing ']')");
 	return 0;
 }

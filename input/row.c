@@ -14,6 +14,10 @@ const char *const input_collection_keys[] = {"CollectionName", "Collection", "Ho
 					     "HostPoolName",   "Name",	     NULL};
 const char *const input_upn_keys[] = {"UserUpn", "Upn", "UserPrincipalName", "User", NULL};
 const char *const input_state_keys[] = {"State", NULL};
+/* --service avd: a Get-AzWvdUserSession export's Id names the session */
+const char *const input_avd_collection_keys[] = {
+    "Id", "CollectionName", "Collection", "HostPool", "HostPoolName", "Name", NULL};
+const char *const input_group_keys[] = {"ResourceGroupName", "ResourceGroup", NULL};
 
 int input_key_rank(const char *name, size_t len, const char *const *keys)
 {
@@ -42,12 +46,13 @@ const char *input_extra_next(const char *list, char *dst, size_t cap)
 	return sep ? sep + 1 : NULL;
 }
 
-int input_emit_extra(input_row_fn fn, void *arg, struct input_row *r, size_t coll_len,
-		     size_t upn_len)
+int input_emit_extra(const struct input_opts *o, input_row_fn fn, void *arg, struct input_row *r,
+		     size_t coll_len, size_t upn_len)
 {
 	if (!r->reason)
 		r->reason = !r->collection ? "no collection (add a CollectionName column or use "
 					     "--collection)"
+			    : o->avd	   ? validate_field(r->collection, coll_len)
 					   : validate_collection(r->collection, coll_len);
 	if (!r->reason)
 		r->reason = validate_upn(r->upn, upn_len);
@@ -56,9 +61,10 @@ int input_emit_extra(input_row_fn fn, void *arg, struct input_row *r, size_t col
 	return fn(arg, r);
 }
 
-int input_emit(input_row_fn fn, void *arg, long line, const char *coll, size_t coll_len,
-	       const char *upn, size_t upn_len, const char *state, const char *reason)
+int input_emit(const struct input_opts *o, input_row_fn fn, void *arg, long line, const char *coll,
+	       size_t coll_len, const char *upn, size_t upn_len, const char *state,
+	       const char *group, const char *reason)
 {
-	struct input_row r = {line, coll, upn ? upn : "", state, reason, NULL, NULL};
-	return input_emit_extra(fn, arg, &r, coll_len, upn_len);
+	struct input_row r = {line, coll, upn ? upn : "", state, group, reason, NULL, NULL};
+	return input_emit_extra(o, fn, arg, &r, coll_len, upn_len);
 }

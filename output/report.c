@@ -50,6 +50,7 @@ struct report {
 	FILE *f;
 	enum report_format format;
 	bool is_stdout, header_done, any_row;
+	bool sessions; /* the "sessions" column */
 	char *extra_names;
 	int64_t last_sync;
 	char row[ROW_MAX];
@@ -160,6 +161,11 @@ void report_row_buffered(struct report *r)
 	setvbuf(r->f, NULL, _IOLBF, 0);
 }
 
+void report_with_sessions(struct report *r)
+{
+	r->sessions = true;
+}
+
 int report_set_extra_columns(struct report *r, const char *names)
 {
 	free(r->extra_names);
@@ -188,6 +194,8 @@ static int write_header(struct report *r)
 		return fputs("[\n", r->f) < 0 ? ERR_IO : 0;
 	size_t n = strlen(REPORT_HEADER);
 	memcpy(r->row, REPORT_HEADER, n);
+	if (r->sessions)
+		memcpy(r->row + n, ",sessions", 9), n += 9;
 	if (r->extra_names) {
 		r->row[n++] = ',';
 		if (extra_cells(r->row, sizeof(r->row), &n, r->extra_names) < 0)
@@ -199,7 +207,7 @@ static int write_header(struct report *r)
 }
 
 /* One row as a JSON object on one line, the CSV column names as keys. */
-static char *json_row(const struct item *it, const char *extra_names)
+static char *json_row(const struct item *it, const char *extra_names, bool sessions)
 {
 	char started[32], finished[32];
 	cJSON *o = cJSON_CreateObject();
@@ -226,6 +234,8 @@ static char *json_row(const struct item *it, const char *extra_names)
 					(double)(it->finished_ms - it->started_ms));
 	else
 		cJSON_AddNullToObject(o, "latency_ms");
+	if (sessions)
+		cJSON_AddStringToObject(o, "sessions", it->sessions ? it->sessions : "");
 	for (const char *n = extra_names, *v = it->extra; n && v;) {
 		char key[256], val[INPUT_EXTRA_MAX + 1];
 		n = input_extra_next(n, key, sizeof(key));
@@ -325,6 +335,11 @@ int report_csv_cell(char *dst, size_t cap, size_t *n, const char *s, bool guard,
 
 int report_format_csv(char *dst, size_t cap, const struct item *it)
 {
+	return report_format_csv_with(dst, cap, it, false);
+}
+
+int report_format_csv_with(char *dst, size_t cap, const struct item *it, bool sessions)
+{
 	char line[24], http[16], attempts[16], started[32], finished[32], latency[24];
 	size_t n = 0;
 	snprintf(line, sizeof(line), "%ld", it->line);
@@ -352,8 +367,9 @@ int report_format_csv(char *dst, size_t cap, const struct item *it)
 		     {it->request_id, false},
 		     {started, false},
 		     {finished, false},
-		     {latency, false}};
-	const size_t ncells = sizeof(cells) / sizeof(cells[0]);
+		     {latency, false},
+		     {it->sessions ? it->sessions : "", false}};
+	const size_t ncells = sizeof(cells) / sizeof(cells[0]) - !sessions;
 	for (size_t i = 0; i < ncells; i++) {
 		bool last = i == ncells - 1 && !it->extra;
 		int rc = report_csv_cell(dst, cap, &n, cells[i].s, cells[i].guard, last);
@@ -375,7 +391,7 @@ int report_write(struct report *r, const struct item *it)
 	if (!r->header_done && (n = write_header(r)) < 0)
 		return n;
 	if (r->format != REPORT_CSV) {
-		char *text = json_row(it, r->extra_names);
+		char *text = json_row(it, r->extra_names, r->sessions);
 		if (!text)
 			return ERR_NOMEM;
 		if (r->format == REPORT_JSON && r->any_row)
@@ -395,7 +411,7 @@ int report_write(struct report *r, const struct item *it)
 		r->any_row = true;
 		return ferror(r->f) ? ERR_IO : 0;
 	}
-	n = report_format_csv(r->row, sizeof(r->row), it);
+	n = report_format_csv_with(r->row, sizeof(r->row), it, r->sessions);
 	if (n < 0)
 		return n;
 	/* a row-buffered stream may fail inside fwrite and still count the bytes */

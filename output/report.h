@@ -34,6 +34,10 @@ void report_row_buffered(struct report *r);
 /* Names extra columns (INPUT_EXTRA_SEP-joined, copied) to follow the
  * standard ones; only before the first row. Returns 0 or ERR_NOMEM. */
 int report_set_extra_columns(struct report *r, const char *names);
+/* Adds the column "sessions" after the standard ones (before extra
+ * columns): the sessions a row acted on, "sessionhost/id;..." (--service
+ * avd). Only before the first row. */
+void report_with_sessions(struct report *r);
 /* Appends one row. Returns 0 or ERR_IO (errno says why). */
 int report_write(struct report *r, const struct item *it);
 /* Flushes, and fsyncs when a second has passed since the last fsync. */
@@ -56,5 +60,7 @@ int report_csv_write(FILE *f, const char *const *cells, int ncells, bool guard);
  * Free-text cells that a spreadsheet would run as a formula get a leading
  * quote; identity cells are verbatim. Thread-safe. */
 int report_format_csv(char *dst, size_t cap, const struct item *it);
+/* The same, with the sessions cell after the standard ones when sessions is set. */
+int report_format_csv_with(char *dst, size_t cap, const struct item *it, bool sessions);
 
 #endif

@@ -54,6 +54,8 @@ struct writer *writer_new(const struct writer_opts *o, char *err, size_t errlen)
 		free(w);
 		return NULL;
 	}
+	if (o->sessions)
+		report_with_sessions(w->report);
 	/* Report rows reach the kernel in blocks and at every writer_tick()
 	 * (each turn of the writer loop): one write per batch instead of one
 	 * per row. A kill -9 loses only rows of the current turn, whose pairs a

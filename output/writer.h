@@ -19,6 +19,7 @@ struct writer_opts {
 	bool append;	  /* --resume into the same file */
 	bool ordered;	  /* rows in input order (item->seq from 0) */
 	double halt;	  /* --halt-error-rate, > 1 = off */
+	bool sessions;	  /* the report's "sessions" column (--service avd) */
 };
 
 struct writer;

@@ -222,10 +222,10 @@ int avd_parse_pool_address(const char *text, const char *default_sub, const char
 		*out = ref.pool;
 		return check_pool(out, why);
 	}
-	if (!split(text, &p) || p.n > 3)
+	if (!split(text, &p) || p.n > 4)
 		return fail(why, "is not a host pool, resourceGroup/hostPool or a resource id",
 			    ERR_INVAL);
-	if (p.n == 3)
+	if (p.n >= 3)
 		return fail(why, "names a user session (hostpool/sessionhost/id), not a host pool",
 			    ERR_INVAL);
 	if ((r = take_default(out->subscription, default_sub, why)) < 0)
@@ -252,13 +252,16 @@ int avd_parse_session_address(const char *text, const char *default_sub, const c
 			return r;
 		return check_pool(&out->pool, why);
 	}
-	if (!split(text, &p) || p.n != 3)
+	if (!split(text, &p) || p.n < 3 || p.n > 4)
 		return fail(why, "is not hostpool/sessionhost/id or a user-session resource id",
 			    ERR_INVAL);
+	size_t k = p.n - 3; /* resourceGroup/hostpool/sessionhost/id: 1 */
 	if ((r = take_default(out->pool.subscription, default_sub, why)) < 0 ||
-	    (r = take_default(out->pool.resource_group, default_rg, why)) < 0 ||
-	    (r = take(out->pool.host_pool, &p, 0, why)) < 0 ||
-	    (r = take(out->session_host, &p, 1, why)) < 0 || (r = take(out->id, &p, 2, why)) < 0)
+	    (r = k ? take(out->pool.resource_group, &p, 0, why)
+		   : take_default(out->pool.resource_group, default_rg, why)) < 0 ||
+	    (r = take(out->pool.host_pool, &p, k, why)) < 0 ||
+	    (r = take(out->session_host, &p, k + 1, why)) < 0 ||
+	    (r = take(out->id, &p, k + 2, why)) < 0)
 		return r;
 	return check_pool(&out->pool, why);
 }
@@ -744,7 +747,8 @@ struct adapter {
 static int adapt(void *arg, const struct avd_session *s)
 {
 	const struct adapter *a = arg;
-	struct service_session one = {s->upn, s->state, s->create_time};
+	struct service_session one = {
+	    .upn = s->upn, .state = s->state, .logon_time = s->create_time};
 	return s->upn[0] ? a->fn(a->arg, &one) : 0;
 }
 
@@ -753,6 +757,92 @@ static int parse_sessions(const char *body, size_t len, service_session_fn fn, v
 	struct adapter a = {fn, arg};
 	struct avd_page page;
 	return avd_parse_sessions(body, len, adapt, &a, &page);
+}
+
+/* The canonical host pool: its resource id, names as written. */
+static int pool_id(char *dst, size_t cap, const struct avd_pool *p)
+{
+	int n = snprintf(
+	    dst, cap, "/subscriptions/%s/resourceGroups/%s/providers/" AVD_PROVIDER "/hostPools/%s",
+	    p->subscription, p->resource_group, p->host_pool);
+	return n < 0 || (size_t)n >= cap ? ERR_TOOBIG : n;
+}
+
+/* A session's address has 12 parts as a resource id, 3 or 4 otherwise. */
+static bool names_session(const char *text)
+{
+	size_t slashes = 0;
+	for (const char *c = text; *c; c++)
+		slashes += *c == '/';
+	return text[0] == '/' ? slashes == 12 : slashes == 2 || slashes == 3;
+}
+
+static int address(const struct service_target *t, const char *collection,
+		   struct service_address *out, const char **why)
+{
+	struct avd_session_ref ref;
+	const char *sub = t->subscription && t->subscription[0] ? t->subscription : NULL;
+	bool session = names_session(collection);
+	int r = session ? avd_parse_session_address(collection, sub, t->ns, &ref, why)
+			: avd_parse_pool_address(collection, sub, t->ns, &ref.pool, why);
+	if (r < 0)
+		return r;
+	if (!ref.pool.subscription[0])
+		return fail(why, "has no subscription (give --subscription, or a resource id)",
+			    ERR_INVAL);
+	memset(out, 0, sizeof(*out));
+	if (pool_id(out->pool, sizeof(out->pool), &ref.pool) < 0)
+		return fail(why, "is too long", ERR_TOOBIG);
+	if (session) {
+		strcpy(out->session_host, ref.session_host);
+		strcpy(out->id, ref.id);
+	}
+	return 0;
+}
+
+struct found_adapter {
+	service_found_fn fn;
+	void *arg;
+};
+
+static int adapt_found(void *arg, const struct avd_session *s)
+{
+	const struct found_adapter *a = arg;
+	struct service_found one = {s->upn,	 s->session_host, s->id,	 s->state,
+				    s->app_type, s->create_time,  s->resource_id};
+	return a->fn(a->arg, &one);
+}
+
+static int parse_page(const char *body, size_t len, service_found_fn fn, void *arg, char *next,
+		      size_t next_cap)
+{
+	struct found_adapter a = {fn, arg};
+	struct avd_page page;
+	int r = avd_parse_sessions(body, len, adapt_found, &a, &page);
+	if (r == 0 && snprintf(next, next_cap, "%s", page.next_link) >= (int)next_cap)
+		return ERR_TOOBIG;
+	return r;
+}
+
+static int session_request(char *url, size_t url_cap, char *body, size_t body_cap,
+			   const struct service_target *t, enum service_op op,
+			   const struct service_address *a, const char *title, const char *message)
+{
+	struct avd_session_ref ref;
+	int r = avd_parse_pool_address(a->pool, NULL, NULL, &ref.pool, NULL);
+	if (r < 0)
+		return r;
+	if (strlen(a->session_host) > AVD_NAME_MAX || strlen(a->id) > AVD_NAME_MAX)
+		return ERR_TOOBIG;
+	strcpy(ref.session_host, a->session_host);
+	strcpy(ref.id, a->id);
+	return avd_session_request(url, url_cap, body, body_cap, t->endpoint, &ref, avd_call_of(op),
+				   title, message);
+}
+
+static bool retry_safe(enum service_op op, int http_status, bool connect_error, bool retry_after)
+{
+	return avd_retry_safe(avd_call_of(op), http_status, connect_error, retry_after);
 }
 
 static const char *const headers[] = {"Accept: " AVD_ACCEPT, NULL};
@@ -774,4 +864,12 @@ const struct service service_avd = {
     .parse_error = avd_parse_error,
     .classify = avd_classify,
     .details_no_session = avd_details_no_session,
+    .address = address,
+    .parse_page = parse_page,
+    .next_allowed = avd_next_link_allowed,
+    .session_request = session_request,
+    .acts_on = avd_acts_on,
+    .retry_safe = retry_safe,
+    .request_id_header = AVD_CLIENT_REQUEST_ID_HEADER,
+    .request_id = avd_request_id,
 };

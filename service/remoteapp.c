@@ -175,9 +175,9 @@ int remoteapp_parse_sessions(const char *body, size_t len, service_session_fn fn
 	}
 	cJSON_ArrayForEach(el, root)
 	{
-		struct service_session s = {string_member(el, "UserUpn"),
-					    string_member(el, "State"),
-					    string_member(el, "LogonTimeUtc")};
+		struct service_session s = {.upn = string_member(el, "UserUpn"),
+					    .state = string_member(el, "State"),
+					    .logon_time = string_member(el, "LogonTimeUtc")};
 		if (s.upn[0] && (rc = fn(arg, &s)) != 0)
 			break;
 	}

@@ -79,6 +79,8 @@ struct service_opresult {
 /* One session of a list-sessions answer; strings borrowed for the callback. */
 struct service_session {
 	const char *upn, *state, *logon_time;
+	/* a lookup service's (AVD) sessions only; NULL otherwise */
+	const char *session_host, *id, *app_type, *resource_id;
 };
 typedef int (*service_session_fn)(void *arg, const struct service_session *s);
 
@@ -121,6 +123,28 @@ bool service_throttled(int http_status);
  * the trimmed value into dst (truncated to cap-1) and returns true. */
 bool service_header_value(const char *line, size_t len, const char *name, char *dst, size_t cap);
 
+/* Longest canonical collection a lookup service keys its lists by, and
+ * longest name of a session host or session id kept (longer: refused). */
+#define SERVICE_ADDRESS_MAX 1024
+#define SERVICE_NAME_MAX 256
+
+/* What a row names, for a service that looks sessions up: a collection to
+ * list (pool: canonical, the same text for every spelling of one
+ * collection, ignoring case), or one session of it (session_host and id
+ * set: the row needs no lookup). */
+struct service_address {
+	char pool[SERVICE_ADDRESS_MAX];
+	char session_host[SERVICE_NAME_MAX + 1];
+	char id[SERVICE_NAME_MAX + 1];
+};
+
+/* One session of a lookup list; strings borrowed for the callback. */
+struct service_found {
+	const char *upn, *session_host, *id, *state;
+	const char *app_type, *create_time, *resource_id; /* "" when absent */
+};
+typedef int (*service_found_fn)(void *arg, const struct service_found *s);
+
 /* A service: pure functions and the constants the engine needs. */
 struct service {
 	const char *name; /* "remoteapp" */
@@ -128,8 +152,8 @@ struct service {
 	 * polled (RemoteApp); otherwise a 2xx is final (AVD). */
 	bool polled;
 	/* A row names a collection whose sessions must be listed first, then
-	 * one request per session (AVD's host pools). The engine does not do
-	 * this yet: it refuses such a service (issue 17 adds the lookup). */
+	 * one request per session (AVD's host pools): the functions under
+	 * "lookup services" below are set, op_request is not used. */
 	bool lookup;
 	/* The operation's HTTP method; NULL: every operation is a POST. */
 	const char *(*op_method)(enum service_op op);
@@ -151,6 +175,37 @@ struct service {
 	enum service_verdict (*classify)(int http_status, const struct service_error *e);
 	/* True when a Failed operation's details say the user had no session. */
 	bool (*details_no_session)(const char *details);
+
+	/* ---- lookup services ---- */
+	/* Reads a row's collection (defaults from t: subscription, and t->ns
+	 * as the default resource group). Returns 0, or a negative error with
+	 * *why a static phrase ("has no resource group ..."). */
+	int (*address)(const struct service_target *t, const char *collection,
+		       struct service_address *out, const char **why);
+	/* One page of a list (sessions_url() with a->pool gives the first):
+	 * fn for each session, the next page's absolute URL into next ("" on
+	 * the last). Returns 0, fn's nonzero value, or a negative error. */
+	int (*parse_page)(const char *body, size_t len, service_found_fn fn, void *arg, char *next,
+			  size_t next_cap);
+	/* May a next-page URL be requested with our credentials? */
+	bool (*next_allowed)(const char *link, const char *endpoint);
+	/* The operation on one session: as op_request, for a->pool's session
+	 * a->session_host / a->id; title goes with a message. */
+	int (*session_request)(char *url, size_t url_cap, char *body, size_t body_cap,
+			       const struct service_target *t, enum service_op op,
+			       const struct service_address *a, const char *title,
+			       const char *message);
+	/* Does op act on a session in this state? */
+	bool (*acts_on)(enum service_op op, const char *state);
+	/* Whether an answer may be retried without risk of doing the operation
+	 * twice where it shows (http 0: transport error, connect_error: the
+	 * request surely never left); NULL: whenever classify() says RETRY. */
+	bool (*retry_safe)(enum service_op op, int http_status, bool connect_error,
+			   bool retry_after);
+	/* A header sent with a fresh id on every request ("" or NULL: none),
+	 * and the id's text from 16 random bytes. */
+	const char *request_id_header;
+	int (*request_id)(char *dst, size_t cap, const unsigned char random[16]);
 };
 
 #endif
