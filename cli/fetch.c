@@ -45,7 +45,8 @@ struct one {
 	int64_t first_ms; /* when its first request started, for --retry-max-time */
 	unsigned token_gen;
 	bool reauthed, too_big;
-	bool for_token; /* ONE_WAITING for a token newer than token_gen */
+	bool for_token;	   /* ONE_WAITING for a token newer than token_gen */
+	struct http_id id; /* a fresh request id per request, where the service sends one */
 	struct retry_after ra;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -93,7 +94,6 @@ static int start(struct fetch *f, struct one *o, int64_t now)
 			return ERR_NOMEM;
 		http_setup(o->easy, f->job);
 		curl_easy_setopt(o->easy, CURLOPT_URL, o->url);
-		curl_easy_setopt(o->easy, CURLOPT_HTTPHEADER, f->headers);
 		curl_easy_setopt(o->easy, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(o->easy, CURLOPT_WRITEDATA, o);
 		curl_easy_setopt(o->easy, CURLOPT_HEADERFUNCTION, on_header);
@@ -102,6 +102,8 @@ static int start(struct fetch *f, struct one *o, int64_t now)
 		curl_easy_setopt(o->easy, CURLOPT_ERRORBUFFER, o->errbuf);
 		o->first_ms = now;
 	}
+	curl_easy_setopt(o->easy, CURLOPT_HTTPHEADER,
+			 http_with_id(f->job->service, &f->rng, &o->id, f->headers));
 	http_sync_token(o->easy, f->job, &o->token_gen, f->token);
 	r->http = 0, r->len = 0, r->err[0] = '\0';
 	if (r->body)

@@ -38,6 +38,24 @@ struct curl_slist *http_headers(const struct service *svc, bool post)
 	return h;
 }
 
+struct curl_slist *http_with_id(const struct service *svc, uint64_t *rng, struct http_id *id,
+				struct curl_slist *fixed)
+{
+	unsigned char rnd[16];
+	char uuid[48];
+	if (!svc->request_id_header || !svc->request_id_header[0])
+		return fixed;
+	for (int i = 0; i < 16; i += 8) {
+		uint64_t r = retry_random_u64(rng);
+		memcpy(rnd + i, &r, 8);
+	}
+	svc->request_id(uuid, sizeof(uuid), rnd);
+	snprintf(id->text, sizeof(id->text), "%s: %s", svc->request_id_header, uuid);
+	id->node.data = id->text;
+	id->node.next = fixed;
+	return &id->node;
+}
+
 /* --verbose: what curl -v shows (connection notes, request and response
  * headers), with the Authorization value blanked. Bodies are not shown. */
 static int on_debug(CURL *e, curl_infotype type, char *data, size_t len, void *arg)

@@ -11,6 +11,18 @@
  * Caller owns the result (curl_slist_free_all); NULL when out of memory. */
 struct curl_slist *http_headers(const struct service *svc, bool post);
 
+/* A request's own header line: a fresh id for services that send one with
+ * every request (AVD's x-ms-client-request-id), linked in front of a fixed
+ * list. Caller-owned storage, one per request in flight. */
+struct http_id {
+	struct curl_slist node;
+	char text[96];
+};
+/* The list to send: id's line then fixed, or fixed itself when the service
+ * sends no id. rng is a caller-owned xorshift state (retry_random_u64). */
+struct curl_slist *http_with_id(const struct service *svc, uint64_t *rng, struct http_id *id,
+				struct curl_slist *fixed);
+
 /* Applies the job's transport settings (timeouts, TLS, client certificate,
  * protocols, no redirects, no signals, --verbose) to an easy handle. */
 void http_setup(CURL *easy, const struct engine_job *job);

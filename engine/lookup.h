@@ -57,8 +57,7 @@ void lookup_ready(struct lookup *l, struct lookup_pool *p);
 void lookup_failed(struct lookup *l, struct lookup_pool *p, int http, const char *code,
 		   const char *message);
 /* A failed list's error; strings live as long as the table. */
-void lookup_error(const struct lookup_pool *p, int *http, const char **code,
-		  const char **message);
+void lookup_error(const struct lookup_pool *p, int *http, const char **code, const char **message);
 
 /* Calls fn for each session of a READY collection whose UPN equals upn
  * ignoring ASCII case, in list order. Returns the number of sessions

@@ -50,12 +50,11 @@ struct slot {
 	const char *op_id_header;	      /* the service's: where the operation id comes */
 	char tracking[SERVICE_OP_ID_MAX + 2]; /* a byte over the cap: a longer id shows */
 	char request_id[48];
-	struct retry_after ra;	   /* what the throttling headers asked */
-	bool refused;		   /* the connection failed the request: send again at once */
-	bool unconnected;	   /* no connection was made: the request surely never left */
-	struct curl_slist id_line; /* the service's request-id header, before the others */
-	char id_text[96];
-	unsigned token_gen; /* generation of the bearer token set on easy */
+	struct retry_after ra; /* what the throttling headers asked */
+	bool refused;	       /* the connection failed the request: send again at once */
+	bool unconnected;      /* no connection was made: the request surely never left */
+	struct http_id id;     /* the service's request-id header, before the others */
+	unsigned token_gen;    /* generation of the bearer token set on easy */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -340,24 +339,9 @@ static bool retry_later(struct worker *w, struct slot *s, struct item *it, int t
 	return true;
 }
 
-/* The headers for a request: the service's fixed ones, after a fresh
- * request id when the service sends one (AVD's x-ms-client-request-id). */
 static struct curl_slist *headers(struct worker *w, struct slot *s, struct curl_slist *fixed)
 {
-	const struct service *svc = w->job->service;
-	unsigned char rnd[16];
-	char id[48];
-	if (!svc->request_id_header || !svc->request_id_header[0])
-		return fixed;
-	for (int i = 0; i < 16; i += 8) {
-		uint64_t r = retry_random_u64(&w->rng);
-		memcpy(rnd + i, &r, 8);
-	}
-	svc->request_id(id, sizeof(id), rnd);
-	snprintf(s->id_text, sizeof(s->id_text), "%s: %s", svc->request_id_header, id);
-	s->id_line.data = s->id_text;
-	s->id_line.next = fixed;
-	return &s->id_line;
+	return http_with_id(w->job->service, &w->rng, &s->id, fixed);
 }
 
 static int prepare(struct worker *w, struct slot *s, struct item *it)

@@ -116,7 +116,7 @@ class FakeService:
     called per request as answer(method, path, body) and returns (status,
     headers, body): headers a list of (name, value) pairs sent as written
     (latin-1), body bytes or text. Every request is recorded in .log as
-    {"t_ms", "method", "path", "body"}. Use as a context manager: the server
+    {"t_ms", "method", "path", "body", "query", "headers"}. Use as a context manager: the server
     thread is stopped on exit."""
 
     def __init__(self, answer):
@@ -134,10 +134,11 @@ class FakeService:
             def handle_one(self, method):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n).decode("utf-8", "replace") if n else ""
-                path = self.path.split("?", 1)[0]
+                path, _, query = self.path.partition("?")
                 with outer.lock:
                     outer.log.append({"t_ms": int(time.time() * 1000), "method": method,
-                                      "path": path, "body": body})
+                                      "path": path, "body": body, "query": query,
+                                      "headers": dict(self.headers.items())})
                 status, headers, out = answer(method, path, body)
                 out = out.encode() if isinstance(out, str) else out
                 self.send_response(status)
@@ -152,6 +153,12 @@ class FakeService:
 
             def do_POST(self):
                 self.handle_one("POST")
+
+            def do_DELETE(self):
+                self.handle_one("DELETE")
+
+            def do_PATCH(self):
+                self.handle_one("PATCH")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -41,10 +41,12 @@ static void listed_once_and_matched_ignoring_case(void **state)
 	bool first;
 	wakes = 0;
 	assert_int_equal(lookup_add_waker(l, wake, NULL), 0);
-	struct lookup_pool *p = lookup_pool(l, "/subscriptions/s/resourceGroups/RG/x/hostPools/HP", &first);
+	struct lookup_pool *p =
+	    lookup_pool(l, "/subscriptions/s/resourceGroups/RG/x/hostPools/HP", &first);
 	assert_true(first);
 	/* the same pool spelled in another case is the same list, not a second one */
-	assert_ptr_equal(lookup_pool(l, "/subscriptions/s/resourcegroups/rg/x/hostpools/hp", &first), p);
+	assert_ptr_equal(
+	    lookup_pool(l, "/subscriptions/s/resourcegroups/rg/x/hostpools/hp", &first), p);
 	assert_false(first);
 	assert_int_equal(lookup_state(l, p), LOOKUP_LISTING);
 	add(p, "b@contoso.com", "Host-1", "7");
