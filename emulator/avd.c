@@ -389,8 +389,11 @@ static bool forbidden(struct call_ctx *k)
 		return false;
 	const char *qm = strchr(k->q->uri, '?');
 	size_t n = qm ? (size_t)(qm - k->q->uri) : strlen(k->q->uri);
-	if (k->call == DISCONNECT || k->call == MESSAGE) /* the scope is the session */
-		n = (size_t)(strrchr(k->q->uri, '/') - k->q->uri);
+	if (k->call == DISCONNECT || k->call == MESSAGE) { /* the scope is the session */
+		while (n > 0 && k->q->uri[n - 1] != '/')
+			n--;
+		n -= n > 0;
+	}
 	char *msg = malloc(n + 512);
 	if (msg)
 		snprintf(msg, n + 512,
