@@ -50,7 +50,9 @@
 static const char *const api_versions[] = {AVD_API_VERSION, "2025-03-01-preview", "2024-04-03"};
 #define API_VERSIONS AVD_API_VERSION ",2025-03-01-preview,2024-04-03"
 
-/* The calls, by path shape and method. */
+/* The calls, by path shape and method. The order matters: resolve() looks
+ * up a session host from GET_HOST on and a session from GET_SESSION on, and
+ * forbidden() takes LIST_HOSTS .. PATCH_HOST as the session-host calls. */
 enum call {
 	LIST_POOL_SESSIONS, /* GET P/userSessions */
 	LIST_HOSTS,	    /* GET P/sessionHosts */
@@ -64,15 +66,17 @@ enum call {
 };
 
 /* What ARM checks the caller's role for, by enum call. */
-static const char *const actions[] = {SESSIONS_ACTION "read",
-				      HOSTS_ACTION "read",
-				      HOSTS_ACTION "read",
-				      HOSTS_ACTION "write",
-				      SESSIONS_ACTION "read",
-				      SESSIONS_ACTION "read",
-				      SESSIONS_ACTION "delete",
-				      SESSIONS_ACTION "disconnect/action",
-				      SESSIONS_ACTION "sendMessage/action"};
+static const char *const actions[] = {
+    [LIST_POOL_SESSIONS] = SESSIONS_ACTION "read",
+    [LIST_HOSTS] = HOSTS_ACTION "read",
+    [GET_HOST] = HOSTS_ACTION "read",
+    [PATCH_HOST] = HOSTS_ACTION "write",
+    [LIST_HOST_SESSIONS] = SESSIONS_ACTION "read",
+    [GET_SESSION] = SESSIONS_ACTION "read",
+    [LOGOFF] = SESSIONS_ACTION "delete",
+    [DISCONNECT] = SESSIONS_ACTION "disconnect/action",
+    [MESSAGE] = SESSIONS_ACTION "sendMessage/action",
+};
 
 /* One request on its way through. */
 struct call_ctx {
