@@ -7,6 +7,7 @@
  * counters; lock order: the state's, then this one. */
 #include "emulator/admin.h"
 #include "emulator/auth.h"
+#include "emulator/avdstate.h"
 #include "emulator/reply.h"
 #include "emulator/state.h"
 #include "service/remoteapp.h"
@@ -66,6 +67,58 @@ static void answer(struct reply *r, cJSON *root)
 	cJSON_Delete(root);
 }
 
+/* "avd": {"hostPools":[...], "sessionHosts":[...], "userSessions":[...]},
+ * every record ever added (logged-off sessions too, "gone": true), so a
+ * test can check that each session was acted on at most once. */
+static void avd_state(const struct route_ctx *x, cJSON *root)
+{
+	static const char *const op_keys[] = {[AVDSTATE_OP_DISCONNECT] = "disconnect",
+					      [AVDSTATE_OP_LOGOFF] = "logoff",
+					      [AVDSTATE_OP_MESSAGE] = "sendMessage"};
+	struct avdstate *st = x->avd;
+	cJSON *avd = cJSON_AddObjectToObject(root, "avd"), *o, *ops;
+	cJSON *pools = cJSON_AddArrayToObject(avd, "hostPools");
+	cJSON *hosts = cJSON_AddArrayToObject(avd, "sessionHosts");
+	cJSON *sessions = cJSON_AddArrayToObject(avd, "userSessions");
+	for (size_t i = 0; i < avdstate_npools(st); i++) {
+		const struct avdstate_pool *p = avdstate_pool(st, i);
+		cJSON_AddItemToArray(pools, o = cJSON_CreateObject());
+		cJSON_AddStringToObject(o, "resourceGroup", p->resource_group);
+		cJSON_AddStringToObject(o, "name", p->name);
+	}
+	for (size_t i = 0; i < avdstate_nhosts(st); i++) {
+		const struct avdstate_host *h = avdstate_host(st, i);
+		const struct avdstate_pool *p = avdstate_pool(st, h->pool);
+		cJSON_AddItemToArray(hosts, o = cJSON_CreateObject());
+		cJSON_AddStringToObject(o, "resourceGroup", p->resource_group);
+		cJSON_AddStringToObject(o, "hostPool", p->name);
+		cJSON_AddStringToObject(o, "name", h->name);
+		cJSON_AddBoolToObject(o, "allowNewSession", h->allow_new_session);
+		cJSON_AddNumberToObject(o, "sessions", h->live);
+	}
+	for (size_t i = 0; i < avdstate_nsessions(st); i++) {
+		const struct avdstate_session *s = avdstate_session(st, i);
+		const struct avdstate_host *h = avdstate_host(st, s->host);
+		const struct avdstate_pool *p = avdstate_pool(st, h->pool);
+		cJSON_AddItemToArray(sessions, o = cJSON_CreateObject());
+		cJSON_AddStringToObject(o, "resourceGroup", p->resource_group);
+		cJSON_AddStringToObject(o, "hostPool", p->name);
+		cJSON_AddStringToObject(o, "sessionHost", h->name);
+		cJSON_AddNumberToObject(o, "id", s->id);
+		cJSON_AddStringToObject(o, "upn", s->upn);
+		cJSON_AddStringToObject(o, "state", avdstate_status_name(s->status));
+		cJSON_AddBoolToObject(o, "gone", s->gone);
+		ops = cJSON_AddObjectToObject(o, "operations");
+		for (int k = 0; k < 3; k++)
+			cJSON_AddNumberToObject(ops, op_keys[k], s->ops[k]);
+		if (s->ops[AVDSTATE_OP_MESSAGE]) {
+			cJSON *m = cJSON_AddObjectToObject(o, "lastMessage");
+			cJSON_AddStringToObject(m, "title", s->last_title);
+			cJSON_AddStringToObject(m, "body", s->last_message);
+		}
+	}
+}
+
 static void get_state(const struct route_ctx *x, struct reply *r)
 {
 	cJSON *root = cJSON_CreateObject(), *colls = cJSON_AddArrayToObject(root, "collections");
@@ -85,6 +138,7 @@ static void get_state(const struct route_ctx *x, struct reply *r)
 						s->ops[k]);
 		cJSON_AddItemToArray(arr, o);
 	}
+	avd_state(x, root);
 	answer(r, root);
 }
 
@@ -125,6 +179,7 @@ static void get_log(struct admin *a, struct reply *r)
 static void post_reset(struct admin *a, const struct route_ctx *x, struct reply *r)
 {
 	state_reset_ops(x->state);
+	avdstate_reset_ops(x->avd);
 	pthread_mutex_lock(&a->lock);
 	a->requests = 0;
 	memset(a->by_class, 0, sizeof(a->by_class));

@@ -1,11 +1,13 @@
 /* admin.h — /_emulator/: what tests and benchmarks read back and reset.
  *
- *   GET  /_emulator/state   collections, sessions, per pair the operations received
+ *   GET  /_emulator/state   collections, sessions, per pair the operations received;
+ *                           under "avd": host pools, session hosts (allowNewSession),
+ *                           user sessions (state, gone, operations received)
  *   GET  /_emulator/log     every API request: method, raw path and query,
  *                           headers, body, arrival time, status, fault
  *   GET  /_emulator/stats   requests and answers by class, sessions,
  *                           connections, log size and drops
- *   POST /_emulator/reset   zeroes the counts and empties the log
+ *   POST /_emulator/reset   zeroes the counts (RemoteApp's and AVD's) and empties the log
  *   GET  /_emulator/token   a fresh bearer token (?opaque=1: one whose expiry
  *                           cannot be read), as an identity provider issues
  *

@@ -8,17 +8,21 @@
  *
  *   faults_pick (API requests only)
  *   -> under the state lock: /_emulator/ (admin.c) or the first service
- *      whose routes take the path (remoteapp.c), else 404
+ *      whose routes take the path (remoteapp.c, avd.c), else 404
  *   -> admin_record: counted, and logged when it is an API request
  *   -> answered now, or held (latency, stall) until faults' timer resumes it
  *
  * The work is done before any wait, so a delayed answer reports the state
  * as it was when the request arrived. The other modules: state (sessions),
- * opid (tracking ids), rng (ids and dice), reply (bodies), route (parsing,
- * the service table), auth (TLS, tokens, client certificates). */
+ * avdstate and avdseed (AVD's pools, hosts and sessions), opid (tracking
+ * ids), rng (ids and dice), reply (bodies), route (parsing, the service
+ * table), auth (TLS, tokens, client certificates). */
 #include "emulator/emu.h"
 #include "emulator/admin.h"
 #include "emulator/auth.h"
+#include "emulator/avd.h"
+#include "emulator/avdseed.h"
+#include "emulator/avdstate.h"
 #include "emulator/faults.h"
 #include "emulator/remoteapp.h"
 #include "emulator/reply.h"
@@ -46,6 +50,7 @@ struct emu {
 	struct auth auth; /* and the HTTPS material */
 	struct rng rng;
 	struct state *state;
+	struct avdstate *avd; /* guarded by the state's lock */
 	struct admin *admin;
 	struct faults *faults;
 };
@@ -79,6 +84,52 @@ int emu_add_session(struct emu *e, const char *collection, const char *upn, cons
 	int rc = state_add_session(e->state, collection, upn, st);
 	state_unlock(e->state);
 	return rc;
+}
+
+int emu_avd_add_session(struct emu *e, const char *rg, const char *hp, const char *session_host,
+			const char *upn, const char *state)
+{
+	enum avdstate_status st;
+	if (avdstate_status_parse(state, &st) < 0)
+		return ERR_INVAL;
+	state_lock(e->state);
+	int rc = avdstate_add_session(e->avd, rg, hp, session_host, upn, st, clock_wall_ms());
+	state_unlock(e->state);
+	return rc < 0 ? rc : 0;
+}
+
+int emu_avd_seed_file(struct emu *e, const char *path, char *err, size_t errlen)
+{
+	state_lock(e->state);
+	int rc = avdseed_file(e->avd, path, clock_wall_ms(), err, errlen);
+	state_unlock(e->state);
+	return rc;
+}
+
+int emu_avd_generate(struct emu *e, const char *spec, char *err, size_t errlen)
+{
+	state_lock(e->state);
+	int rc = avdseed_generate(e->avd, spec, clock_wall_ms(), err, errlen);
+	state_unlock(e->state);
+	return rc;
+}
+
+int emu_parse_avd_forbid(const char *spec, unsigned *bits)
+{
+	char word[16];
+	*bits = 0;
+	for (const char *p = spec; *p;) {
+		size_t n = strcspn(p, ",");
+		snprintf(word, sizeof(word), "%.*s", (int)n, p);
+		if (strcmp(word, "sessions") == 0)
+			*bits |= EMU_AVD_FORBID_SESSIONS;
+		else if (strcmp(word, "hosts") == 0)
+			*bits |= EMU_AVD_FORBID_HOSTS;
+		else if (strcmp(word, "none") != 0 || n >= sizeof(word))
+			return ERR_INVAL;
+		p += n + (p[n] == ',');
+	}
+	return 0;
 }
 
 int emu_parse_faults(struct emu_config *c, const char *spec)
@@ -134,13 +185,14 @@ static bool append_body(struct req *q, const char *data, size_t n)
 }
 
 /* Services the glue offers API requests to, in turn (route.h). */
-static const struct route_service *const services[] = {&remoteapp_routes};
+static const struct route_service *const services[] = {&remoteapp_routes, &avd_routes};
 
 /* Fills r for q, with the state locked. */
 static void route(struct emu *e, const struct route_request *q, int parsed, bool too_big,
 		  struct reply *r)
 {
-	struct route_ctx x = {&e->c, e->state, &e->auth, &e->rng};
+	struct route_ctx x = {
+	    .c = &e->c, .state = e->state, .avd = e->avd, .auth = &e->auth, .rng = &e->rng};
 	bool served = false;
 	if (parsed == ERR_NOMEM)
 		reply_rdfe(r, 500, "InternalError", "out of memory");
@@ -182,7 +234,10 @@ static enum MHD_Result send_reply(struct emu *e, struct MHD_Connection *c, struc
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "Server", "rabulk-emulator");
 	MHD_add_response_header(resp, "x-ms-servedbyregion", "emulator");
-	MHD_add_response_header(resp, "x-ms-request-id", request_id);
+	if (!reply_header_value(r, "x-ms-request-id"))
+		MHD_add_response_header(resp, "x-ms-request-id", request_id);
+	for (int i = 0; i < r->nheaders; i++)
+		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
 	if (r->ctype)
 		MHD_add_response_header(resp, "Content-Type", r->ctype);
 	for (const char *const *h = r->op_id_headers; r->op_id[0] && h && *h; h++)
@@ -269,7 +324,8 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 		e->c.threads = 2;
 	if (!e->c.log_max)
 		e->c.log_max = 200000;
-	if (!(e->state = state_new()) || !(e->admin = admin_new(e->c.log_max))) {
+	if (!(e->state = state_new()) || !(e->avd = avdstate_new()) ||
+	    !(e->admin = admin_new(e->c.log_max))) {
 		snprintf(err, errlen, "out of memory");
 		emu_free(e);
 		return NULL;
@@ -334,6 +390,7 @@ void emu_free(struct emu *e)
 	faults_free(e->faults);
 	admin_free(e->admin);
 	state_free(e->state);
+	avdstate_free(e->avd);
 	auth_release(&e->auth);
 	free(e);
 }

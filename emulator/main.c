@@ -1,6 +1,7 @@
 /* main.c — rabulk-emulator: the emu library as a stand-alone server.
  *
- * Binds 127.0.0.1 only. Prints the port (and writes it to --port-file,
+ * Serves RemoteApp and Azure Virtual Desktop at once (their paths do not
+ * overlap). Binds 127.0.0.1 only. Prints the port (and writes it to --port-file,
  * atomically, so a test harness can wait for the file) and serves until
  * SIGINT or SIGTERM.
  *
@@ -20,7 +21,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#define MAX_LIST 64 /* each of --seed and --generate */
+#define MAX_LIST 64 /* each of --seed, --generate, --avd-seed and --generate-avd */
 
 /* A repeatable option's arguments. */
 struct list {
@@ -32,9 +33,9 @@ struct list {
  * copied into c's fields (of several types) once every option is read. */
 struct opts {
 	struct emu_config c;
-	long port, threads, log_max, idle_timeout_s;
+	long port, threads, log_max, idle_timeout_s, page_size;
 	const char *port_file;
-	struct list seeds, gens;
+	struct list seeds, gens, avd_seeds, avd_gens;
 };
 
 /* Sets what dst points to from an option's argument. Returns NULL, or what
@@ -137,14 +138,30 @@ static const char *set_fault(void *dst, const char *arg)
 	return NULL;
 }
 
+/* unsigned: EMU_AVD_FORBID_* bits */
+static const char *set_forbid(void *dst, const char *arg)
+{
+	return emu_parse_avd_forbid(arg, dst) < 0 ? "want sessions, hosts or sessions,hosts" : NULL;
+}
+
+/* long, 1 to 1000 */
+static const char *set_page_size(void *dst, const char *arg)
+{
+	if (set_count(dst, arg) || *(long *)dst < 1 || *(long *)dst > 1000)
+		return "want a whole number from 1 to 1000";
+	return NULL;
+}
+
 static void usage(FILE *f, const struct opt *opts, size_t n)
 {
-	fputs("usage: rabulk-emulator [--port N] [--port-file FILE] [--seed FILE]... "
-	      "[--generate NAME:N]...\n"
-	      "                       [options]\n"
-	      "\n"
-	      "options:\n",
-	      f);
+	fputs(
+	    "usage: rabulk-emulator [--port N] [--port-file FILE] [--seed FILE]... "
+	    "[--generate NAME:N]...\n"
+	    "                       [--avd-seed FILE]... [--generate-avd RG/HP:HOSTS:SESSIONS]... "
+	    "[options]\n"
+	    "\n"
+	    "options:\n",
+	    f);
 	for (size_t i = 0; i < n; i++) {
 		char left[64];
 		snprintf(left, sizeof(left), "%s--%s%s%s", opts[i].set ? "" : "-h, ", opts[i].name,
@@ -171,6 +188,19 @@ static int parse(int argc, char **argv, struct opts *o)
 	    {"generate", "NAME:N",
 	     "collection NAME with sessions user1@contoso.com .. userN@contoso.com", add_to_list,
 	     &o->gens},
+	    {"avd-seed", "FILE",
+	     "AVD sessions from a CSV: HostPool,SessionHost,UserPrincipalName"
+	     "[,SessionState,ResourceGroup]",
+	     add_to_list, &o->avd_seeds},
+	    {"generate-avd", "RG/HP:H:S",
+	     "AVD host pool HP in RG, session hosts Host-0 .. Host-(H-1), S sessions of "
+	     "user1@contoso.com .. spread over them",
+	     add_to_list, &o->avd_gens},
+	    {"page-size", "N", "AVD list items per page (nextLink for more) [50]", set_page_size,
+	     &o->page_size},
+	    {"avd-forbid", "WHAT",
+	     "AVD calls on sessions, hosts or sessions,hosts answer 403 AuthorizationFailed",
+	     set_forbid, &c->avd_forbid},
 	    {"subscription", "ID", "serve only this subscription [any]", set_text,
 	     &c->subscription},
 	    {"namespace", "NS", "the namespace segment [remoteapp]", set_text, &c->ns},
@@ -241,6 +271,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	}
 	c->port = (int)o->port, c->threads = (int)o->threads;
 	c->log_max = (size_t)o->log_max, c->idle_timeout_s = (unsigned)o->idle_timeout_s;
+	c->avd_page_size = (int)o->page_size;
 	return 0;
 }
 
@@ -277,7 +308,8 @@ static void raise_nofile(void)
 	}
 }
 
-/* --seed files, then --generate specs. Returns 0 or an error with err set. */
+/* --seed files, then --generate specs, then AVD's likewise. Returns 0 or
+ * an error with err set. */
 static int seed(struct emu *e, const struct opts *o, char *err, size_t errlen)
 {
 	int rc = 0;
@@ -285,6 +317,10 @@ static int seed(struct emu *e, const struct opts *o, char *err, size_t errlen)
 		rc = emu_seed_file(e, o->seeds.v[i], err, errlen);
 	for (int i = 0; i < o->gens.n && rc == 0; i++)
 		rc = emu_generate(e, o->gens.v[i], err, errlen);
+	for (int i = 0; i < o->avd_seeds.n && rc == 0; i++)
+		rc = emu_avd_seed_file(e, o->avd_seeds.v[i], err, errlen);
+	for (int i = 0; i < o->avd_gens.n && rc == 0; i++)
+		rc = emu_avd_generate(e, o->avd_gens.v[i], err, errlen);
 	return rc;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Escapes & < > for XML text; caller owns the result. */
 static char *xml_escape(const char *s)
@@ -103,6 +104,23 @@ void reply_json(struct reply *r, int status, const cJSON *root)
 void reply_take(struct reply *r, int status, const char *ctype, char *body)
 {
 	r->status = status, r->ctype = ctype, r->body = body;
+}
+
+void reply_header(struct reply *r, const char *name, const char *value)
+{
+	if (r->nheaders == REPLY_MAX_HEADERS)
+		return;
+	struct reply_header *h = &r->headers[r->nheaders++];
+	h->name = name;
+	snprintf(h->value, sizeof(h->value), "%s", value);
+}
+
+const char *reply_header_value(const struct reply *r, const char *name)
+{
+	for (int i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	return NULL;
 }
 
 void reply_release(struct reply *r)

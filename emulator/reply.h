@@ -18,6 +18,15 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
+#define REPLY_MAX_HEADERS 16
+#define REPLY_HEADER_MAX 128 /* a value's bytes kept, with its NUL */
+
+/* A header a route adds to its answer (reply_header()). */
+struct reply_header {
+	const char *name; /* static */
+	char value[REPLY_HEADER_MAX];
+};
+
 struct reply {
 	int status;
 	const char *ctype; /* static */
@@ -30,6 +39,11 @@ struct reply {
 	const char *fault;   /* a fault's name, for the log; static */
 	bool close;	     /* faults: no answer at all, the connection is dropped */
 	bool truncate;	     /* faults: the answer's body is cut short */
+	/* Headers a route adds (AVD's ARM headers; ARM quota buckets will add
+	 * their x-ms-ratelimit-remaining-* here too). An x-ms-request-id here
+	 * replaces the random one the glue sends otherwise. */
+	struct reply_header headers[REPLY_MAX_HEADERS];
+	int nheaders;
 };
 
 /* The classic RDFE error. */
@@ -47,6 +61,12 @@ void reply_json(struct reply *r, int status, const cJSON *root);
 /* Takes ownership of body (NULL: none), a compact answer of the emulator's
  * own (/_emulator/). */
 void reply_take(struct reply *r, int status, const char *ctype, char *body);
+/* Adds a header to r's answer: name is static, value copied (cut to
+ * REPLY_HEADER_MAX - 1 bytes). Past REPLY_MAX_HEADERS it is dropped. */
+void reply_header(struct reply *r, const char *name, const char *value);
+/* The value of a header added with reply_header() (name in any case), or
+ * NULL. Borrowed from r. */
+const char *reply_header_value(const struct reply *r, const char *name);
 /* Frees the body. */
 void reply_release(struct reply *r);
 

@@ -3,7 +3,7 @@
  *
  * The glue (emu.c) parses the raw URI once into decoded path segments and
  * the query, takes the state lock, and offers the request to each service
- * in turn (remoteapp.h; a second service adds its own file and one line to
+ * in turn (remoteapp.h, avd.h: a service is its own file and one line in
  * the glue's list). A service answers the paths it owns and declines the
  * rest, which end as 404 ResourceNotFound. */
 #ifndef RABULK_EMU_ROUTE_H
@@ -15,12 +15,14 @@
 #include <stdint.h>
 
 struct auth;
+struct avdstate;
 struct emu_config;
 struct reply;
 struct rng;
 struct state;
 
-#define ROUTE_MAX_SEGS 10
+#define ROUTE_MAX_SEGS                                                                             \
+	16 /* AVD's deepest: P/sessionHosts/{sh}/userSessions/{id}/disconnect is 13 */
 
 struct route_request {
 	struct MHD_Connection *conn; /* its headers and TLS session */
@@ -38,7 +40,8 @@ struct route_request {
 /* What routes work with; all borrowed for the emulator's life. */
 struct route_ctx {
 	const struct emu_config *c;
-	struct state *state; /* locked by the glue around every route */
+	struct state *state;  /* locked by the glue around every route */
+	struct avdstate *avd; /* AVD's world (avdstate.h), under the same lock */
 	const struct auth *auth;
 	struct rng *rng;
 };

@@ -11,10 +11,11 @@
 #   scripts/deps.sh promtool  the same, plus prometheus for the promtool the
 #                          metrics test runs (its service is not started either)
 # Several modes may be given at once: scripts/deps.sh deb promtool
-# bash-completion and zsh are for the completion tests.
+# bash-completion and zsh are for the completion tests, python3-jsonschema for the
+# AVD emulator test (answers checked against the spec's schemas).
 set -eu
 pkgs="build-essential pkg-config libcurl4-openssl-dev libcsv-dev libcjson-dev
-libmicrohttpd-dev libgnutls28-dev libcmocka-dev libssl-dev openssl python3 time strace
+libmicrohttpd-dev libgnutls28-dev libcmocka-dev libssl-dev openssl python3 python3-jsonschema time strace
 bash-completion zsh"
 for mode in "$@"; do
 	case $mode in
