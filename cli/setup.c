@@ -194,22 +194,58 @@ static int seed_row(void *emu, const struct input_row *row)
 	return emu_add_session(emu, row->collection, row->upn, NULL) ? ERR_NOMEM : 0;
 }
 
+/* --emulator --service avd: an active session for every host-pool row, on
+ * one of two session hosts; rows naming a session are left as they are. */
+static int seed_avd_row(void *arg, const struct input_row *row)
+{
+	struct setup *c = arg;
+	struct service_address a;
+	struct avd_pool p;
+	char coll[SERVICE_ADDRESS_MAX];
+	snprintf(coll, sizeof(coll), "%s%s%s",
+		 row->group && row->collection[0] != '/' ? row->group : "",
+		 row->group && row->collection[0] != '/' ? "/" : "", row->collection);
+	if (c->job.service->address(&c->job.target, coll, &a, NULL) < 0 || a.session_host[0] ||
+	    avd_parse_pool_address(a.pool, NULL, NULL, &p, NULL) < 0)
+		return 0;
+	const char *host = strlen(row->upn) % 2 ? "Host-1" : "Host-0";
+	return emu_avd_add_session(c->emu, p.resource_group, p.host_pool, host, row->upn, NULL) ==
+		       ERR_NOMEM
+		   ? ERR_NOMEM
+		   : 0;
+}
+
 static int start_emulator(struct setup *c, const struct args *o, char *err, size_t n)
 {
 	struct emu_config ec = {0};
 	ec.ns = o->ns;
 	if (!(c->emu = emu_new(&ec, err, n)))
 		return ERR_IO;
-	if (o->emulator_seed) {
-		if (emu_seed_file(c->emu, o->emulator_seed, err, n) < 0)
-			return ERR_INVAL;
-	} else {
-		c->row_hook = seed_row, c->row_hook_arg = c->emu;
-	}
 	snprintf(c->endpoint, sizeof(c->endpoint), "http://127.0.0.1:%d", emu_port(c->emu));
 	c->job.target.endpoint = c->endpoint;
 	if (!c->job.target.subscription)
 		c->job.target.subscription = "00000000-0000-0000-0000-000000000000";
+	if (o->emulator_seed) {
+		if ((o->avd ? emu_avd_seed_file : emu_seed_file)(c->emu, o->emulator_seed, err, n) <
+		    0)
+			return ERR_INVAL;
+	} else if (o->avd) {
+		/* A host pool is listed once, when its first row comes: the
+		 * sessions of the input files are all there before that. Rows
+		 * from standard input are seeded as they are read (a pool
+		 * listed before a row arrives does not show it). */
+		for (int i = 0; i < o->ninputs; i++) {
+			FILE *f = strcmp(o->inputs[i], "-") ? fopen(o->inputs[i], "r") : NULL;
+			if (f)
+				input_read(f, o->inputs[i], &o->input, seed_avd_row, c, err, n);
+			if (f)
+				fclose(f);
+		}
+		err[0] = '\0'; /* the run reads them again and says what is wrong */
+		c->row_hook = seed_avd_row, c->row_hook_arg = c;
+	} else {
+		c->row_hook = seed_row, c->row_hook_arg = c->emu;
+	}
 	return 0;
 }
 

@@ -381,6 +381,12 @@ static int prepare(struct worker *w, struct slot *s, struct item *it)
 		} else {
 			curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
 		}
+		/* An operation that must not be sent twice (AVD's message pops up)
+		 * gets a connection of its own: libcurl sends a request again by
+		 * itself when a reused connection dies before any answer. */
+		curl_easy_setopt(
+		    s->easy, CURLOPT_FRESH_CONNECT,
+		    svc->retry_safe && !svc->retry_safe(job->op, 0, false, false) ? 1L : 0L);
 		/* POST unless the service says otherwise (AVD's logoff is a DELETE) */
 		curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST,
 				 svc->op_method ? svc->op_method(job->op) : NULL);
@@ -453,7 +459,15 @@ static void start(struct worker *w, struct item *it, int64_t now)
 static void on_auth_error(struct worker *w, int http, const char *code, const char *message)
 {
 	int expected = STOP_NONE;
-	if (atomic_compare_exchange_strong(&w->sh->stop, &expected, STOP_AUTH))
+	const struct service *svc = w->job->service;
+	if (!atomic_compare_exchange_strong(&w->sh->stop, &expected, STOP_AUTH))
+		return;
+	if (http == 403 && svc->role)
+		fprintf(stderr,
+			"rabulk: not allowed (HTTP 403 %s): the credentials need the role '%s' on "
+			"the host pool (or above); stopping the run\n",
+			code[0] ? code : "Forbidden", svc->role(w->job->op));
+	else
 		fprintf(stderr, "rabulk: authentication rejected (HTTP %d %s): stopping the run\n",
 			http, code[0] ? code : message);
 }

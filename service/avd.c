@@ -840,6 +840,11 @@ static int session_request(char *url, size_t url_cap, char *body, size_t body_ca
 				   title, message);
 }
 
+static const char *role(enum service_op op)
+{
+	return avd_role(avd_call_of(op));
+}
+
 static bool retry_safe(enum service_op op, int http_status, bool connect_error, bool retry_after)
 {
 	return avd_retry_safe(avd_call_of(op), http_status, connect_error, retry_after);
@@ -870,6 +875,7 @@ const struct service service_avd = {
     .session_request = session_request,
     .acts_on = avd_acts_on,
     .retry_safe = retry_safe,
+    .role = role,
     .request_id_header = AVD_CLIENT_REQUEST_ID_HEADER,
     .request_id = avd_request_id,
 };

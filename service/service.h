@@ -202,6 +202,8 @@ struct service {
 	 * request surely never left); NULL: whenever classify() says RETRY. */
 	bool (*retry_safe)(enum service_op op, int http_status, bool connect_error,
 			   bool retry_after);
+	/* The role a 403 asks for, to name when the run stops; NULL: none. */
+	const char *(*role)(enum service_op op);
 	/* A header sent with a fresh id on every request ("" or NULL: none),
 	 * and the id's text from 16 random bytes. */
 	const char *request_id_header;
