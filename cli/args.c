@@ -259,6 +259,7 @@ enum {
 	O_METRICS_FILE,
 	O_COMPLETION,
 	O_SERVICE,
+	O_UNDRAIN,
 	O_RESOURCE_GROUP,
 	O_TITLE,
 };
@@ -270,6 +271,7 @@ static const struct args_command commands[] = {
     {"sessions", ARGS_SESSIONS, "COLLECTION", "list the sessions of collections"},
     {"result", ARGS_RESULT, "TRACKING_ID", "the status of operations"},
     {"drain", ARGS_DRAIN, "COLLECTION", "warn, wait, then disconnect or log off"},
+    {"undrain", ARGS_DRAIN, "HOSTPOOL", "avd: open drained session hosts again"},
     {"report merge", ARGS_MERGE, "REPORT", "merge shard reports into one"},
     {NULL, 0, NULL, NULL}};
 
@@ -350,8 +352,10 @@ static const struct args_option table[] = {
     {"metrics-file", O_METRICS_FILE, ARGS_RUN, "FILE", NULL,
      "at the end, the run's figures for Prometheus (node exporter's\n"
      "textfile collector), replaced atomically"},
-    {"input", O_INPUT, ARGS_MERGE, "FILE", NULL,
-     "report merge: the input, whose every pair a report must have"},
+    {"input", O_INPUT, ARGS_MERGE | ARGS_DRAIN, "FILE", NULL,
+     "report merge: the input, whose every pair a report must have;\n"
+     "undrain: the drain's report (each host gets its old value back)"},
+    {"undrain", O_UNDRAIN, ARGS_DRAIN, NULL, NULL, "drain --undrain: as rabulk undrain"},
     {"emulator", O_EMULATOR, ARGS_CALL, NULL, NULL,
      "run against an embedded emulator (sessions for every row)"},
     {"emulator-seed", O_EMULATOR_SEED, ARGS_CALL, "FILE", NULL,
@@ -503,8 +507,13 @@ static int option(struct args *o, int c, const char *arg, char *err, size_t n)
 	case O_NO_PROGRESS:
 		o->progress = 0;
 		return 0;
+	case O_UNDRAIN:
+		o->undrain = true;
+		return 0;
 	case O_THEN:
-		if (service_op_parse(arg, &o->then) == 0 && o->then != SERVICE_MESSAGE)
+		o->then_given = true;
+		if (service_op_parse(arg, &o->then) == 0 &&
+		    (o->then == SERVICE_LOGOFF || o->then == SERVICE_DISCONNECT))
 			return 0;
 		snprintf(err, n, "bad --then '%s': want logoff or disconnect", arg);
 		return ERR_INVAL;
@@ -658,7 +667,14 @@ static int check(struct args *o, char *err, size_t n)
 		snprintf(err, n, "rabulk message needs --text TEXT or --text-file FILE");
 		return ERR_INVAL;
 	}
-	if (o->drain && (!o->text || !*o->text || o->grace_ms <= 0 || o->ninputs == 0)) {
+	if (o->undrain && (!o->avd || o->ninputs == 0)) {
+		snprintf(err, n, "rabulk undrain is for --service avd, and needs a HOSTPOOL");
+		return ERR_INVAL;
+	}
+	if (o->drain && o->avd && !o->then_given)
+		o->then = SERVICE_LOGOFF; /* what AVD admins do before maintenance */
+	if (o->drain && !o->undrain &&
+	    (!o->text || !*o->text || o->grace_ms <= 0 || o->ninputs == 0)) {
 		snprintf(err, n, "rabulk drain needs --message TEXT, --grace D and a COLLECTION");
 		return ERR_INVAL;
 	}
@@ -744,7 +760,8 @@ int args_parse(int argc, char **argv, struct args *o, char *err, size_t n)
 	o->command = argv[1];
 	o->list = strcmp(o->command, "sessions") == 0;
 	o->result = strcmp(o->command, "result") == 0;
-	o->drain = strcmp(o->command, "drain") == 0;
+	o->undrain = strcmp(o->command, "undrain") == 0;
+	o->drain = strcmp(o->command, "drain") == 0 || o->undrain;
 	if (o->drain)
 		o->op = SERVICE_MESSAGE;
 	if (strcmp(o->command, "report") == 0) {
@@ -757,7 +774,7 @@ int args_parse(int argc, char **argv, struct args *o, char *err, size_t n)
 	}
 	o->out_format = "csv";
 	if (!o->list && !o->merge && !o->result && !o->drain &&
-	    service_op_parse(o->command, &o->op) < 0) {
+	    (service_op_parse(o->command, &o->op) < 0 || o->op > SERVICE_MESSAGE)) {
 		snprintf(err, n,
 			 "unknown command '%s': want disconnect, logoff, message, sessions, "
 			 "result or drain",

@@ -28,6 +28,8 @@ struct args {
 	long remind_ms[8];   /* drain --remind, as time left, longest first */
 	int nremind;
 	enum service_op then;	 /* drain --then: SERVICE_DISCONNECT or SERVICE_LOGOFF */
+	bool then_given;	 /* else: disconnect, or logoff with --service avd */
+	bool undrain;		 /* rabulk undrain, drain --undrain (avd) */
 	int progress;		 /* --progress 1, --no-progress 0, default -1: on a terminal */
 	const char *merge_input; /* report merge --input FILE */
 	int shard_k, shard_n;	 /* --shard K/N, 1-based; n = 0: all rows */

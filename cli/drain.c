@@ -12,6 +12,7 @@
  * --exclude are never touched; users who left during the grace period are
  * not in the second listing, so nothing is sent for them. */
 #include "cli/drain.h"
+#include "cli/avddrain.h"
 #include "cli/run.h"
 #include "cli/sessions.h"
 #include "lib/clock.h"
@@ -58,6 +59,8 @@ static int add_target(void *arg, const char *collection, const struct service_se
 		t->excluded++;
 		return 0;
 	}
+	if (s->resource_id && s->resource_id[0]) /* AVD: that very session, no lookup */
+		collection = s->resource_id;
 	size_t lc = strlen(collection) + 1, lu = strlen(s->upn) + 1;
 	char *text = malloc(lc + lu);
 	if (!text ||
@@ -235,8 +238,20 @@ static bool wait_grace(struct run *c, const struct args *o, const struct dedup *
 
 static void print_plan(const struct args *o)
 {
-	fprintf(stderr, "rabulk: dry run: drain of %d collection%s:\n", o->ninputs,
-		o->ninputs == 1 ? "" : "s");
+	if (o->undrain) {
+		fprintf(stderr,
+			"rabulk: dry run: undrain of %d host pool%s: list the session hosts, then "
+			"set each one's allowNewSession to %s; nothing sent\n",
+			o->ninputs, o->ninputs == 1 ? "" : "s",
+			o->merge_input ? "the value the drain's report recorded (else true)"
+				       : "true");
+		return;
+	}
+	fprintf(stderr, "rabulk: dry run: drain of %d %s%s:\n", o->ninputs,
+		o->avd ? "host pool" : "collection", o->ninputs == 1 ? "" : "s");
+	if (o->avd)
+		fprintf(stderr, "  0. list the session hosts; close each to new sessions "
+				"(allowNewSession=false), recording the value it had\n");
 	fprintf(stderr, "  1. list sessions (%d GET request%s)\n", o->ninputs,
 		o->ninputs == 1 ? "" : "s");
 	fprintf(stderr, "  2. message every connected user%s\n",
@@ -269,14 +284,21 @@ int drain_run(const struct args *o)
 		print_plan(o);
 		return EXIT_ALL_OK;
 	}
-	if (o->then == SERVICE_LOGOFF && !o->yes &&
+	if (o->then == SERVICE_LOGOFF && !o->yes && !o->undrain &&
 	    !run_ask("drain: log off the users still signed in after the grace period?"))
 		return EXIT_USAGE;
 	if (o->exclude && !(ex = load_exclude(o)))
 		return EXIT_USAGE;
 	struct run *c = run_open(o, &rc);
-	if (c && warn(c, o, ex, o->grace_ms, "message") && wait_grace(c, o, ex))
+	int closing = c && o->avd ? avddrain_hosts(c, o, !o->undrain) : 0;
+	if (closing != 0 && !o->undrain) {
+		fprintf(stderr, "rabulk: drain: %s: stopping before any message\n",
+			closing > 0 ? "not every session host could be closed" : "out of memory");
+		run_stop(c, STOP_INTERNAL);
+	} else if (c && !o->undrain && warn(c, o, ex, o->grace_ms, "message") &&
+		   wait_grace(c, o, ex)) {
 		act(c, o, ex);
+	}
 	if (c)
 		rc = run_close(c, true);
 	dedup_free(ex);

@@ -40,6 +40,7 @@ struct one {
 	CURL *easy;
 	struct fetch_result *r;
 	const char *url;
+	const char *body; /* with fetch->method */
 	enum one_state state;
 	int64_t due;	  /* ONE_WAITING: monotonic ms it may start (0: now) */
 	int64_t first_ms; /* when its first request started, for --retry-max-time */
@@ -54,8 +55,9 @@ struct one {
 struct fetch {
 	const struct engine_job *job;
 	CURLM *multi;
-	struct curl_slist *headers;
-	char *token; /* TOKEN_MAX bytes when the job has a token */
+	struct curl_slist *headers, *body_headers;
+	const char *method; /* NULL: GET */
+	char *token;	    /* TOKEN_MAX bytes when the job has a token */
 	struct one *ones;
 	int n, active, left; /* resources; in flight; not done */
 	int64_t pause_until; /* monotonic ms: nothing starts before (Retry-After) */
@@ -82,7 +84,9 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 static size_t on_header(char *line, size_t size, size_t n, void *arg)
 {
 	struct one *o = arg;
-	retry_after_header(&o->ra, line, size * n, clock_wall_ms());
+	if (!service_header_value(line, size * n, "x-ms-request-id", o->r->request_id,
+				  sizeof(o->r->request_id)))
+		retry_after_header(&o->ra, line, size * n, clock_wall_ms());
 	return size * n;
 }
 
@@ -100,10 +104,15 @@ static int start(struct fetch *f, struct one *o, int64_t now)
 		curl_easy_setopt(o->easy, CURLOPT_HEADERDATA, o);
 		curl_easy_setopt(o->easy, CURLOPT_PRIVATE, o);
 		curl_easy_setopt(o->easy, CURLOPT_ERRORBUFFER, o->errbuf);
+		if (f->method) {
+			curl_easy_setopt(o->easy, CURLOPT_CUSTOMREQUEST, f->method);
+			curl_easy_setopt(o->easy, CURLOPT_COPYPOSTFIELDS, o->body);
+		}
 		o->first_ms = now;
 	}
 	curl_easy_setopt(o->easy, CURLOPT_HTTPHEADER,
-			 http_with_id(f->job->service, &f->rng, &o->id, f->headers));
+			 http_with_id(f->job->service, &f->rng, &o->id,
+				      f->method ? f->body_headers : f->headers));
 	http_sync_token(o->easy, f->job, &o->token_gen, f->token);
 	r->http = 0, r->len = 0, r->err[0] = '\0';
 	if (r->body)
@@ -254,23 +263,27 @@ static int run(struct fetch *f)
 	return rc;
 }
 
-static int fetch_all(const struct engine_job *job, char *const *urls, int n,
-		     struct fetch_result *out)
+static int fetch_all(const struct engine_job *job, const char *method, const char *const *urls,
+		     const char *const *bodies, int n, struct fetch_result *out)
 {
-	struct fetch f = {.job = job, .n = n, .left = n};
+	struct fetch f = {.job = job, .n = n, .left = n, .method = method};
 	f.multi = curl_multi_init();
 	f.ones = calloc((size_t)n + 1, sizeof(*f.ones));
 	f.headers = http_headers(job->service, false);
+	f.body_headers = http_headers(job->service, true);
 	f.token = job->token ? malloc(TOKEN_MAX) : NULL;
 	f.rng = (uint64_t)clock_wall_ms() * 2654435761u | 1;
 	atomic_init(&f.token_news, false);
-	int rc = f.multi && f.ones && f.headers && (!job->token || f.token) ? 0 : ERR_NOMEM;
+	int rc = f.multi && f.ones && f.headers && f.body_headers && (!job->token || f.token)
+		     ? 0
+		     : ERR_NOMEM;
 	bool waker = rc == 0 && job->token && token_add_waker(job->token, token_wake, &f) == 0;
 	if (rc == 0 && job->token && !waker)
 		rc = ERR_RANGE;
 	for (int i = 0; rc == 0 && i < n; i++) {
 		f.ones[i].r = &out[i];
 		f.ones[i].url = urls[i];
+		f.ones[i].body = bodies ? bodies[i] : NULL;
 	}
 	if (rc == 0)
 		rc = run(&f);
@@ -286,6 +299,7 @@ static int fetch_all(const struct engine_job *job, char *const *urls, int n,
 	free(f.token);
 	free(f.ones);
 	curl_slist_free_all(f.headers);
+	curl_slist_free_all(f.body_headers);
 	if (f.multi)
 		curl_multi_cleanup(f.multi);
 	return rc;
@@ -306,11 +320,22 @@ struct fetch_result *fetch_each(const struct engine_job *job, fetch_url_fn url,
 			fprintf(stderr, "rabulk: cannot make a request URL of '%s'\n", names[i]);
 	}
 	if (rc == 0)
-		rc = fetch_all(job, urls, n, res);
+		rc = fetch_all(job, NULL, (const char *const *)urls, NULL, n, res);
 	for (int i = 0; urls && i < n; i++)
 		free(urls[i]);
 	free(urls);
 	if (rc < 0) {
+		fetch_free(res, n);
+		return NULL;
+	}
+	return res;
+}
+
+struct fetch_result *fetch_send(const struct engine_job *job, const char *method,
+				const char *const *urls, const char *const *bodies, int n)
+{
+	struct fetch_result *res = calloc((size_t)n + 1, sizeof(*res));
+	if (res && fetch_all(job, method, urls, bodies, n, res) < 0) {
 		fetch_free(res, n);
 		return NULL;
 	}

@@ -23,6 +23,7 @@ struct fetch_result {
 	char err[256]; /* transport error, or "" */
 	struct service_error error; /* the last answer's error body, as the service parses it */
 	char refused[160];	    /* a Retry-After longer than allowed, in words, or "" */
+	char request_id[48];	    /* the answer's x-ms-request-id, or "" */
 };
 
 /* Builds a resource's URL from its name (a service's sessions_url or result_url). */
@@ -38,6 +39,12 @@ typedef int (*fetch_url_fn)(char *dst, size_t cap, const struct service_target *
 struct fetch_result *fetch_each(const struct engine_job *job, fetch_url_fn url,
 				const char *const *names, int n);
 void fetch_free(struct fetch_result *r, int n);
+
+/* The same for requests with a body (AVD's PATCH of a session host): method
+ * to urls[i] (absolute) with bodies[i] (JSON), all at once, with the same
+ * retry policy. NULL when out of memory. */
+struct fetch_result *fetch_send(const struct engine_job *job, const char *method,
+				const char *const *urls, const char *const *bodies, int n);
 
 /* Why a result is not a 200, in words for the user: "HTTP 503 ServerBusy:
  * <message>" or the transport error, then " (gave up after N attempts)"

@@ -223,8 +223,10 @@ static int read_list(void *arg, struct pipeline *p)
 		const struct run_target *t = &l->rows[i];
 		struct input_row r = {(long)i + 2, t->collection, t->upn, NULL,
 				      NULL,	   NULL,	  NULL,	  NULL};
-		/* the service's own names, checked as an input file's would be */
-		r.reason = validate_collection(t->collection, strlen(t->collection));
+		/* the service's own names, checked as an input file's would be (a
+		 * lookup service's addresses: by the service, in admit()) */
+		if (!l->run->set.job.service->lookup)
+			r.reason = validate_collection(t->collection, strlen(t->collection));
 		if (!r.reason)
 			r.reason = validate_upn(t->upn, strlen(t->upn));
 		int rc = admit(l->run, &r);
@@ -247,6 +249,12 @@ static int sink_put(void *arg, struct item *it)
 	c->extras_set = true;
 	int rc = writer_put(c->writer, it);
 	return rc == WRITER_HALT ? PIPELINE_HALT : rc;
+}
+
+int run_record(struct run *c, struct item *it)
+{
+	int rc = sink_put(c, it);
+	return rc == PIPELINE_HALT ? 0 : rc;
 }
 
 static int sink_tick(void *arg, int64_t now)

@@ -8,6 +8,7 @@
 
 #include "cli/args.h"
 #include "engine/engine.h"
+#include "engine/item.h"
 #include <stdio.h>
 
 /* Exit codes (DESIGN section 2). */
@@ -29,6 +30,9 @@ struct run_target {
  * stopped (STOP_NONE: it did not); once stopped, later passes send nothing. */
 enum stop_reason run_pass(struct run *c, enum service_op op, const char *text,
 			  const struct run_target *rows, size_t n);
+/* Writes a row decided outside the pipeline (drain's session hosts) to the
+ * run's report and summary; takes it. Returns 0 or a negative error. */
+int run_record(struct run *c, struct item *it);
 /* The run's job: target, credentials, transport settings. */
 const struct engine_job *run_job(const struct run *c);
 /* Marks the run stopped early (a signal during drain's wait). */

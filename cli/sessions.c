@@ -57,27 +57,17 @@ static int each_found(void *arg, const struct service_found *f)
 	return f->upn[0] ? e->fn(e->arg, e->collection, &s) : 0;
 }
 
-/* A lookup service's lists are paged (nextLink): every collection's next
- * page is fetched at once, round after round, so pages of different
- * collections interleave. */
-static int list_pages(const struct engine_job *job, const char *const *colls, int n, sessions_fn fn,
-		      void *arg)
+int sessions_pages(const struct engine_job *job, const char *const *names, char **url, int n,
+		   sessions_page_fn page, void *arg)
 {
 	const struct service *svc = job->service;
-	char **url = calloc((size_t)n, sizeof(*url)), buf[4096];
-	const char **pending = calloc((size_t)n, sizeof(*pending));
-	int *which = calloc((size_t)n, sizeof(*which)), failures = 0, rc = 0;
-	if (!url || !pending || !which)
+	const char **pending = calloc((size_t)n + 1, sizeof(*pending));
+	int *which = calloc((size_t)n + 1, sizeof(*which)), failures = 0, rc = 0;
+	char next[4096];
+	if (!pending || !which)
 		rc = ERR_NOMEM;
-	for (int i = 0; rc == 0 && i < n; i++) {
-		if (svc->sessions_url(buf, sizeof(buf), &job->target, colls[i]) < 0) {
-			fprintf(stderr, "rabulk: '%s': not a host pool this service can list\n",
-				colls[i]);
-			failures++;
-		} else if (!(url[i] = strdup(buf))) {
-			rc = ERR_NOMEM;
-		}
-	}
+	for (int i = 0; i < n; i++)
+		failures += !url[i];
 	for (;;) {
 		int k = 0;
 		for (int i = 0; rc == 0 && i < n; i++)
@@ -93,28 +83,26 @@ static int list_pages(const struct engine_job *job, const char *const *colls, in
 		for (int j = 0; j < k; j++) {
 			int i = which[j], prc = 0;
 			struct fetch_result *r = &res[j];
-			struct found e = {colls[i], fn, arg};
 			char why[512];
 			free(url[i]), url[i] = NULL;
 			if (r->http != 200) {
 				fetch_describe(r, why, sizeof(why));
-				fprintf(stderr, "rabulk: '%s': %s\n", colls[i], why);
-			} else if ((prc = svc->parse_page(r->body ? r->body : "", r->len,
-							  each_found, &e, buf, sizeof(buf))) == 0) {
-				if (!buf[0])
+				fprintf(stderr, "rabulk: '%s': %s\n", names[i], why);
+			} else if ((prc = page(arg, i, r->body ? r->body : "", r->len, next,
+					       sizeof(next))) == 0) {
+				if (!next[0])
 					continue;
-				if (svc->next_allowed(buf, job->target.endpoint)) {
-					if (!(url[i] = strdup(buf)))
+				if (svc->next_allowed(next, job->target.endpoint)) {
+					if (!(url[i] = strdup(next)))
 						rc = ERR_NOMEM;
 					continue;
 				}
 				fprintf(stderr,
 					"rabulk: '%s': the list's nextLink points away from the "
 					"endpoint: not followed with our credentials\n",
-					colls[i]);
+					names[i]);
 			} else if (prc == ERR_PARSE || prc == ERR_TOOBIG) {
-				fprintf(stderr, "rabulk: '%s': unreadable session list\n",
-					colls[i]);
+				fprintf(stderr, "rabulk: '%s': unreadable list\n", names[i]);
 			} else if (rc == 0) {
 				rc = prc;
 			}
@@ -122,10 +110,49 @@ static int list_pages(const struct engine_job *job, const char *const *colls, in
 		}
 		fetch_free(res, k);
 	}
-	for (int i = 0; url && i < n; i++)
-		free(url[i]);
-	free(url), free(pending), free(which);
+	for (int i = 0; i < n; i++)
+		free(url[i]), url[i] = NULL;
+	free(pending), free(which);
 	return rc < 0 ? rc : failures;
+}
+
+struct pages {
+	const char *const *colls;
+	sessions_fn fn;
+	void *arg;
+	const struct service *job_service;
+};
+
+static int session_page(void *arg, int i, const char *body, size_t len, char *next, size_t cap)
+{
+	struct pages *p = arg;
+	struct found e = {p->colls[i], p->fn, p->arg};
+	return p->job_service->parse_page(body, len, each_found, &e, next, cap);
+}
+
+/* A lookup service's lists are paged (nextLink): every collection's next
+ * page is fetched at once, round after round, so pages of different
+ * collections interleave. */
+static int list_pages(const struct engine_job *job, const char *const *colls, int n, sessions_fn fn,
+		      void *arg)
+{
+	char **url = calloc((size_t)n + 1, sizeof(*url)), buf[4096];
+	int failures = 0;
+	if (!url)
+		return ERR_NOMEM;
+	for (int i = 0; i < n; i++) {
+		if (job->service->sessions_url(buf, sizeof(buf), &job->target, colls[i]) < 0)
+			fprintf(stderr, "rabulk: '%s': not a host pool this service can list\n",
+				colls[i]);
+		else if (!(url[i] = strdup(buf)))
+			failures = ERR_NOMEM;
+	}
+	struct pages p = {colls, fn, arg, job->service};
+	int rc = failures < 0 ? failures : sessions_pages(job, colls, url, n, session_page, &p);
+	for (int i = 0; i < n; i++)
+		free(url[i]);
+	free(url);
+	return rc;
 }
 
 int sessions_list(const struct engine_job *job, const char *const *colls, int n, sessions_fn fn,

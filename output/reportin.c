@@ -15,10 +15,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const columns[] = {"line",	     "operation",   "status",
-				      "http_status", "error_code",  "error_message",
-				      "attempts",    "tracking_id", "request_id"};
-enum { C_LINE, C_OP, C_STATUS, C_HTTP, C_CODE, C_MSG, C_ATTEMPTS, C_TRACK, C_REQ, C_COUNT };
+static const char *const columns[] = {"line",	    "operation",     "status",	 "http_status",
+				      "error_code", "error_message", "attempts", "tracking_id",
+				      "request_id", "sessions"};
+enum {
+	C_LINE,
+	C_OP,
+	C_STATUS,
+	C_HTTP,
+	C_CODE,
+	C_MSG,
+	C_ATTEMPTS,
+	C_TRACK,
+	C_REQ,
+	C_SESSIONS, /* --service avd's */
+	C_COUNT
+};
 
 struct ctx {
 	reportin_fn fn;
@@ -52,6 +64,8 @@ static int make_item(struct item *it, const char *cells[C_COUNT])
 	if (strlen(cells[C_TRACK]) < sizeof(it->tracking_id))
 		snprintf(it->tracking_id, sizeof(it->tracking_id), "%s", cells[C_TRACK]);
 	snprintf(it->request_id, sizeof(it->request_id), "%s", cells[C_REQ]);
+	if (cells[C_SESSIONS][0] && !(it->sessions = strdup(cells[C_SESSIONS])))
+		return ERR_NOMEM;
 	return 0;
 }
 

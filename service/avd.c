@@ -42,6 +42,9 @@ enum avd_call avd_call_of(enum service_op op)
 		return AVD_LOGOFF;
 	case SERVICE_MESSAGE:
 		return AVD_MESSAGE;
+	case SERVICE_DRAIN:
+	case SERVICE_UNDRAIN:
+		return AVD_DRAIN;
 	case SERVICE_DISCONNECT:
 		break;
 	}
@@ -696,6 +699,8 @@ bool avd_acts_on(enum service_op op, const char *state)
 	case SERVICE_MESSAGE:
 		return strcasecmp(state, "Active") == 0;
 	case SERVICE_LOGOFF:
+	case SERVICE_DRAIN:
+	case SERVICE_UNDRAIN:
 		break;
 	}
 	return true;

@@ -19,14 +19,15 @@
 #include <string.h>
 #include <strings.h>
 
-/* The path segment of each operation, in enum service_op's order. */
+/* The path segment of each session operation, in enum service_op's order
+ * (drain and undrain are AVD's, on session hosts: RemoteApp has none). */
 static const char *const op_paths[] = {"disconnect", "logoff", "sendMessage"};
 _Static_assert(sizeof(op_paths) / sizeof(op_paths[0]) == SERVICE_MESSAGE + 1,
 	       "one path per operation");
 
 const char *remoteapp_op_path(enum service_op op)
 {
-	return op_paths[op];
+	return op <= SERVICE_MESSAGE ? op_paths[op] : "";
 }
 
 /* Appends the escaped segment "/seg" at dst + *n. */
@@ -81,6 +82,8 @@ int remoteapp_url_op(char *dst, size_t cap, const struct service_target *t, cons
 		     enum service_op op)
 {
 	char tail[32];
+	if (op > SERVICE_MESSAGE)
+		return ERR_INVAL;
 	snprintf(tail, sizeof(tail), "/sessions/%s", op_paths[op]);
 	return build_url(dst, cap, t, "/collections", collection, tail);
 }

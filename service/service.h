@@ -23,7 +23,9 @@
 #define SERVICE_OP_MAP(X)                                                                          \
 	X(DISCONNECT, "disconnect")                                                                \
 	X(LOGOFF, "logoff")                                                                        \
-	X(MESSAGE, "message")
+	X(MESSAGE, "message")                                                                      \
+	X(DRAIN, "drain")     /* a session host closed to new sessions (AVD drain) */              \
+	X(UNDRAIN, "undrain") /* and opened again */
 
 enum service_op {
 #define SERVICE_OP_ENUM_(name, text) SERVICE_##name,

@@ -282,3 +282,49 @@ def test_result_is_refused_and_emulator_needs_no_setup():
         r = rabulk(w, "disconnect", "--service", "avd", "--emulator", "in.csv")
         check(r.code == 0 and by_status(r.rows()) == {"succeeded": 500}, "--emulator",
               by_status(r.rows()), r.stderr)
+
+
+def test_drain_closes_hosts_messages_logs_off_and_undrain_restores():
+    """drain --service avd: every session host closed first (a host closed
+    before stays closed after undrain), the active sessions messaged,
+    everything left logged off (AVD's default --then); undrain --input puts
+    the recorded values back."""
+    with Workdir() as w:
+        emu = Emulator(w.path, "--generate-avd", "rg-east/Pool-A:6:60", "--generate-avd",
+                       "rg-east/Pool-B:3:20", "--page-size", "4")
+        try:
+            import urllib.request
+            closed = "%s/subscriptions/%s/resourceGroups/rg-east/providers/Microsoft.DesktopVirtualization/hostPools/Pool-A/sessionHosts/Host-2?api-version=2025-10-10" % (emu.url, SUB)
+            urllib.request.urlopen(urllib.request.Request(
+                closed, method="PATCH", data=b'{"properties":{"allowNewSession":false}}',
+                headers={"Content-Type": "application/json"}), timeout=10)
+            active = {(s["hostPool"], s["sessionHost"], s["id"]) for s in sessions_of(emu)
+                      if s["state"] == "Active"}
+            r = rabulk(w, "drain", *common(emu), "--message", "Back in {left}", "--grace", "1s",
+                       "--yes", "rg-east/Pool-A", "rg-east/Pool-B", report="drain.csv")
+            check(r.code == 0, "drain exit", r.code, r.stderr)
+            rows = r.rows()
+            hosts = {(x["collection"], x["sessions"]): x["status"] for x in rows
+                     if x["operation"] == "drain"}
+            check(len(hosts) == 9 and hosts[("rg-east/Pool-A", "Host-2=false")] == "skipped" and
+                  list(hosts.values()).count("succeeded") == 8, "each host once", hosts)
+            state = emu.state()["avd"]
+            check(not any(h["allowNewSession"] for h in state["sessionHosts"]), "all closed")
+            for s in state["userSessions"]:
+                key = (s["hostPool"], s["sessionHost"], s["id"])
+                check(s["gone"] and s["operations"]["logoff"] == 1, "logged off once", s)
+                check(s["operations"]["sendMessage"] == (key in active), "messaged if active", s)
+                if key in active:
+                    check(s["lastMessage"]["body"] == "Back in 1 second", "{left}", s)
+            r = rabulk(w, "undrain", *common(emu), "--input", "drain.csv", "rg-east/Pool-A",
+                       "rg-east/Pool-B", report="undrain.csv")
+            check(r.code == 0 and len(r.rows()) == 9, "undrain", r.code, r.stderr)
+            opened = {(h["hostPool"], h["name"]): h["allowNewSession"]
+                      for h in emu.state()["avd"]["sessionHosts"]}
+            check(opened[("Pool-A", "Host-2")] is False and
+                  sum(opened.values()) == 8, "recorded values back", opened)
+            r = rabulk(w, "undrain", *common(emu), "rg-east/Pool-A", report="open.csv")
+            check(all(h["allowNewSession"] for h in emu.state()["avd"]["sessionHosts"]
+                      if h["hostPool"] == "Pool-A"), "without a report: all opened")
+        finally:
+            emu.stop()

@@ -190,3 +190,48 @@ def test_a_pool_row_lists_once_then_acts_on_the_recorded_session():
         check(rows[upn.upper()]["status"] == "succeeded" and rows[upn.upper()]["sessions"] == "%s/%s" % (sh, sid),
               "row", rows)
         check(rows["nobody@contoso.com"]["status"] == "no_session", "no session", rows)
+
+
+def test_drain_and_undrain_patch_session_hosts_as_recorded():
+    """Update-AzWvdSessionHost's PATCHes (allowNewSession false, then true),
+    as rabulk drain and rabulk undrain send them."""
+    ex = [(req, resp) for name, req, resp in exchanges() if name.startswith("Update-AzWvdSessionHost")]
+    patches = [(req, resp) for req, resp in ex if req["Method"] == "PATCH"]
+    host_now = [resp for req, resp in ex if req["Method"] == "GET"][-1]  # allowNewSession true
+    check(len(patches) == 2 and json.loads(host_now["Content"])["properties"]["allowNewSession"],
+          "the recording has both PATCHes", len(patches))
+    uri = urllib.parse.urlsplit(patches[0][0]["RequestUri"])
+    m = POOL.match(uri.path)
+    sub, rg, hp = m.group(1).split("/")[2], m.group(2), m.group(3)
+    listing = json.dumps({"value": [json.loads(host_now["Content"])], "nextLink": None})
+    answers = {"drain": replay(patches[0][1]), "undrain": replay(patches[1][1])}
+    with Workdir() as w:
+        for cmd, (req, _) in zip(("drain", "undrain"), patches):
+            def answer(method, path, body, cmd=cmd):
+                if method == "PATCH":
+                    return answers[cmd](method, path, body)
+                if path.endswith("/sessionHosts"):
+                    return 200, [("Content-Type", "application/json")], listing
+                return 200, [("Content-Type", "application/json")], '{"value":[],"nextLink":null}'
+
+            with FakeService(answer) as svc:
+                common = ["--service", "avd", "--endpoint", svc.url, "--subscription", sub]
+                env = {"RABULK_ACCESS_TOKEN": "t"}
+                if cmd == "drain":
+                    r = rabulk(w, "drain", *common, "--message", "bye", "--grace", "1s", "--yes",
+                               "%s/%s" % (rg, hp), env=env, report="drain.csv")
+                else:  # the drain's report says what to put back
+                    r = rabulk(w, "undrain", *common, "--input", "drain.csv", "%s/%s" % (rg, hp),
+                               env=env, report="undrain.csv")
+                check(r.code == 0, cmd, r.code, r.stderr)
+                rows = [x for x in r.rows() if x["operation"] == cmd]
+                check(len(rows) == 1 and rows[0]["status"] == "succeeded" and
+                      rows[0]["sessions"] == "auto2-0=true", cmd, "host row", rows)
+                sent = [s for s in svc.requests() if s["method"] == "PATCH"]
+                check(len(sent) == 1, cmd, "one PATCH", sent)
+                s = sent[0]
+                check(s["path"] == uri.path and s["query"] == "api-version=2025-10-10", cmd,
+                      "path", s["path"], s["query"])
+                check(json.loads(s["body"]) == json.loads(req["Content"]), cmd, "body", s["body"])
+                check(header(s["headers"], "Content-Type") == "application/json", cmd,
+                      "Content-Type")
