@@ -10,24 +10,28 @@
  * request overtaken on the way is counted after it). Tickets (the bucket's
  * send count when a request went) make this exact whatever order the
  * answers come back in: a bitmap of the last QUOTA_TRACK tickets says which
- * are still in flight. The estimate errs low by the requests counted
- * before the answer's own, and by the refill between the service's count
- * and the answer's arrival (not credited): a constant offset, which costs
- * nothing while the bucket is not full. An answer to a request older than
- * the one the level was last set from may lower the level (the service
- * counted it later than its number says) but never raises it (a newer
- * count already says more). One case stays open: an earlier request
- * counted after a later one and answered before it; the guard token
- * (QUOTA_GUARD) covers those few.
+ * are still in flight. The estimate errs low by the requests counted before
+ * the answer's own, and by the refill between the service's count and the
+ * answer's arrival (not credited): an offset, which costs nothing while the
+ * bucket is not full. How much may have been taken off twice is kept as
+ * `doubt`. An answer to a request older than the one the level was last set
+ * from may lower the level (the service counted it later than its number
+ * says) but never raises it (a newer count already says more). One case
+ * stays open: an earlier request counted after a later one and answered
+ * before it. The margin below covers those.
  *
  * Sending. A request goes when the level, after taking it, stays at or
- * above reserve + QUOTA_GUARD. The reserve never exceeds QUOTA_RESERVE_MAX
- * of the largest value seen: a bucket kept nearly full wastes its refill. A
- * full bucket is therefore spent at once (the burst, down to the reserve),
- * after which requests go as fast as the refill lifts the level over the
- * line: the refill rate. Waiting is free as long as the bucket is not full
- * (the tokens are still there when we come back), so the pacer may err slow
- * but never fast.
+ * above reserve + QUOTA_GUARD + the square root of the requests in flight
+ * (the more in flight, the more the service may have counted in an order
+ * the level does not know; measured on simulations with 16 to 64 in flight,
+ * this keeps the bucket above the reserve where a fixed guard did not). The
+ * reserve never exceeds QUOTA_RESERVE_MAX of the largest value seen: a
+ * bucket kept nearly full wastes its refill, and its refill cannot be
+ * measured. A full bucket is therefore spent at once (the burst, down to
+ * the reserve), after which requests go as fast as the refill lifts the
+ * level over the line: the refill rate. Waiting is free as long as the
+ * bucket is not full (the tokens are still there when we come back), so the
+ * pacer may err slow but never fast.
  *
  * The refill. Between an answer A and a later one B (by ticket), the
  * service refilled at least remaining(B) - remaining(A) + the sends from A
@@ -37,9 +41,9 @@
  * a request somewhere between its send and its answer, so send times are a
  * fair clock only over spans that dwarf the round trip; a short span is all
  * rounding and jitter). A sample over which the bucket may have been full
- * (the remaining at B plus our sends reach the largest value seen) is
- * dropped: a full bucket wastes refill. Samples are averaged with time
- * constant QUOTA_SMOOTH_MS, so a change of limits (or another client
+ * (the remaining at B plus our sends come within two of the largest value
+ * seen) is dropped: a full bucket wastes refill. Samples are averaged with
+ * time constant QUOTA_SMOOTH_MS, so a change of limits (or another client
  * starting) is followed within seconds, while answers keep setting the
  * level in between; no single sample moves the average more than halfway.
  * The answers kept for sampling sit in a small ring, spaced at least an
@@ -47,11 +51,15 @@
  * request rate.
  *
  * Another client draining the bucket shows as a lower level at the next
- * answer (we wait) and as a lower net refill (we pace slower). When
- * nothing refills at all (net refill 0: others take it all) the level
- * still grows at QUOTA_MIN_REFILL, so a probe goes every few seconds: the
- * only way to see the bucket refill again. Probes eat into the reserve at
- * that pace, which is what a reserve is for.
+ * answer (we wait) and as a lower net refill (we pace slower). When nothing
+ * refills at all (net refill 0: others take it all) the level still grows
+ * at QUOTA_MIN_REFILL; and once nothing is in flight and the service has
+ * said nothing for QUOTA_PROBE_MS, one request goes to look (a probe),
+ * provided the level plus its doubt says the bucket is not empty: the only
+ * way to see it refill again when the other client stops, or to correct a
+ * level that in-flight corrections left far too low. Probes eat into the
+ * reserve, which is what a reserve is for; against a client that takes more
+ * than the refill they may meet a 429 now and then.
  *
  * Waits are capped at one second (QUOTA_RECHECK_MS): an answer that comes
  * meanwhile may say there is more, and the caller asks again. */
@@ -250,7 +258,18 @@ static bool flying(const struct quota_meter *m, int64_t seq)
 
 static void land(struct quota_meter *m, int64_t seq)
 {
+	if (flying(m, seq))
+		m->in_flight--;
 	m->flying[(seq % QUOTA_TRACK) / 64] &= ~((uint64_t)1 << (seq % 64));
+}
+
+/* The square root of n >= 0, near enough (Newton; no libm). */
+static double root(double n)
+{
+	double x = n > 1 ? n : 1;
+	for (int i = 0; i < 20; i++)
+		x = (x + n / x) / 2;
+	return n > 0 ? x : 0;
 }
 
 /* Moves `oldest` past the tickets no longer in flight. */
@@ -278,11 +297,21 @@ int64_t quota_wait(struct quota *q, enum quota_bucket b, int64_t now_ms)
 		return 0;
 	advance(q, m, now_ms);
 	int64_t w = 0;
-	double line = threshold_of(q, m);
-	if (now_ms < m->hold_until)
+	/* the more in flight, the more the service may have counted in an
+	 * order the level does not know: a margin that grows with it */
+	double line = threshold_of(q, m) + root((double)m->in_flight);
+	if (now_ms < m->hold_until) {
 		w = m->hold_until - now_ms;
-	else if (m->level < line)
+	} else if (m->level < line) {
 		w = (int64_t)((line - m->level) / pace_of(m) * 1000) + 1; /* rounded up */
+		/* a probe: nothing in flight, nothing heard for a while, and
+		 * not empty unless every doubt was warranted */
+		if (m->oldest == m->sent && m->level + m->doubt >= 1 + QUOTA_GUARD) {
+			int64_t probe = m->heard_ms + QUOTA_PROBE_MS - now_ms;
+			if (probe < w)
+				w = probe > 0 ? probe : 0;
+		}
+	}
 	if (w > QUOTA_RECHECK_MS)
 		w = QUOTA_RECHECK_MS;
 	if (w <= 0) {
@@ -304,6 +333,7 @@ struct quota_ticket quota_spend(struct quota *q, enum quota_bucket b, int64_t no
 	for (; m->oldest <= t.seq - QUOTA_TRACK; m->oldest++) /* its slot is needed: forget it */
 		land(m, m->oldest);
 	m->flying[(t.seq % QUOTA_TRACK) / 64] |= (uint64_t)1 << (t.seq % 64);
+	m->in_flight++;
 	m->sent++;
 	settle(m);
 	if (m->seen) {
@@ -348,7 +378,7 @@ static void sample(struct quota_meter *m, const struct quota_ticket *t, double r
 		double r = (remaining - ref->remaining + sends) / secs;
 		if (r < 0)
 			r = 0;
-		if (remaining + sends < m->largest) { /* the bucket was never full */
+		if (remaining + sends + 2 <= m->largest) { /* the bucket was never full */
 			if (m->refill < 0) {
 				m->refill = r;
 			} else {
@@ -375,10 +405,11 @@ void quota_answer(struct quota *q, const struct quota_ticket *t, int64_t remaini
 		return;
 	struct quota_meter *m = &q->m[t->bucket];
 	if (!flying(m, t->seq))
-		return;	    /* answered already, forgotten, or not a ticket of this pacer */
-	int64_t before = 0; /* earlier requests still in flight */
-	for (int64_t s = m->oldest; s < t->seq; s++)
-		before += flying(m, s);
+		return; /* answered already, forgotten, or not a ticket of this pacer */
+	int64_t before = 0, after = 0; /* earlier, later requests still in flight */
+	for (int64_t s = m->oldest; s < m->sent; s++)
+		if (flying(m, s))
+			s<t->seq ? before++ : s> t->seq ? after++ : 0;
 	land(m, t->seq);
 	settle(m);
 	if (now_ms >= t->sent_ms) {
@@ -387,22 +418,30 @@ void quota_answer(struct quota *q, const struct quota_ticket *t, int64_t remaini
 	}
 	if (remaining < 0)
 		return;
+	if (now_ms > m->heard_ms)
+		m->heard_ms = now_ms;
 	double rem = (double)remaining;
 	if (rem > m->largest)
 		m->largest = rem;
 	/* what is left now: less what went after it, and what went before it
-	 * but may have been counted after it */
-	double level = rem - (double)(m->sent - 1 - t->seq) - (double)before;
+	 * but may have been counted after it; how much of that may have been
+	 * counted already (answered later ones, earlier ones in flight) */
+	double later = (double)(m->sent - 1 - t->seq);
+	double level = rem - later - (double)before;
+	double doubt = later - (double)after + (double)before;
 	if (!m->seen || t->seq > m->anchor) {
 		m->level = level;
+		m->doubt = doubt;
 		if (!m->seen || now_ms > m->at)
 			m->at = now_ms;
 		m->anchor = t->seq;
 		m->seen = true;
 	} else {
 		advance(q, m, now_ms);
-		if (level < m->level)
+		if (level < m->level) {
+			m->doubt += m->level - level;
 			m->level = level;
+		}
 	}
 	sample(m, t, rem);
 }
@@ -413,10 +452,12 @@ void quota_throttled(struct quota *q, enum quota_bucket b, long retry_after_ms, 
 		return;
 	struct quota_meter *m = &q->m[b];
 	m->seen = true;
-	m->level = 0;
+	m->level = m->doubt = 0;
 	if (now_ms > m->at)
 		m->at = now_ms;
 	m->anchor = m->sent - 1;
+	if (now_ms > m->heard_ms)
+		m->heard_ms = now_ms;
 	if (retry_after_ms > 0 && now_ms + retry_after_ms > m->hold_until)
 		m->hold_until = now_ms + retry_after_ms;
 	if (m->refill > 0)

@@ -95,13 +95,16 @@ int quota_parse_reserve(const char *text, struct quota_reserve *out);
 
 /* ---- the pacer -------------------------------------------------------- */
 
-/* Tunables, in one place; quota.c's opening comment says why each is so. */
-#define QUOTA_GUARD 1.0	      /* tokens never planned, even with reserve 0 */
+/* Tunables, in one place; quota.c's opening comment says why each is so.
+ * A request goes while the level after it stays at or above the reserve +
+ * QUOTA_GUARD + the square root of the requests in flight. */
+#define QUOTA_GUARD 2.0	      /* tokens never planned, even with reserve 0 */
 #define QUOTA_WINDOW_MS 1000  /* shortest span a refill sample covers (or 4 round trips) */
 #define QUOTA_SMOOTH_MS 4000  /* time constant of the refill's average */
-#define QUOTA_MIN_REFILL 0.2  /* per second: the probe pace when nothing refills */
+#define QUOTA_MIN_REFILL 0.2  /* per second: the level's growth when nothing refills */
+#define QUOTA_PROBE_MS 5000   /* silence after which one request goes to look */
 #define QUOTA_SAMPLES 32      /* answers remembered for refill samples */
-#define QUOTA_RESERVE_MAX 0.9 /* of the largest value seen: the most a reserve holds back */
+#define QUOTA_RESERVE_MAX 0.5 /* of the largest value seen: the most a reserve holds back */
 #define QUOTA_TRACK 4096      /* tickets tracked in flight (older ones: forgotten) */
 
 /* One request's claim on a bucket: quota_spend() fills it, the caller keeps
@@ -121,13 +124,15 @@ struct quota_sample {
 /* One bucket's state. Visible for tests and quota_stats(); callers use the
  * functions. */
 struct quota_meter {
-	bool seen;			   /* a remaining value (or a 429) was seen */
-	double level;			   /* predicted remaining at `at` (our sends taken off) */
-	int64_t at;			   /* ms */
-	double largest;			   /* the largest remaining value seen */
-	int64_t sent;			   /* requests spent so far: the next ticket's seq */
-	int64_t anchor;			   /* seq of the answer `level` was last set from; -1 */
-	int64_t oldest;			   /* no ticket before this one is still in flight */
+	bool seen;	   /* a remaining value (or a 429) was seen */
+	double level;	   /* predicted remaining at `at` (our sends taken off) */
+	int64_t at;	   /* ms */
+	double doubt;	   /* of what was taken off level, how much may have been counted */
+	double largest;	   /* the largest remaining value seen */
+	int64_t sent;	   /* requests spent so far: the next ticket's seq */
+	int64_t anchor;	   /* seq of the answer `level` was last set from; -1 */
+	int64_t in_flight; /* tickets spent, not yet answered (nor forgotten) */
+	int64_t oldest;	   /* no ticket before this one is still in flight */
 	uint64_t flying[QUOTA_TRACK / 64]; /* bit seq % QUOTA_TRACK: in flight */
 	double refill;			   /* measured net refill per second; < 0: none yet */
 	int64_t sample_ms;		   /* sent_ms of the answer behind the last sample */
@@ -135,6 +140,7 @@ struct quota_meter {
 	struct quota_sample ring[QUOTA_SAMPLES];
 	int ring_len, ring_head; /* ring_head: the next slot written */
 	int64_t hold_until;	 /* after a 429: nothing goes before this */
+	int64_t heard_ms;	 /* when the service last said something of it */
 	int64_t blocked_since;	 /* a request has been held since; -1: none */
 	int64_t waited_ms;	 /* closed held spans, summed */
 	int64_t throttled;	 /* 429s reported by quota_throttled() */
