@@ -70,8 +70,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define QUOTA_RECHECK_MS 1000
-
 static const char *const names[] = {
 #define QUOTA_BUCKET_NAME_(name, text) text,
     QUOTA_BUCKET_MAP(QUOTA_BUCKET_NAME_)

@@ -42,10 +42,10 @@ enum quota_bucket {
 	    QUOTA_BUCKETS
 };
 
-/* "reads", "writes", "deletes" (static); "?" out of range. */
+/* "reads", "writes", "deletes" (static); "?" out of range. Thread-safe. */
 const char *quota_bucket_name(enum quota_bucket b);
 /* The bucket of a name as avd_quota_bucket() gives it (any case). Returns 0
- * or ERR_INVAL. */
+ * or ERR_INVAL. Thread-safe. */
 int quota_bucket_parse(const char *name, enum quota_bucket *b);
 
 /* ---- the headers ------------------------------------------------------ */
@@ -73,9 +73,11 @@ int quota_header_parse(const char *line, size_t len, enum quota_bucket *b, bool 
 struct quota_headers {
 	int64_t remaining[QUOTA_BUCKETS];
 };
-/* Nothing seen yet: call before each answer. */
+/* Nothing seen yet: call before each answer. Thread-safe (h is the
+ * caller's, one per answer). */
 void quota_headers_init(struct quota_headers *h);
-/* Reads one header line (as quota_header_parse()); others are ignored. */
+/* Reads one header line (as quota_header_parse()); others are ignored.
+ * Thread-safe as quota_headers_init(). */
 void quota_headers_line(struct quota_headers *h, const char *line, size_t len);
 
 /* ---- the reserve ------------------------------------------------------ */
@@ -90,12 +92,16 @@ struct quota_reserve {
 #define QUOTA_RESERVE_DEFAULT ((struct quota_reserve){.value = 10, .percent = true})
 
 /* Parses --quota-reserve: "N" (a count, 0..QUOTA_VALUE_MAX) or "N%"
- * (0..100, decimals allowed). Returns 0 or ERR_INVAL. */
+ * (0..100, decimals allowed). Returns 0 or ERR_INVAL. Thread-safe. */
 int quota_parse_reserve(const char *text, struct quota_reserve *out);
 
 /* ---- the pacer -------------------------------------------------------- */
 
-/* Tunables, in one place; quota.c's opening comment says why each is so.
+/* Everything from here on changes or reads a struct quota the caller
+ * owns: not thread-safe, the caller locks (the engine's flow mutex, as for
+ * its rate limiters).
+ *
+ * Tunables, in one place; quota.c's opening comment says why each is so.
  * A request goes while the level after it stays at or above the reserve +
  * QUOTA_GUARD + the square root of the requests in flight. */
 #define QUOTA_GUARD 2.0	      /* tokens never planned, even with reserve 0 */
@@ -106,6 +112,7 @@ int quota_parse_reserve(const char *text, struct quota_reserve *out);
 #define QUOTA_SAMPLES 32      /* answers remembered for refill samples */
 #define QUOTA_RESERVE_MAX 0.5 /* of the largest value seen: the most a reserve holds back */
 #define QUOTA_TRACK 4096      /* tickets tracked in flight (older ones: forgotten) */
+#define QUOTA_RECHECK_MS 1000 /* the longest wait quota_wait() answers: ask again then */
 
 /* One request's claim on a bucket: quota_spend() fills it, the caller keeps
  * it with the request and hands it back with the answer. */
@@ -154,7 +161,8 @@ struct quota {
 /* Every bucket unseen (no pacing until the service reports something). */
 void quota_init(struct quota *q, struct quota_reserve reserve);
 
-/* How long the next request of bucket b should wait, in ms: 0 to send now.
+/* How long the next request of bucket b should wait, in ms: 0 to send now,
+ * at most QUOTA_RECHECK_MS (an answer meanwhile may change it: ask again).
  * Never waits before the bucket's first remaining value has been seen. A
  * positive answer starts (or continues) a held span that quota_spend() or
  * a later 0 closes; the spans add up to quota_stats().waited_ms. */

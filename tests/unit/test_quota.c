@@ -242,6 +242,27 @@ static void in_flight_and_stale_answers(void **state)
 	assert_true(fabs_(s.remaining - 40) < 1e-9);
 }
 
+/* A ticket never answered counts as in flight until QUOTA_TRACK later
+ * tickets push it out. */
+static void lost_tickets_are_forgotten(void **state)
+{
+	struct quota q;
+	quota_init(&q, QUOTA_RESERVE_DEFAULT);
+	for (int i = 0; i < 10; i++)
+		quota_spend(&q, QUOTA_READS, 0); /* never answered */
+	assert_int_equal(q.m[QUOTA_READS].in_flight, 10);
+	for (int i = 0; i < QUOTA_TRACK; i++) {
+		struct quota_ticket k = quota_spend(&q, QUOTA_READS, i);
+		quota_answer(&q, &k, 200, i);
+	}
+	assert_int_equal(q.m[QUOTA_READS].in_flight, 0);
+	assert_int_equal(q.m[QUOTA_READS].oldest, q.m[QUOTA_READS].sent);
+	struct quota_stats s;
+	quota_stats(&q, QUOTA_READS, QUOTA_TRACK, &s);
+	assert_int_equal(s.sent, QUOTA_TRACK + 10);
+	assert_true(fabs_(s.remaining - 200) < 1e-9);
+}
+
 static void throttled_holds_and_waits_count(void **state)
 {
 	struct quota q;
@@ -712,6 +733,7 @@ int main(void)
 	    cmocka_unit_test(nothing_seen_no_waiting),
 	    cmocka_unit_test(buckets_independent),
 	    cmocka_unit_test(in_flight_and_stale_answers),
+	    cmocka_unit_test(lost_tickets_are_forgotten),
 	    cmocka_unit_test(throttled_holds_and_waits_count),
 	    cmocka_unit_test(writes_200_at_10),
 	    cmocka_unit_test(reads_250_at_25),
