@@ -25,6 +25,23 @@ const char *armquota_bucket_name(enum armquota_bucket b)
 	return (unsigned)b < ARMQUOTA_BUCKETS ? names[b] : "?";
 }
 
+const char *armquota_header_name(enum armquota_bucket b, bool global)
+{
+	static const char *const plain[] = {
+#define ARMQUOTA_HEADER_(name, text) "x-ms-ratelimit-remaining-subscription-" text,
+	    ARMQUOTA_BUCKET_MAP(ARMQUOTA_HEADER_)
+#undef ARMQUOTA_HEADER_
+	};
+	static const char *const shared[] = {
+#define ARMQUOTA_GLOBAL_HEADER_(name, text) "x-ms-ratelimit-remaining-subscription-global-" text,
+	    ARMQUOTA_BUCKET_MAP(ARMQUOTA_GLOBAL_HEADER_)
+#undef ARMQUOTA_GLOBAL_HEADER_
+	};
+	if ((unsigned)b >= ARMQUOTA_BUCKETS)
+		return NULL;
+	return global ? shared[b] : plain[b];
+}
+
 int armquota_bucket_of_method(const char *method, enum armquota_bucket *b)
 {
 	static const struct {

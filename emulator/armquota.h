@@ -49,6 +49,11 @@ const char *armquota_bucket_name(enum armquota_bucket b);
  * and PATCH write; DELETE deletes. Returns 0 or ERR_INVAL (any other). */
 int armquota_bucket_of_method(const char *method, enum armquota_bucket *b);
 
+/* The header an answer carries a bucket's remaining in (static):
+ * "x-ms-ratelimit-remaining-subscription-writes", or with global
+ * "x-ms-ratelimit-remaining-subscription-global-writes"; NULL out of range. */
+const char *armquota_header_name(enum armquota_bucket b, bool global);
+
 /* Longest subscription or principal name kept, in bytes. */
 #define ARMQUOTA_NAME_MAX 256
 /* Most (subscription, principal) pairs and subscriptions kept at once: a

@@ -120,6 +120,11 @@ static void methods(void **state)
 	assert_int_equal(armquota_bucket_of_method(NULL, &b), ERR_INVAL);
 	assert_string_equal(armquota_bucket_name(ARMQUOTA_DELETES), "deletes");
 	assert_string_equal(armquota_bucket_name(ARMQUOTA_BUCKETS), "?");
+	assert_string_equal(armquota_header_name(ARMQUOTA_WRITES, false),
+			    "x-ms-ratelimit-remaining-subscription-writes");
+	assert_string_equal(armquota_header_name(ARMQUOTA_READS, true),
+			    "x-ms-ratelimit-remaining-subscription-global-reads");
+	assert_null(armquota_header_name(ARMQUOTA_BUCKETS, false));
 }
 
 static void burst_then_429(void **state)

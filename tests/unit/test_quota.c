@@ -66,6 +66,25 @@ static void header_names(void **state)
 	assert_int_equal(parse("\r\n", &b, &g, &v), ERR_NOENT);
 }
 
+/* What the emulator sends is what the pacer reads. */
+static void emulator_headers_read_back(void **state)
+{
+	for (int i = 0; i < ARMQUOTA_BUCKETS; i++)
+		for (int g = 0; g < 2; g++) {
+			char line[128];
+			enum quota_bucket b;
+			bool global;
+			int64_t v;
+			snprintf(line, sizeof line, "%s: %d\r\n",
+				 armquota_header_name((enum armquota_bucket)i, g), 100 + i);
+			assert_int_equal(parse(line, &b, &global, &v), 0);
+			assert_string_equal(quota_bucket_name(b),
+					    armquota_bucket_name((enum armquota_bucket)i));
+			assert_int_equal(global, g);
+			assert_int_equal(v, 100 + i);
+		}
+}
+
 static void header_junk(void **state)
 {
 	enum quota_bucket b = QUOTA_READS;
@@ -726,6 +745,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(header_names),
+	    cmocka_unit_test(emulator_headers_read_back),
 	    cmocka_unit_test(header_junk),
 	    cmocka_unit_test(headers_keep_the_smaller),
 	    cmocka_unit_test(bucket_names),
