@@ -191,6 +191,7 @@ static void defaults(struct args *o)
 	const char *ns = getenv("RABULK_NAMESPACE"), *svc = getenv("RABULK_SERVICE");
 	memset(o, 0, sizeof(*o));
 	o->avd = svc && strcmp(svc, "avd") == 0;
+	o->quota_reserve = QUOTA_RESERVE_DEFAULT;
 	o->ns = ns && *ns ? ns : "remoteapp";
 	o->concurrency = 64;
 	o->retries = 6;
@@ -260,6 +261,7 @@ enum {
 	O_COMPLETION,
 	O_SERVICE,
 	O_UNDRAIN,
+	O_QUOTA_RESERVE,
 	O_RESOURCE_GROUP,
 	O_TITLE,
 };
@@ -283,6 +285,9 @@ static const struct args_option table[] = {
      "[$RABULK_PROFILE, ~/.config/rabulk/AzureProfile.json]"},
     {"service", O_SERVICE, ARGS_CALL, "NAME", "remoteapp avd",
      "remoteapp or avd (Azure Virtual Desktop) [$RABULK_SERVICE or remoteapp]"},
+    {"quota-reserve", O_QUOTA_RESERVE, ARGS_RUN, "N|N%|off", NULL,
+     "of the quota the service says is left, keep this much\n"
+     "for others (avd) [10% of the most seen; off: do not pace]"},
     {"resource-group", O_RESOURCE_GROUP, ARGS_CALL, "RG", NULL,
      "avd: resource group of host pools named without one"},
     {"subscription", O_SUBSCRIPTION, ARGS_CALL, "ID|NAME", NULL,
@@ -507,6 +512,16 @@ static int option(struct args *o, int c, const char *arg, char *err, size_t n)
 	case O_NO_PROGRESS:
 		o->progress = 0;
 		return 0;
+	case O_QUOTA_RESERVE:
+		if (strcmp(arg, "off") == 0) {
+			o->no_quota = true;
+			return 0;
+		}
+		if (quota_parse_reserve(arg, &o->quota_reserve) == 0)
+			return 0;
+		snprintf(err, n, "bad --quota-reserve '%s': want a count, a percentage or off",
+			 arg);
+		return ERR_INVAL;
 	case O_UNDRAIN:
 		o->undrain = true;
 		return 0;

@@ -10,6 +10,7 @@
 
 #include "service/service.h"
 #include "input/input.h"
+#include "engine/quota.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -42,9 +43,11 @@ struct args {
 	struct input_opts input;
 	const char *endpoint; /* NULL: the profile's, else the public one */
 	const char *subscription, *ns, *report, *cacert, *text;
-	bool avd;		    /* --service avd (else remoteapp) */
-	const char *resource_group; /* --resource-group: AVD rows' default */
-	const char *title;	    /* --title: an AVD message's title */
+	bool avd;			    /* --service avd (else remoteapp) */
+	struct quota_reserve quota_reserve; /* --quota-reserve N or N% */
+	bool no_quota;			    /* --quota-reserve off */
+	const char *resource_group;	    /* --resource-group: AVD rows' default */
+	const char *title;		    /* --title: an AVD message's title */
 	const char *profile, *cert, *key, *cert_password_file, *token_file, *token_command;
 	const char *emulator_seed;
 	const char *resume;	  /* --resume REPORT */

@@ -296,6 +296,8 @@ static void build_job(struct setup *c, const struct args *o)
 	j->op = o->op;
 	j->message = o->text;
 	j->title = o->title;
+	j->quota_reserve = o->quota_reserve;
+	j->no_quota = o->no_quota;
 	j->cacert = o->cacert;
 	j->insecure = o->insecure;
 	j->no_wait = o->no_wait;

@@ -10,6 +10,7 @@
 #include "lib/err.h"
 #include "engine/worker.h"
 #include "engine/lookup.h"
+#include "lib/clock.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -138,6 +139,8 @@ struct engine *engine_new(const struct engine_job *job, struct queue *in, struct
 	pthread_mutex_init(&e->sh.flow, NULL);
 	ratelimit_init(&e->sh.sends, job->rate, job->burst);
 	ratelimit_init(&e->sh.polls, job->poll_rate, job->burst);
+	e->sh.paced = !job->no_quota && job->service->quota_bucket;
+	quota_init(&e->sh.quota, job->quota_reserve);
 	if (job->rate > 0) {
 		aimd_init(&e->sh.aimd, job->rate, 0);
 		e->sh.adaptive = true;
@@ -208,6 +211,12 @@ void engine_stats(struct engine *e, struct engine_stats *out)
 	out->throttled = atomic_load(&e->sh.throttled);
 	out->paused_ms = atomic_load(&e->sh.paused_ms);
 	out->rate_now = e->sh.adaptive ? e->sh.aimd.rate : 0;
+	for (int b = 0; e->sh.paced && b < QUOTA_BUCKETS; b++) {
+		struct quota_stats qs;
+		quota_stats(&e->sh.quota, (enum quota_bucket)b, clock_mono_ms(), &qs);
+		out->quota_wait_ms += qs.waited_ms;
+		out->quota_seen |= qs.seen;
+	}
 }
 
 void engine_free(struct engine *e)

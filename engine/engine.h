@@ -9,6 +9,7 @@
 
 #include "service/service.h"
 #include "lib/queue.h"
+#include "engine/quota.h"
 #include "engine/retry.h"
 #include "engine/token.h"
 #include <stdbool.h>
@@ -40,6 +41,9 @@ struct engine_job {
 	double rate;	  /* operation requests per second; 0 = unlimited */
 	double burst;	  /* requests that may go at once (>= 1) */
 	double poll_rate; /* operationResults per second; 0 = unlimited */
+	/* --quota-reserve: what pacing by the service's quota leaves to others */
+	struct quota_reserve quota_reserve;
+	bool no_quota; /* --quota-reserve off: do not pace by quota headers */
 	bool verbose;
 };
 
@@ -62,13 +66,15 @@ enum stop_reason {
 const char *stop_name(enum stop_reason why);
 
 struct engine_stats {
-	uint64_t requests;  /* operation requests sent, retries included */
-	uint64_t polls;	    /* operationResults requests */
-	uint64_t lists;	    /* session-list pages fetched (a lookup service's) */
-	uint64_t retries;   /* operation and poll retries scheduled */
-	uint64_t throttled; /* 429/503 answers */
-	int64_t paused_ms;  /* time every worker spent paused by Retry-After */
-	double rate_now;    /* the adaptive send rate at the end (0: unlimited) */
+	uint64_t requests;     /* operation requests sent, retries included */
+	uint64_t polls;	       /* operationResults requests */
+	uint64_t lists;	       /* session-list pages fetched (a lookup service's) */
+	uint64_t retries;      /* operation and poll retries scheduled */
+	uint64_t throttled;    /* 429/503 answers */
+	int64_t paused_ms;     /* time every worker spent paused by Retry-After */
+	double rate_now;       /* the adaptive send rate at the end (0: unlimited) */
+	int64_t quota_wait_ms; /* time requests were held for the service's quota */
+	bool quota_seen;       /* the service reported its quota */
 };
 
 struct engine;

@@ -75,3 +75,24 @@ void flow_answer(struct engine_shared *sh, bool throttled, long retry_after_ms, 
 	}
 	pthread_mutex_unlock(&sh->flow);
 }
+
+long flow_quota_take(struct engine_shared *sh, enum quota_bucket b, int64_t now_ms,
+		     struct quota_ticket *t)
+{
+	pthread_mutex_lock(&sh->flow);
+	long wait = (long)quota_wait(&sh->quota, b, now_ms);
+	if (wait == 0)
+		*t = quota_spend(&sh->quota, b, now_ms);
+	pthread_mutex_unlock(&sh->flow);
+	return wait;
+}
+
+void flow_quota_answer(struct engine_shared *sh, const struct quota_ticket *t,
+		       const struct quota_headers *h, int http, long retry_after_ms, int64_t now_ms)
+{
+	pthread_mutex_lock(&sh->flow);
+	quota_answer(&sh->quota, t, http == 429 ? -1 : h->remaining[t->bucket], now_ms);
+	if (http == 429)
+		quota_throttled(&sh->quota, t->bucket, retry_after_ms, now_ms);
+	pthread_mutex_unlock(&sh->flow);
+}

@@ -20,4 +20,15 @@ bool flow_reserve(struct engine_shared *sh, bool poll, int64_t now_ms, int64_t *
 void flow_answer(struct engine_shared *sh, bool throttled, long retry_after_ms, long limit_ms,
 		 int64_t now_ms);
 
+/* Pacing by the service's quota: how long a request of bucket b must wait
+ * (0: it may go now, and it is counted: *t is its ticket, for
+ * flow_quota_answer()). Thread-safe. */
+long flow_quota_take(struct engine_shared *sh, enum quota_bucket b, int64_t now_ms,
+		     struct quota_ticket *t);
+/* What an answer to ticket t said of the quota left (h), and a 429 with its
+ * Retry-After (ms, -1: none). Thread-safe. */
+void flow_quota_answer(struct engine_shared *sh, const struct quota_ticket *t,
+		       const struct quota_headers *h, int http, long retry_after_ms,
+		       int64_t now_ms);
+
 #endif

@@ -257,6 +257,7 @@ static void add_stats(struct engine_stats *sum, const struct engine_stats *st)
 	sum->requests += st->requests, sum->polls += st->polls, sum->lists += st->lists;
 	sum->retries += st->retries, sum->throttled += st->throttled;
 	sum->paused_ms += st->paused_ms, sum->rate_now = st->rate_now;
+	sum->quota_wait_ms += st->quota_wait_ms, sum->quota_seen |= st->quota_seen;
 }
 
 static int open_wake(int wake[2])

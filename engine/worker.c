@@ -50,11 +50,14 @@ struct slot {
 	const char *op_id_header;	      /* the service's: where the operation id comes */
 	char tracking[SERVICE_OP_ID_MAX + 2]; /* a byte over the cap: a longer id shows */
 	char request_id[48];
-	struct retry_after ra; /* what the throttling headers asked */
-	bool refused;	       /* the connection failed the request: send again at once */
-	bool unconnected;      /* no connection was made: the request surely never left */
-	struct http_id id;     /* the service's request-id header, before the others */
-	unsigned token_gen;    /* generation of the bearer token set on easy */
+	struct retry_after ra;	 /* what the throttling headers asked */
+	struct quota_headers qh; /* what the answer said of the quota left */
+	struct quota_ticket qt;	 /* the quota this request spent (paced runs) */
+	bool qt_held;
+	bool refused;	    /* the connection failed the request: send again at once */
+	bool unconnected;   /* no connection was made: the request surely never left */
+	struct http_id id;  /* the service's request-id header, before the others */
+	unsigned token_gen; /* generation of the bearer token set on easy */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -75,6 +78,7 @@ struct worker {
 	size_t nfor_pool, for_pool_cap;
 	atomic_bool pool_news; /* a list ended since we last looked */
 	int max_items;
+	int bucket[2]; /* the quota bucket of an operation and of a list page; -1: none */
 	bool input_done;
 	uint64_t rng;
 	struct engine_stats stats;
@@ -112,6 +116,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 				 sizeof(s->request_id)))
 		return len;
 	retry_after_header(&s->ra, line, len, clock_wall_ms());
+	quota_headers_line(&s->qh, line, len);
 	return len;
 }
 
@@ -168,6 +173,11 @@ struct worker *worker_new(struct engine_shared *sh, int id, int max_active, int 
 	w->nslots = max_active, w->max_items = max_items;
 	w->rng = (uint64_t)clock_wall_ms() * 2654435761u + (uint64_t)id * 0x9E3779B97F4A7C15u + 1;
 	w->body_cap = 64 + 6 * (1024 + (job->message ? strlen(job->message) : 0));
+	for (int list = 0; list < 2; list++) {
+		enum quota_bucket b;
+		const char *name = sh->paced ? job->service->quota_bucket(job->op, list) : NULL;
+		w->bucket[list] = name && quota_bucket_parse(name, &b) == 0 ? (int)b : -1;
+	}
 	if (!(w->multi = curl_multi_init()) || !(w->ev = evloop_new(w->multi)) ||
 	    !(w->slots = calloc(w->nslots, sizeof(*w->slots))) ||
 	    !(w->free_idx = calloc(w->nslots, sizeof(int))) || !(w->body = malloc(w->body_cap)) ||
@@ -409,7 +419,8 @@ static int prepare(struct worker *w, struct slot *s, struct item *it)
  * reserved slot) and false is returned. A reservation made before a pause
  * began is given up for a new one after it, so a pause ends in a trickle at
  * the configured rate, not a burst. */
-static bool gate(struct worker *w, struct item *it, int64_t now)
+static bool gate(struct worker *w, struct item *it, int64_t now, struct quota_ticket *qt,
+		 bool *paced)
 {
 	int64_t pause = atomic_load(&w->sh->pause_until), at;
 	if (!it->reserved || now < pause) {
@@ -422,6 +433,15 @@ static bool gate(struct worker *w, struct item *it, int64_t now)
 		}
 	}
 	it->reserved = false;
+	/* and the service's quota: a request waits, holding nothing, while
+	 * the pacer says the bucket must refill (polls are not counted) */
+	int b = it->phase == ITEM_POLL ? -1 : w->bucket[it->phase == ITEM_LIST];
+	long wait = b >= 0 ? flow_quota_take(w->sh, (enum quota_bucket)b, now, qt) : 0;
+	if (wait > 0) {
+		park(w, it, now + wait);
+		return false;
+	}
+	*paced = b >= 0;
 	return true;
 }
 
@@ -433,10 +453,14 @@ static void start(struct worker *w, struct item *it, int64_t now)
 {
 	if (w->sh->lookup && it->phase == ITEM_SEND && !resolved(w, it, now))
 		return;
-	if (!gate(w, it, now))
+	struct quota_ticket qt;
+	bool paced = false;
+	if (!gate(w, it, now, &qt, &paced))
 		return;
 	struct slot *s = &w->slots[w->free_idx[--w->nfree]];
 	s->it = it;
+	s->qt = qt, s->qt_held = paced;
+	quota_headers_init(&s->qh);
 	s->resp_len = 0, s->refused = s->unconnected = false;
 	retry_after_init(&s->ra);
 	s->tracking[0] = s->request_id[0] = s->errbuf[0] = '\0';
@@ -450,6 +474,9 @@ static void start(struct worker *w, struct item *it, int64_t now)
 	    curl_multi_add_handle(w->multi, s->easy) != CURLM_OK) {
 		w->free_idx[w->nfree++] = (int)(s - w->slots);
 		s->it = NULL;
+		if (s->qt_held) /* spent, never sent */
+			flow_quota_answer(w->sh, &s->qt, &s->qh, 0, -1, now);
+		s->qt_held = false;
 		item_set_error(it, STATUS_FAILED, "InvalidRequest",
 			       "cannot build the request URL or body");
 		row_done(w, it, now);
@@ -1012,6 +1039,9 @@ static void done(struct worker *w, CURL *easy, CURLcode rc)
 	s->unconnected = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST;
 	if (w->job->token)
 		token_answered(w->job->token, s->token_gen, http);
+	if (s->qt_held) /* every ticket is answered, whatever came */
+		flow_quota_answer(w->sh, &s->qt, &s->qh, (int)http, s->ra.ms, clock_mono_ms());
+	s->qt_held = false;
 	curl_multi_remove_handle(w->multi, easy);
 	w->free_idx[w->nfree++] = (int)(s - w->slots);
 
@@ -1050,6 +1080,9 @@ static void cancel_active(struct worker *w)
 		if (!s->it)
 			continue;
 		curl_multi_remove_handle(w->multi, s->easy);
+		if (s->qt_held)
+			flow_quota_answer(w->sh, &s->qt, &s->qh, 0, -1, clock_mono_ms());
+		s->qt_held = false;
 		w->free_idx[w->nfree++] = i;
 		struct item *it = s->it;
 		s->it = NULL;

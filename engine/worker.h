@@ -3,6 +3,7 @@
 #define RABULK_WORKER_H
 
 #include "engine/engine.h"
+#include "engine/quota.h"
 #include "engine/ratelimit.h"
 #include <curl/curl.h>
 #include <pthread.h>
@@ -22,9 +23,11 @@ struct engine_shared {
 	pthread_mutex_t flow;
 	struct ratelimit sends, polls;
 	struct aimd aimd;
-	bool adaptive;		  /* aimd steers `sends` */
-	struct aimd watch;	  /* before that: the current window's answers */
-	int64_t window_sends;	  /* operation requests in that window */
+	bool adaptive;	      /* aimd steers `sends` */
+	struct aimd watch;    /* before that: the current window's answers */
+	int64_t window_sends; /* operation requests in that window */
+	struct quota quota;   /* the service's remaining quota (paced: it has one) */
+	bool paced;
 	atomic_llong pause_until; /* monotonic ms: nobody sends before this */
 	atomic_llong paused_ms;
 	atomic_ullong throttled;

@@ -845,6 +845,11 @@ static int session_request(char *url, size_t url_cap, char *body, size_t body_ca
 				   title, message);
 }
 
+static const char *quota_bucket(enum service_op op, bool list)
+{
+	return avd_quota_bucket(list ? AVD_LIST_SESSIONS : avd_call_of(op));
+}
+
 static const char *role(enum service_op op)
 {
 	return avd_role(avd_call_of(op));
@@ -881,6 +886,7 @@ const struct service service_avd = {
     .acts_on = avd_acts_on,
     .retry_safe = retry_safe,
     .role = role,
+    .quota_bucket = quota_bucket,
     .request_id_header = AVD_CLIENT_REQUEST_ID_HEADER,
     .request_id = avd_request_id,
 };

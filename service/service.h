@@ -204,6 +204,10 @@ struct service {
 	 * request surely never left); NULL: whenever classify() says RETRY. */
 	bool (*retry_safe)(enum service_op op, int http_status, bool connect_error,
 			   bool retry_after);
+	/* The quota bucket a request draws from, as the service's remaining-
+	 * quota headers name it ("reads", "writes", "deletes"; engine/quota.h),
+	 * for an operation or (list) a session-list page; NULL: no quota. */
+	const char *(*quota_bucket)(enum service_op op, bool list);
 	/* The role a 403 asks for, to name when the run stops; NULL: none. */
 	const char *(*role)(enum service_op op);
 	/* A header sent with a fresh id on every request ("" or NULL: none),

@@ -118,7 +118,7 @@ def test_bash_completes_commands_options_values_and_files():
             "rabulk report merge --in": {"--input"},
             "rabulk --completion ": {"bash", "zsh"},
             "rabulk --": {"--help", "--version", "--completion"},
-            "rabulk ": {"disconnect", "logoff", "message", "sessions", "result", "drain", "report"},
+            "rabulk ": {"disconnect", "logoff", "message", "sessions", "result", "drain", "undrain", "report"},
             "rabulk disconnect us": {"users.csv"},
             "rabulk disconnect --report no": {"notes.txt"},
             "rabulk disconnect --concurrency ": set(),  # a number: nothing to offer, not files
