@@ -48,6 +48,7 @@ int auth_init(struct auth *a, const struct emu_config *c, char *err, size_t errl
 	a->token_ttl_ms = c->token_ttl_ms;
 	a->token_skew_ms = c->token_skew_ms;
 	a->client_ca = c->client_ca != NULL;
+	a->idp = c->idp;
 	if (!c->tls_cert != !c->tls_key || (c->client_ca && !c->tls_cert)) {
 		snprintf(err, errlen,
 			 "--tls-cert and --tls-key go together (and --client-ca needs them)");
@@ -135,6 +136,11 @@ static int check_token(const struct auth *a, const char *tok, int64_t now_ms)
 	return now_ms < exp_ms ? 0 : 401;
 }
 
+int auth_verify(const struct auth *a, const char *tok, int64_t now_ms)
+{
+	return check_token(a, tok, now_ms);
+}
+
 static bool good_client_cert(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -153,7 +159,7 @@ int auth_check(const struct auth *a, struct MHD_Connection *c, double skew, cons
 	int verdict = 0;
 	if (a->client_ca && good_client_cert(c))
 		verdict = 0; /* a management certificate */
-	else if (a->token || a->token_ttl_ms > 0)
+	else if (a->token || a->token_ttl_ms > 0 || a->idp)
 		verdict =
 		    auth && strncmp(auth, "Bearer ", 7) == 0 ? check_token(a, auth + 7, now) : 403;
 	else if (a->client_ca)

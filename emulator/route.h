@@ -16,6 +16,7 @@
 
 struct auth;
 struct emu_config;
+struct idp;
 struct reply;
 struct rng;
 struct state;
@@ -41,6 +42,7 @@ struct route_ctx {
 	struct state *state; /* locked by the glue around every route */
 	const struct auth *auth;
 	struct rng *rng;
+	const struct idp *idp; /* the identity provider's registrations; NULL: off */
 };
 
 /* A service's routes: fills r and returns true for a request on one of its
