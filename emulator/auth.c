@@ -93,16 +93,20 @@ static void sign(const struct auth *a, const char *data, size_t len, char *dst)
 
 char *auth_issue(const struct auth *a, bool opaque, int64_t now_ms)
 {
-	char payload[128], head[256], sig[64];
+	char payload[160], head[320], sig[64];
+	unsigned jti = 0; /* two tokens issued in the same second differ */
+	if (RAND_bytes((unsigned char *)&jti, sizeof(jti)) != 1)
+		jti = (unsigned)now_ms;
 	long ttl = a->token_ttl_ms > 0 ? a->token_ttl_ms : DEFAULT_TTL_MS;
 	int64_t exp_ms = now_ms + ttl;
 	if (opaque) {
 		snprintf(head, sizeof(head), "emu.%lld", (long long)exp_ms);
 	} else { /* exp is whole seconds in a JWT; round down, never past exp_ms */
 		int n = snprintf(payload, sizeof(payload),
-				 "{\"iss\":\"rabulk-emulator\",\"iat\":%lld,\"exp\":%lld}",
-				 (long long)(now_ms / 1000), (long long)(exp_ms / 1000));
-		char body[200];
+				 "{\"iss\":\"rabulk-emulator\",\"iat\":%lld,\"exp\":%lld,"
+				 "\"jti\":\"%08x\"}",
+				 (long long)(now_ms / 1000), (long long)(exp_ms / 1000), jti);
+		char body[240];
 		b64url((const unsigned char *)payload, (size_t)n, body);
 		snprintf(head, sizeof(head), "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.%s", body);
 	}

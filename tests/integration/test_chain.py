@@ -110,6 +110,21 @@ def test_client_secret_gets_tokens_and_refreshes_them():
               len(logins(emu)), len(bearer_tokens(emu)))
 
 
+def test_401_gets_one_new_token_per_generation():
+    """Front ends whose clocks run up to 3 s ahead (--token-skew) refuse a
+    token before its expiry: the first 401 fetches one new token from Entra
+    ID however many requests got it, and the rows refused are sent again."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:1200", "--idp-client", "%s:%s" % (APP, SECRET),
+                         "--token-ttl", "4s", "--token-skew", "3s")
+        r = rabulk(w, "disconnect", *target(emu, "--rate", "200/s"), w.file("a.csv", users_csv(1200)),
+                   env=sp_env(emu, AZURE_CLIENT_SECRET=SECRET))
+        ran_well(r, 1200, "401s answered by a refresh")
+        check(statuses(emu).get(401, 0) > 0, "some requests refused", statuses(emu))
+        check(len(logins(emu)) == len(bearer_tokens(emu)) >= 2, "one login per token",
+              len(logins(emu)), len(bearer_tokens(emu)))
+
+
 def test_client_secret_from_a_file():
     with Workdir() as w:
         emu = w.emulator("--generate", "Apps:3", "--idp-client", "%s:%s" % (APP, SECRET))
