@@ -135,23 +135,33 @@ static const char *audience(const struct setup *s)
 	return s->cloud->classic_audience;
 }
 
+/* Whether the service takes nothing but a bearer token. RemoteApp also
+ * takes management certificates, and its emulator may take no credential
+ * at all, so not today; AVD (ARM) will: then the whole chain is looked for,
+ * as with --credential auto, and finding nothing is an error. */
+static bool token_required(const struct setup *s)
+{
+	return false;
+}
+
 /* Entra ID's chain (DESIGN section 9, sources 2 to 5): picked with
- * --credential, or looked for when no other token source is given. Without
- * --credential only the environment's sources are looked for (no IMDS
- * probe, no az), and finding none means no token, as before. */
+ * --credential, or looked for when no other token source is given. Unless
+ * --credential or the service asks for the whole chain, only the
+ * environment's sources are looked for (no IMDS probe, no az), and finding
+ * none means no token, as before. */
 static int chain(struct setup *s, const struct args *o, struct token_source *src, char *err,
 		 size_t n)
 {
 	enum credential_kind pick = CREDENTIAL_AUTO;
-	bool picked = o->credential != NULL;
-	if (picked && credential_pick_parse(o->credential, &pick) < 0)
+	bool full = o->credential != NULL || token_required(s);
+	if (o->credential && credential_pick_parse(o->credential, &pick) < 0)
 		return 0; /* token-file, token-command: checked by args */
-	int rc = credential_select((const char *const *)environ, pick, s->cloud, audience(s),
-				   picked, &s->credential, err, n);
+	int rc = credential_select((const char *const *)environ, pick, s->cloud, audience(s), full,
+				   &s->credential, err, n);
 	if (rc < 0)
 		return rc;
 	if (s->credential.kind == CREDENTIAL_NONE) {
-		if (!picked)
+		if (!full)
 			return 0;
 		snprintf(err, n, "%s", s->credential.looked_for);
 		return ERR_AUTH;

@@ -42,6 +42,7 @@
 #define IMDS_PROBE_MS 1000
 #define AZ_TIMEOUT_MS 10000
 #define ASSERTION_LIFE_S 600
+#define RETRIES 3 /* of a busy answer (429, 5xx) */
 #define IMDS_HOST "http://169.254.169.254"
 
 static const struct credential_cloud clouds[] = {
@@ -688,6 +689,18 @@ static int refused(const struct credential_config *c, const char *where, long st
 	return ERR_AUTH;
 }
 
+/* Waits ms, giving up (ERR_STOPPED) when the hooks' stop says so. */
+static int wait_a_while(const struct credential_hooks *h, long ms)
+{
+	for (long left = ms; left > 0; left -= 100) {
+		if (h && h->stop && h->stop(h->arg))
+			return ERR_STOPPED;
+		struct timespec ts = {0, (left < 100 ? left : 100) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
 static int fetch_http(const struct credential_config *c, const struct credential_hooks *h,
 		      char *dst, size_t cap, int64_t *exp_ms, char *err, size_t n)
 {
@@ -730,8 +743,21 @@ static int fetch_http(const struct credential_config *c, const struct credential
 			headers = curl_slist_append(NULL, "Metadata: true");
 		}
 	}
-	if (rc == 0)
+	/* What IMDS and Entra ID answer when busy or restarting is worth a
+	 * second try, as Azure SDKs do: 429, 5xx (and 404, 410 from IMDS while
+	 * the identity is being assigned), up to RETRIES times, 0.5, 1, 2 s apart. */
+	for (int i = 0; rc == 0; i++) {
+		a.len = 0, a.buf[0] = '\0', status = 0;
 		rc = call(c, h, url, form, headers, imds, &status, &a, err, n);
+		bool again = status == 429 || status >= 500 ||
+			     (c->kind == CREDENTIAL_IMDS && (status == 404 || status == 410));
+		if (rc < 0 || !again || i == RETRIES)
+			break;
+		if (wait_a_while(h, 500L << i) < 0) {
+			snprintf(err, n, "interrupted while asking for a token");
+			rc = ERR_STOPPED;
+		}
+	}
 	if (rc == 0 && status != 200)
 		rc = refused(c, url, status, &a, err, n);
 	if (rc == 0 &&

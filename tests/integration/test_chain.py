@@ -11,8 +11,8 @@ import sys
 import threading
 import time
 
-from harness import (RABULK, SUB, Workdir, by_status, check, free_port, rabulk, target,
-                     users_csv)
+from harness import (RABULK, SUB, FakeService, Workdir, by_status, check, free_port, rabulk,
+                     target, users_csv)
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 APP = "11111111-2222-3333-4444-555555555555"
@@ -254,6 +254,27 @@ def test_managed_identity_imds_and_app_service():
                    report="rep-c.csv")
         check(r.code == 2 and "managed identity (App Service)" in r.stderr, "wrong header", r.code,
               r.stderr)
+
+
+def test_busy_imds_is_asked_again():
+    """IMDS answering 503, then 429, then a token: asked three times, as
+    Azure SDKs do, before anything is sent."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:3", "--token-ttl", "1h")
+        answers = [(503, [], "{}"), (429, [], "{}")]
+
+        def answer(method, path, body):
+            if answers:
+                return answers.pop(0)
+            return 200, [("Content-Type", "application/json")], json.dumps(
+                {"access_token": emu.get("/_emulator/token")[2], "expires_in": "3599",
+                 "expires_on": str(int(time.time()) + 3599), "token_type": "Bearer"})
+        with FakeService(answer) as imds:
+            r = rabulk(w, "disconnect", *target(emu, "--credential", "managed-identity"),
+                       w.file("a.csv", users_csv(3)),
+                       env=clean_env(AZURE_POD_IDENTITY_AUTHORITY_HOST=imds.url))
+            ran_well(r, 3, "busy IMDS")
+            check(len(imds.requests()) == 3, "three tries", len(imds.requests()))
 
 
 def fake_az(w, emu, shape):
