@@ -298,6 +298,11 @@ int credential_select(const char *const *env, enum credential_kind pick,
 				 "cannot open AZURE_CLIENT_CERTIFICATE_PATH '%s': wrong or missing "
 				 "AZURE_CLIENT_CERTIFICATE_PASSWORD?",
 				 cert);
+		else if (rc < 0 && strstr(err, "--key")) /* no --key for this one */
+			snprintf(err, n,
+				 "AZURE_CLIENT_CERTIFICATE_PATH '%s' must hold the certificate and "
+				 "its private key (PEM), or be a PKCS#12",
+				 cert);
 		else if (tail) /* an app registration's, not a subscription's */
 			snprintf(tail, n - (size_t)(tail - err),
 				 "register the new one with the app");
@@ -316,7 +321,10 @@ int credential_select(const char *const *env, enum credential_kind pick,
 	case CREDENTIAL_AZURE_CLI:
 		snprintf(c->az_command, sizeof(c->az_command),
 			 "az account get-access-token --resource '%s' --output json", audience);
-		return strchr(audience, '\'') ? ERR_INVAL : 0;
+		if (!strchr(audience, '\''))
+			return 0;
+		snprintf(err, n, "bad audience '%s' for az", audience);
+		return ERR_INVAL;
 	default:
 		snprintf(c->looked_for, sizeof(c->looked_for),
 			 "no credential found: looked for --token-file, --token-command, "
@@ -344,8 +352,14 @@ void credential_describe(const struct credential_config *c, char *dst, size_t ca
 	case CREDENTIAL_SECRET:
 	case CREDENTIAL_CERTIFICATE:
 	case CREDENTIAL_WORKLOAD:
-		snprintf(dst, cap, "%s, client %s, tenant %s at %s", credential_kind_name(c->kind),
-			 c->client_id, c->tenant, c->authority);
+		snprintf(dst, cap, "%s, client %s, tenant %s at %s%s%s",
+			 credential_kind_name(c->kind), c->client_id, c->tenant, c->authority,
+			 c->cert_path	     ? ", certificate "
+			 : c->federated_file ? ", token file "
+					     : "",
+			 c->cert_path	     ? c->cert_path
+			 : c->federated_file ? c->federated_file
+					     : "");
 		break;
 	case CREDENTIAL_APP_SERVICE:
 	case CREDENTIAL_IMDS:
