@@ -225,6 +225,22 @@ def test_workload_identity_rereads_a_rotated_token_file():
               "an expired federated token", r.code, r.stderr)
 
 
+def test_refresh_that_entra_id_refuses_stops_the_run():
+    """A federated token file nobody rotates: the first token comes, but once
+    the federated token has expired Entra ID refuses every refresh, so when
+    the access token expires the run stops (exit 3), report complete."""
+    with Workdir() as w:
+        emu = w.emulator("--generate", "Apps:1200", "--idp-federated", APP, "--token-ttl", "2s")
+        fed = w.file("fed", emu.get("/_emulator/token")[2])
+        r = rabulk(w, "disconnect", *target(emu, "--rate", "200/s"), w.file("a.csv", users_csv(1200)),
+                   env=sp_env(emu, AZURE_FEDERATED_TOKEN_FILE=fed))
+        check(r.code == 3, "exit 3", r.code, r.stderr[-800:])
+        check("refreshing the token: workload identity" in r.stderr and "AADSTS700024" in r.stderr,
+              "says why", r.stderr[-800:])
+        st = by_status(r.rows())
+        check(sum(st.values()) == 1200 and st.get("not_attempted", 0) > 0, "report complete", st)
+
+
 def test_managed_identity_imds_and_app_service():
     with Workdir() as w:
         emu = w.emulator("--generate", "Apps:1000", "--idp-identity-header", "hdr-Secret-1",
