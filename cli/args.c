@@ -13,6 +13,7 @@
  * RABULK_ACCESS_TOKEN or the profile; a certificate password from
  * RABULK_CERT_PASSWORD or --cert-password-file. */
 #include "cli/args.h"
+#include "engine/credential.h"
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/units.h"
@@ -258,6 +259,8 @@ enum {
 	O_PROGRESS,
 	O_NO_PROGRESS,
 	O_METRICS_FILE,
+	O_CREDENTIAL,
+	O_CLOUD,
 	O_COMPLETION,
 	O_SERVICE,
 	O_UNDRAIN,
@@ -306,6 +309,15 @@ static const struct args_option table[] = {
     {"token-command", O_TOKEN_COMMAND, ARGS_CALL, "CMD", NULL,
      "prints a bearer token; run again before it expires\n"
      "[$RABULK_ACCESS_TOKEN, the profile's AccessToken]"},
+    {"credential", O_CREDENTIAL, ARGS_CALL, "NAME",
+     "env workload managed-identity azure-cli token-file token-command auto",
+     "the one token source to use: env (AZURE_CLIENT_SECRET or\n"
+     "AZURE_CLIENT_CERTIFICATE_PATH), workload, managed-identity,\n"
+     "azure-cli, token-file, token-command; auto: the chain\n"
+     "[the first found, in that order after the token options]"},
+    {"cloud", O_CLOUD, ARGS_CALL, "NAME", "AzureCloud AzureUSGovernment AzureChinaCloud",
+     "Entra ID authority and endpoints: AzureCloud,\n"
+     "AzureUSGovernment or AzureChinaCloud [AzureCloud]"},
     {"cacert", O_CACERT, ARGS_CALL, "FILE", NULL, "extra CA certificates (PEM)"},
     {"insecure", O_INSECURE, ARGS_CALL, NULL, NULL,
      "skip TLS verification (loopback endpoints only)"},
@@ -496,6 +508,28 @@ static int option(struct args *o, int c, const char *arg, char *err, size_t n)
 		return 0;
 	case O_TEXT_FILE:
 		return text_file(o, arg, err, n);
+	case O_CREDENTIAL: {
+		enum credential_kind k;
+		if (strcmp(arg, "token-file") == 0 || strcmp(arg, "token-command") == 0 ||
+		    credential_pick_parse(arg, &k) == 0) {
+			o->credential = arg;
+			return 0;
+		}
+		snprintf(err, n,
+			 "bad --credential '%s': want env, workload, managed-identity, azure-cli, "
+			 "token-file, token-command or auto",
+			 arg);
+		return ERR_INVAL;
+	}
+	case O_CLOUD:
+		if (credential_cloud_find(arg)) {
+			o->cloud = arg;
+			return 0;
+		}
+		snprintf(err, n,
+			 "bad --cloud '%s': want AzureCloud, AzureUSGovernment or AzureChinaCloud",
+			 arg);
+		return ERR_INVAL;
 	case O_MESSAGE:
 		o->text = arg;
 		return 0;
@@ -728,6 +762,17 @@ static int check(struct args *o, char *err, size_t n)
 	}
 	if (o->token_file && o->token_command) {
 		snprintf(err, n, "--token-file and --token-command: give one");
+		return ERR_INVAL;
+	}
+	if (o->credential && ((!strcmp(o->credential, "token-file") && !o->token_file) ||
+			      (!strcmp(o->credential, "token-command") && !o->token_command))) {
+		snprintf(err, n, "--credential %s needs --%s", o->credential, o->credential);
+		return ERR_INVAL;
+	}
+	if (o->credential && strncmp(o->credential, "token-", 6) != 0 &&
+	    (o->token_file || o->token_command)) {
+		snprintf(err, n, "--credential %s: drop --token-file and --token-command",
+			 o->credential);
 		return ERR_INVAL;
 	}
 	if ((o->key || o->cert_password_file) && !o->cert) {

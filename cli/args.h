@@ -50,6 +50,8 @@ struct args {
 	const char *title;		    /* --title: an AVD message's title */
 	const char *profile, *cert, *key, *cert_password_file, *token_file, *token_command;
 	const char *emulator_seed;
+	const char *credential;	  /* --credential NAME, or NULL: the chain (DESIGN section 9) */
+	const char *cloud;	  /* --cloud NAME, or NULL: AzureCloud */
 	const char *resume;	  /* --resume REPORT */
 	const char *summary_json; /* --summary-json FILE */
 	const char *metrics_file; /* --metrics-file FILE */

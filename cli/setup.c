@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEFAULT_ENDPOINT "https://management.core.windows.net"
+extern char **environ;
 
 static bool loopback_url(const char *url)
 {
@@ -128,8 +128,53 @@ static int command_timeout(long *ms, char *err, size_t n)
 	return ERR_INVAL;
 }
 
-/* Which token source, if any: options, then environment, then profile. */
-static int token_source(const struct setup *s, const struct args *o, bool profiled,
+/* The token's audience: the service's (RemoteApp: the classic management
+ * API's, in the cloud picked), whatever --endpoint says. A second service
+ * (AVD: cloud->arm_audience) sets its own here. */
+static const char *audience(const struct setup *s)
+{
+	return s->job.service == &service_avd ? s->cloud->arm_audience : s->cloud->classic_audience;
+}
+
+/* Whether the service takes nothing but a bearer token: AVD (ARM), unless
+ * it is the embedded emulator. Then the whole chain is looked for, as with
+ * --credential auto, and finding nothing is an error. RemoteApp also takes
+ * management certificates, and its emulator may take no credential. */
+static bool token_required(const struct setup *s)
+{
+	return s->job.service == &service_avd && !s->emu;
+}
+
+/* Entra ID's chain (DESIGN section 9, sources 2 to 5): picked with
+ * --credential, or looked for when no other token source is given. Unless
+ * --credential or the service asks for the whole chain, only the
+ * environment's sources are looked for (no IMDS probe, no az), and finding
+ * none means no token, as before. */
+static int chain(struct setup *s, const struct args *o, struct token_source *src, char *err,
+		 size_t n)
+{
+	enum credential_kind pick = CREDENTIAL_AUTO;
+	bool full = o->credential != NULL || token_required(s);
+	if (o->credential && credential_pick_parse(o->credential, &pick) < 0)
+		return 0; /* token-file, token-command: checked by args */
+	int rc = credential_select((const char *const *)environ, pick, s->cloud, audience(s), full,
+				   &s->credential, err, n);
+	if (rc < 0)
+		return rc;
+	if (s->credential.kind == CREDENTIAL_NONE) {
+		if (!full)
+			return 0;
+		snprintf(err, n, "%s", s->credential.looked_for);
+		return ERR_AUTH;
+	}
+	s->credential.cacert = o->cacert;
+	src->credential = &s->credential;
+	return 1;
+}
+
+/* Which token source, if any: options, then environment, then profile,
+ * then Entra ID's chain. */
+static int token_source(struct setup *s, const struct args *o, bool profiled,
 			struct token_source *src, char *err, size_t n)
 {
 	const char *env = getenv("RABULK_ACCESS_TOKEN");
@@ -139,12 +184,14 @@ static int token_source(const struct setup *s, const struct args *o, bool profil
 		return ERR_INVAL;
 	if (src->file || src->command)
 		return 1;
+	if (o->credential && strcmp(o->credential, "auto") != 0)
+		return chain(s, o, src, err, n);
 	if (env && *env) {
 		src->value = env, src->what = "RABULK_ACCESS_TOKEN";
 		return 1;
 	}
 	if (!profiled || o->cert)
-		return 0;
+		return o->cert && !o->credential ? 0 : chain(s, o, src, err, n);
 	switch (s->profile.account) {
 	case PROFILE_ACCESS_TOKEN:
 		src->value = s->profile.token, src->what = "the profile's AccessToken account";
@@ -155,13 +202,17 @@ static int token_source(const struct setup *s, const struct args *o, bool profil
 			 "certificate (thumbprint %s): give it with --cert FILE",
 			 s->subscription, s->profile.account_id);
 		return ERR_INVAL;
-	default:
+	default: {
+		int rc = chain(s, o, src, err, n); /* a User account: Entra ID's chain, if set */
+		if (rc != 0)
+			return rc;
 		snprintf(err, n,
 			 "the profile's account '%s' (%s) needs a token: use --token-command "
 			 "(e.g. 'az account get-access-token --query accessToken -o tsv') or "
 			 "--token-file",
 			 s->profile.account_id, profile_account_name(s->profile.account));
 		return ERR_INVAL;
+	}
 	}
 }
 
@@ -178,6 +229,11 @@ static int credentials(struct setup *s, const struct args *o, bool profiled, tok
 	if (!(s->token = token_new(&src, err, n)))
 		return stop && stop() ? ERR_STOPPED : ERR_AUTH;
 	s->job.token = s->token;
+	if (o->verbose && src.credential) {
+		char what[512];
+		credential_describe(src.credential, what, sizeof(what));
+		fprintf(stderr, "rabulk: credential: %s\n", what);
+	}
 	if (o->verbose) {
 		char what[256];
 		token_describe(s->token, what, sizeof(what));
@@ -252,9 +308,9 @@ static int start_emulator(struct setup *c, const struct args *o, char *err, size
 static int set_target(struct setup *c, const struct args *o, bool profiled, char *err, size_t n)
 {
 	const char *url = o->endpoint			       ? o->endpoint
-			  : o->avd			       ? AVD_ENDPOINT
+			  : o->avd			       ? c->cloud->arm_endpoint
 			  : profiled && c->profile.endpoint[0] ? c->profile.endpoint
-							       : DEFAULT_ENDPOINT;
+							       : c->cloud->classic_endpoint;
 	snprintf(c->endpoint, sizeof(c->endpoint), "%s", url);
 	size_t len = strlen(c->endpoint);
 	while (len > 0 && c->endpoint[len - 1] == '/')
@@ -318,6 +374,7 @@ int setup_init(struct setup *s, const struct args *o, token_stop_fn *stop, char 
 	bool profiled = false;
 	int rc;
 	memset(s, 0, sizeof(*s));
+	s->cloud = credential_cloud_find(o->cloud ? o->cloud : "AzureCloud");
 	build_job(s, o);
 	if (!o->emulator && (rc = load_profile(s, o, &profiled, err, n)) < 0)
 		return rc;
@@ -332,6 +389,7 @@ void setup_release(struct setup *s)
 {
 	emu_free(s->emu);
 	token_free(s->token);
+	credential_config_release(&s->credential);
 	profile_release(&s->profile);
 	if (s->cert_password) {
 		explicit_bzero(s->cert_password, strlen(s->cert_password));

@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 #include "input/input.h"
 #include "engine/profile.h"
+#include "engine/credential.h"
 
 struct setup {
 	struct engine_job job;
@@ -22,6 +23,10 @@ struct setup {
 	struct profile profile;
 	struct token *token;
 	char *cert_password;
+	/* Entra ID, when the token comes from it (kind not CREDENTIAL_NONE):
+	 * borrowed by token until setup_release(). */
+	struct credential_config credential;
+	const struct credential_cloud *cloud; /* --cloud, else AzureCloud */
 };
 
 /* Fills s from the options and the profile: picks the subscription and

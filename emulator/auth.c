@@ -48,6 +48,7 @@ int auth_init(struct auth *a, const struct emu_config *c, char *err, size_t errl
 	a->token_ttl_ms = c->token_ttl_ms;
 	a->token_skew_ms = c->token_skew_ms;
 	a->client_ca = c->client_ca != NULL;
+	a->idp = c->idp;
 	if (!c->tls_cert != !c->tls_key || (c->client_ca && !c->tls_cert)) {
 		snprintf(err, errlen,
 			 "--tls-cert and --tls-key go together (and --client-ca needs them)");
@@ -92,16 +93,20 @@ static void sign(const struct auth *a, const char *data, size_t len, char *dst)
 
 char *auth_issue(const struct auth *a, bool opaque, int64_t now_ms)
 {
-	char payload[128], head[256], sig[64];
+	char payload[160], head[320], sig[64];
+	unsigned jti = 0; /* two tokens issued in the same second differ */
+	if (RAND_bytes((unsigned char *)&jti, sizeof(jti)) != 1)
+		jti = (unsigned)now_ms;
 	long ttl = a->token_ttl_ms > 0 ? a->token_ttl_ms : DEFAULT_TTL_MS;
 	int64_t exp_ms = now_ms + ttl;
 	if (opaque) {
 		snprintf(head, sizeof(head), "emu.%lld", (long long)exp_ms);
 	} else { /* exp is whole seconds in a JWT; round down, never past exp_ms */
 		int n = snprintf(payload, sizeof(payload),
-				 "{\"iss\":\"rabulk-emulator\",\"iat\":%lld,\"exp\":%lld}",
-				 (long long)(now_ms / 1000), (long long)(exp_ms / 1000));
-		char body[200];
+				 "{\"iss\":\"rabulk-emulator\",\"iat\":%lld,\"exp\":%lld,"
+				 "\"jti\":\"%08x\"}",
+				 (long long)(now_ms / 1000), (long long)(exp_ms / 1000), jti);
+		char body[240];
 		b64url((const unsigned char *)payload, (size_t)n, body);
 		snprintf(head, sizeof(head), "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.%s", body);
 	}
@@ -135,6 +140,11 @@ static int check_token(const struct auth *a, const char *tok, int64_t now_ms)
 	return now_ms < exp_ms ? 0 : 401;
 }
 
+int auth_verify(const struct auth *a, const char *tok, int64_t now_ms)
+{
+	return check_token(a, tok, now_ms);
+}
+
 static bool good_client_cert(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -153,7 +163,7 @@ int auth_check(const struct auth *a, struct MHD_Connection *c, double skew, cons
 	int verdict = 0;
 	if (a->client_ca && good_client_cert(c))
 		verdict = 0; /* a management certificate */
-	else if (a->token || a->token_ttl_ms > 0)
+	else if (a->token || a->token_ttl_ms > 0 || a->idp)
 		verdict =
 		    auth && strncmp(auth, "Bearer ", 7) == 0 ? check_token(a, auth + 7, now) : 403;
 	else if (a->client_ca)

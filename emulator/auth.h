@@ -22,6 +22,7 @@ struct auth {
 	long token_ttl_ms;     /* > 0: issued tokens expire after this; also requires a token */
 	long token_skew_ms;    /* front ends' clocks run up to this far ahead (--token-skew) */
 	bool client_ca;	       /* a client certificate from the CA is required */
+	bool idp;	       /* the identity provider is on: a token is required */
 	unsigned char key[32]; /* signs issued tokens */
 	char *pem_cert, *pem_key, *pem_ca; /* the PEM files' text, owned; NULL when not given */
 };
@@ -43,5 +44,8 @@ int auth_check(const struct auth *a, struct MHD_Connection *c, double skew, cons
  * with opaque an `emu.<exp>.<sig>` string a client cannot read the expiry
  * from. Caller frees; NULL when out of memory. Thread-safe. */
 char *auth_issue(const struct auth *a, bool opaque, int64_t now_ms);
+/* Checks a token this emulator may have issued, on a clock reading now_ms:
+ * 0 good, 401 expired, 403 not ours (or not a token). Thread-safe. */
+int auth_verify(const struct auth *a, const char *tok, int64_t now_ms);
 
 #endif

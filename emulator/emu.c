@@ -24,6 +24,7 @@
 #include "emulator/avdseed.h"
 #include "emulator/avdstate.h"
 #include "emulator/faults.h"
+#include "emulator/idp.h"
 #include "emulator/remoteapp.h"
 #include "emulator/reply.h"
 #include "emulator/route.h"
@@ -53,6 +54,7 @@ struct emu {
 	struct avdstate *avd; /* guarded by the state's lock */
 	struct admin *admin;
 	struct faults *faults;
+	struct idp *idp; /* NULL unless c.idp */
 };
 
 /* One request: what the URI-log hook saw, and the body as it arrives. */
@@ -185,14 +187,18 @@ static bool append_body(struct req *q, const char *data, size_t n)
 }
 
 /* Services the glue offers API requests to, in turn (route.h). */
-static const struct route_service *const services[] = {&remoteapp_routes, &avd_routes};
+static const struct route_service *const services[] = {&idp_routes, &remoteapp_routes, &avd_routes};
 
 /* Fills r for q, with the state locked. */
 static void route(struct emu *e, const struct route_request *q, int parsed, bool too_big,
 		  struct reply *r)
 {
-	struct route_ctx x = {
-	    .c = &e->c, .state = e->state, .avd = e->avd, .auth = &e->auth, .rng = &e->rng};
+	struct route_ctx x = {.c = &e->c,
+			      .state = e->state,
+			      .avd = e->avd,
+			      .auth = &e->auth,
+			      .rng = &e->rng,
+			      .idp = e->idp};
 	bool served = false;
 	if (parsed == ERR_NOMEM)
 		reply_rdfe(r, 500, "InternalError", "out of memory");
@@ -343,6 +349,10 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 		emu_free(e);
 		return NULL;
 	}
+	if (e->c.idp && !(e->idp = idp_new(&e->c, err, errlen))) {
+		emu_free(e);
+		return NULL;
+	}
 	struct MHD_OptionItem tls[] = {
 	    {MHD_OPTION_HTTPS_MEM_CERT, 0, e->auth.pem_cert},
 	    {MHD_OPTION_HTTPS_MEM_KEY, 0, e->auth.pem_key},
@@ -392,6 +402,7 @@ void emu_free(struct emu *e)
 	state_free(e->state);
 	avdstate_free(e->avd);
 	auth_release(&e->auth);
+	idp_free(e->idp);
 	free(e);
 }
 

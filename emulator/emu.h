@@ -19,13 +19,21 @@ struct emu_config {
 	const char *token;	  /* a fixed bearer token (NULL: none) */
 	long token_ttl_ms;	  /* > 0: require tokens issued at /_emulator/token, this long */
 	long token_skew_ms;	  /* each request's front end runs up to this far ahead */
-	const char *tls_cert, *tls_key; /* PEM files: serve HTTPS */
-	const char *client_ca;		/* PEM: require a client certificate it issued */
-	long op_delay_ms;		/* operations stay Pending this long */
-	bool no_session_404;		/* no session: 404 now, instead of 202 then Failed */
-	int threads;			/* server threads, default 2 */
-	size_t log_max;			/* requests kept for /_emulator/log */
-	unsigned idle_timeout_s;	/* idle connections closed after this; 0: 120 */
+	/* The identity provider (idp.h): on when idp is set. Then API routes
+	 * also require a token (one it issued, not expired). */
+	bool idp;
+	const char *const *idp_clients;	  /* "ID:SECRET" each, n_idp_clients of them */
+	const char *const *idp_certs;	  /* "ID:CERT.pem" each */
+	const char *const *idp_federated; /* "ID": takes tokens of /_emulator/token as assertions */
+	int n_idp_clients, n_idp_certs, n_idp_federated;
+	const char *idp_identity_header; /* App Service's X-IDENTITY-HEADER (/msi/token) */
+	const char *tls_cert, *tls_key;	 /* PEM files: serve HTTPS */
+	const char *client_ca;		 /* PEM: require a client certificate it issued */
+	long op_delay_ms;		 /* operations stay Pending this long */
+	bool no_session_404;		 /* no session: 404 now, instead of 202 then Failed */
+	int threads;			 /* server threads, default 2 */
+	size_t log_max;			 /* requests kept for /_emulator/log */
+	unsigned idle_timeout_s;	 /* idle connections closed after this; 0: 120 */
 
 	/* faults, on API requests only */
 	long latency_ms, jitter_ms; /* every answer waits latency +- jitter */

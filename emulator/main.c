@@ -36,6 +36,8 @@ struct opts {
 	long port, threads, log_max, idle_timeout_s, page_size;
 	const char *port_file;
 	struct list seeds, gens, avd_seeds, avd_gens;
+	struct list idp_clients, idp_certs, idp_federated;
+	bool idp;
 };
 
 /* Sets what dst points to from an option's argument. Returns NULL, or what
@@ -87,6 +89,13 @@ static const char *add_to_list(void *dst, const char *arg)
 	if (l->n == MAX_LIST)
 		return "too many: at most 64";
 	l->v[l->n++] = arg;
+	return NULL;
+}
+
+/* bool */
+static const char *set_flag(void *dst, const char *arg)
+{
+	*(bool *)dst = true;
 	return NULL;
 }
 
@@ -211,6 +220,21 @@ static int parse(int argc, char **argv, struct opts *o)
 	     "each request's front end runs up to D ahead: an issued token is refused by a "
 	     "growing share of requests in the D before it expires",
 	     set_duration, &c->token_skew_ms},
+	    {"idp", NULL,
+	     "issue tokens as Entra ID and managed identity endpoints do (any --idp-* "
+	     "implies it); API requests then need one",
+	     set_flag, &o->idp},
+	    {"idp-client", "ID:SECRET", "register a client (app) and its secret", add_to_list,
+	     &o->idp_clients},
+	    {"idp-client-cert", "ID:PEM", "register a client's certificate (client assertions)",
+	     add_to_list, &o->idp_certs},
+	    {"idp-federated", "ID",
+	     "a client that may sign in with a token from GET /_emulator/token (workload "
+	     "identity)",
+	     add_to_list, &o->idp_federated},
+	    {"idp-identity-header", "SECRET",
+	     "serve App Service's GET /msi/token, checking X-IDENTITY-HEADER", set_text,
+	     &c->idp_identity_header},
 	    {"tls-cert", "PEM", "serve HTTPS with this certificate (with --tls-key)", set_text,
 	     &c->tls_cert},
 	    {"tls-key", "PEM", "the server's private key", set_text, &c->tls_key},
@@ -269,6 +293,11 @@ static int parse(int argc, char **argv, struct opts *o)
 			argv[optind]);
 		return ERR_INVAL;
 	}
+	c->idp_clients = o->idp_clients.v, c->n_idp_clients = o->idp_clients.n;
+	c->idp_certs = o->idp_certs.v, c->n_idp_certs = o->idp_certs.n;
+	c->idp_federated = o->idp_federated.v, c->n_idp_federated = o->idp_federated.n;
+	c->idp = o->idp || o->idp_clients.n || o->idp_certs.n || o->idp_federated.n ||
+		 c->idp_identity_header;
 	c->port = (int)o->port, c->threads = (int)o->threads;
 	c->log_max = (size_t)o->log_max, c->idle_timeout_s = (unsigned)o->idle_timeout_s;
 	c->avd_page_size = (int)o->page_size;

@@ -17,6 +17,7 @@
 struct auth;
 struct avdstate;
 struct emu_config;
+struct idp;
 struct reply;
 struct rng;
 struct state;
@@ -44,6 +45,7 @@ struct route_ctx {
 	struct avdstate *avd; /* AVD's world (avdstate.h), under the same lock */
 	const struct auth *auth;
 	struct rng *rng;
+	const struct idp *idp; /* the identity provider's registrations; NULL: off */
 };
 
 /* A service's routes: fills r and returns true for a request on one of its

@@ -109,8 +109,8 @@ static int check_dates(X509 *x, const char *path, struct cert_info *out, char *e
 	return 0;
 }
 
-int cert_load(const char *path, const char *keyfile, const char *password, struct cert_info *out,
-	      char *err, size_t n)
+int cert_open(const char *path, const char *keyfile, const char *password, void **x509, void **pkey,
+	      struct cert_info *out, char *err, size_t n)
 {
 	X509 *x = NULL;
 	EVP_PKEY *k = NULL;
@@ -132,10 +132,20 @@ int cert_load(const char *path, const char *keyfile, const char *password, struc
 		hex_thumbprint(x, out->thumbprint);
 		X509_NAME_oneline(X509_get_subject_name(x), out->subject, sizeof(out->subject));
 	}
-	X509_free(x);
-	EVP_PKEY_free(k);
 	ERR_clear_error();
-	return rc;
+	if (rc < 0 || !x509) {
+		X509_free(x);
+		EVP_PKEY_free(k);
+		return rc;
+	}
+	*x509 = x, *pkey = k;
+	return 0;
+}
+
+int cert_load(const char *path, const char *keyfile, const char *password, struct cert_info *out,
+	      char *err, size_t n)
+{
+	return cert_open(path, keyfile, password, NULL, NULL, out, err, n);
 }
 
 bool cert_thumbprint_equal(const char *a, const char *b)

@@ -27,6 +27,11 @@ struct cert_info {
  * does not match, expired, not yet valid). */
 int cert_load(const char *cert, const char *key, const char *password, struct cert_info *out,
 	      char *err, size_t errlen);
+/* cert_load() that also hands over the certificate (*x509, an X509 *) and
+ * its key (*pkey, an EVP_PKEY *) when x509 is not NULL: caller frees them
+ * (X509_free, EVP_PKEY_free). Used to sign client assertions. */
+int cert_open(const char *cert, const char *key, const char *password, void **x509, void **pkey,
+	      struct cert_info *out, char *err, size_t errlen);
 /* "a1:b2 ..." or "A1B2..." compare equal; case, spaces and colons are ignored. */
 bool cert_thumbprint_equal(const char *a, const char *b);
 

@@ -91,8 +91,11 @@ void flow_quota_answer(struct engine_shared *sh, const struct quota_ticket *t,
 		       const struct quota_headers *h, int http, long retry_after_ms, int64_t now_ms)
 {
 	pthread_mutex_lock(&sh->flow);
+	sh->quota_heard[t->bucket] |= h->remaining[t->bucket] >= 0;
 	quota_answer(&sh->quota, t, http == 429 ? -1 : h->remaining[t->bucket], now_ms);
-	if (http == 429)
+	/* a 429 of a service that never said what was left is not the
+	 * bucket's (a front end's, a fault's): the pause deals with it */
+	if (http == 429 && sh->quota_heard[t->bucket])
 		quota_throttled(&sh->quota, t->bucket, retry_after_ms, now_ms);
 	pthread_mutex_unlock(&sh->flow);
 }

@@ -33,6 +33,7 @@
  * that hangs (a login prompt no one sees, a network that drops packets) would
  * otherwise hang the run, and its children would outlive rabulk. */
 #include "engine/token.h"
+#include "engine/credential.h"
 #include "lib/clock.h"
 #include "lib/err.h"
 
@@ -277,17 +278,25 @@ static void kill_command(pid_t pid)
 /* Whether a command must end now: ERR_STOPPED (the caller's stop, or
  * token_free()) or ERR_AUTH (past its deadline), with err set; else 0 and,
  * in *wait_ms, how long to wait before asking again. */
-static int must_end(const struct token *t, int64_t deadline, int *wait_ms, char *err, size_t n)
+/* One run of a command: --token-command's, or the Azure CLI's. */
+struct command {
+	const char *cmd;
+	const char *what; /* for messages: "--token-command" */
+	long limit_ms;
+	bool whole; /* the whole output, not its first line */
+};
+
+static int must_end(const struct token *t, const struct command *c, int64_t deadline, int *wait_ms,
+		    char *err, size_t n)
 {
 	const struct token_source *src = &t->src;
 	int64_t left = deadline - clock_mono_ms();
-	long limit = src->command_timeout_ms ? src->command_timeout_ms : TOKEN_COMMAND_TIMEOUT_MS;
 	if ((src->stop && src->stop()) || atomic_load(&t->closing)) {
-		snprintf(err, n, "interrupted while --token-command was running");
+		snprintf(err, n, "interrupted while %s was running", c->what);
 		return ERR_STOPPED;
 	}
 	if (left <= 0) {
-		snprintf(err, n, "--token-command timed out after %g s", (double)limit / 1000.0);
+		snprintf(err, n, "%s timed out after %g s", c->what, (double)c->limit_ms / 1000.0);
 		return ERR_AUTH;
 	}
 	*wait_ms = left < STOP_CHECK_MS ? (int)left : STOP_CHECK_MS;
@@ -295,13 +304,13 @@ static int must_end(const struct token *t, int64_t deadline, int *wait_ms, char 
 }
 
 /* Reads the command's stdout to EOF into dst (cap bytes, terminated). */
-static int read_output(const struct token *t, int fd, int64_t deadline, char *dst, size_t cap,
-		       char *err, size_t n)
+static int read_output(const struct token *t, const struct command *c, int fd, int64_t deadline,
+		       char *dst, size_t cap, char *err, size_t n)
 {
 	size_t len = 0;
 	int wait_ms, rc;
 	for (;;) {
-		if ((rc = must_end(t, deadline, &wait_ms, err, n)) < 0)
+		if ((rc = must_end(t, c, deadline, &wait_ms, err, n)) < 0)
 			return rc;
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (poll(&p, 1, wait_ms) <= 0)
@@ -310,13 +319,13 @@ static int read_output(const struct token *t, int fd, int64_t deadline, char *ds
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
-			snprintf(err, n, "reading --token-command's output: %s", strerror(errno));
+			snprintf(err, n, "reading %s's output: %s", c->what, strerror(errno));
 			return ERR_IO;
 		}
 		if (got == 0)
 			break;
 		if ((len += (size_t)got) >= cap) {
-			snprintf(err, n, "--token-command printed more than %zu bytes", cap - 1);
+			snprintf(err, n, "%s printed more than %zu bytes", c->what, cap - 1);
 			return ERR_TOOBIG;
 		}
 	}
@@ -325,17 +334,17 @@ static int read_output(const struct token *t, int fd, int64_t deadline, char *ds
 }
 
 /* Waits for sh to exit after it closed its stdout. */
-static int reap(const struct token *t, pid_t pid, int64_t deadline, int *status, char *err,
-		size_t n)
+static int reap(const struct token *t, const struct command *c, pid_t pid, int64_t deadline,
+		int *status, char *err, size_t n)
 {
 	int wait_ms, rc, nap = 1;
 	pid_t got;
 	while ((got = waitpid(pid, status, WNOHANG)) != pid) {
 		if (got < 0 && errno != EINTR) {
-			snprintf(err, n, "--token-command: %s", strerror(errno));
+			snprintf(err, n, "%s: %s", c->what, strerror(errno));
 			return ERR_IO;
 		}
-		if ((rc = must_end(t, deadline, &wait_ms, err, n)) < 0)
+		if ((rc = must_end(t, c, deadline, &wait_ms, err, n)) < 0)
 			return rc;
 		poll(NULL, 0, nap < wait_ms ? nap : wait_ms);
 		nap = nap < 50 ? nap * 2 : 50;
@@ -347,56 +356,85 @@ static int reap(const struct token *t, pid_t pid, int64_t deadline, int *status,
  * is read with poll() in slices of STOP_CHECK_MS, so that the time limit,
  * too much output and the caller's stop (a signal: it may land on any
  * thread, and restarts nothing here) each end it within a slice. */
-static int run_command(const struct token *t, char *dst, size_t cap, char *err, size_t n)
+static int run_command(const struct token *t, const struct command *c, char *dst, size_t cap,
+		       char *err, size_t n)
 {
-	const struct token_source *src = &t->src;
-	long limit = src->command_timeout_ms ? src->command_timeout_ms : TOKEN_COMMAND_TIMEOUT_MS;
-	int64_t deadline = clock_mono_ms() + limit;
+	int64_t deadline = clock_mono_ms() + c->limit_ms;
 	int status = 0, fd = -1, wait_ms;
 	pid_t pid = -1;
-	int rc = must_end(t, deadline, &wait_ms, err, n);
+	int rc = must_end(t, c, deadline, &wait_ms, err, n);
 	if (rc == 0)
-		rc = spawn(src->command, &pid, &fd, err, n);
+		rc = spawn(c->cmd, &pid, &fd, err, n);
 	if (rc < 0)
 		return rc;
-	rc = read_output(t, fd, deadline, dst, cap, err, n);
+	rc = read_output(t, c, fd, deadline, dst, cap, err, n);
 	close(fd);
 	if (rc == 0)
-		rc = reap(t, pid, deadline, &status, err, n);
+		rc = reap(t, c, pid, deadline, &status, err, n);
 	if (rc < 0) {
 		kill_command(pid);
 		dst[0] = '\0';
 		return rc;
 	}
-	first_line(dst);
+	if (!c->whole)
+		first_line(dst);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		if (WIFSIGNALED(status))
-			snprintf(err, n, "--token-command failed (killed by signal %d)",
+			snprintf(err, n, "%s failed (killed by signal %d)", c->what,
 				 WTERMSIG(status));
 		else
-			snprintf(err, n, "--token-command failed (exit status %d)",
+			snprintf(err, n, "%s failed (exit status %d)", c->what,
 				 WEXITSTATUS(status));
 		return ERR_AUTH;
 	}
 	if (!dst[0]) {
-		snprintf(err, n, "--token-command printed no token");
+		snprintf(err, n, "%s printed no token", c->what);
 		return ERR_AUTH;
 	}
 	return 0;
 }
 
+/* credential.h's hooks: the Azure CLI runs as --token-command does. */
+static int run_hook(void *arg, const char *cmd, const char *what, long limit_ms, char *dst,
+		    size_t cap, char *err, size_t n)
+{
+	struct command c = {cmd, what, limit_ms, true};
+	return run_command(arg, &c, dst, cap, err, n);
+}
+
+static bool stop_hook(void *arg)
+{
+	const struct token *t = arg;
+	return (t->src.stop && t->src.stop()) || atomic_load(&((struct token *)t)->closing);
+}
+
 /* The source as messages name it (never the token). */
 static const char *source_name(const struct token_source *src)
 {
-	return src->command ? "--token-command" : src->file ? src->file : src->what;
+	return src->credential ? credential_kind_name(src->credential->kind)
+	       : src->command  ? "--token-command"
+	       : src->file     ? src->file
+			       : src->what;
 }
 
-/* Reads t's source into dst (and the file's identity into st). */
-static int fetch(const struct token *t, char *dst, size_t cap, struct stat *st, char *err, size_t n)
+/* Reads t's source into dst (and the file's identity into st, the expiry
+ * the source gave, else 0, into exp_ms). */
+static int fetch(const struct token *t, char *dst, size_t cap, struct stat *st, int64_t *exp_ms,
+		 char *err, size_t n)
 {
 	const struct token_source *src = &t->src;
-	if (src->command)
-		return run_command(t, dst, cap, err, n);
+	*exp_ms = 0;
+	if (src->credential) {
+		struct credential_hooks h = {run_hook, stop_hook, (void *)t};
+		return credential_fetch(src->credential, &h, dst, cap, exp_ms, err, n);
+	}
+	if (src->command) {
+		struct command c = {src->command, "--token-command",
+				    src->command_timeout_ms ? src->command_timeout_ms
+							    : TOKEN_COMMAND_TIMEOUT_MS,
+				    false};
+		return run_command(t, &c, dst, cap, err, n);
+	}
 	if (src->file)
 		return read_file_id(src->file, dst, cap, st, err, n);
 	snprintf(err, n, "%s cannot be refreshed", src->what ? src->what : "the token");
@@ -421,7 +459,7 @@ static int64_t next_due(const struct token *t, int64_t now)
 /* The early refresh time of a token that expires at exp (0: unknown). */
 static int64_t refresh_time(const struct token *t, int64_t exp, int64_t now)
 {
-	if (!exp || (!t->src.file && !t->src.command))
+	if (!exp || (!t->src.file && !t->src.command && !t->src.credential))
 		return INT64_MAX;
 	int64_t margin = (exp - now) / 4;
 	int64_t at = exp - (margin > MARGIN_MAX_MS ? MARGIN_MAX_MS : margin);
@@ -429,7 +467,8 @@ static int64_t refresh_time(const struct token *t, int64_t exp, int64_t now)
 }
 
 /* Installs a fetched token; with t->lock held. Returns true when it differs. */
-static bool install(struct token *t, const char *value, const struct stat *st, int64_t now)
+static bool install(struct token *t, const char *value, const struct stat *st, int64_t exp_ms,
+		    int64_t now)
 {
 	bool changed = strcmp(value, t->value) != 0;
 	int64_t exp_s;
@@ -437,7 +476,12 @@ static bool install(struct token *t, const char *value, const struct stat *st, i
 		t->file_id = *st;
 	if (changed) {
 		snprintf(t->value, sizeof(t->value), "%s", value);
+		/* The answer's expires_in/_on, or the JWT's exp: the earlier of the
+		 * two when there are both (expires_in counts whole seconds from a
+		 * moment the client does not know exactly). */
 		t->exp_ms = token_jwt_exp(value, &exp_s) == 0 ? exp_s * 1000 : 0;
+		if (exp_ms && (!t->exp_ms || exp_ms < t->exp_ms))
+			t->exp_ms = exp_ms;
 		atomic_fetch_add(&t->gen, 1);
 	}
 	t->refresh_ms = refresh_time(t, t->exp_ms, now);
@@ -453,7 +497,7 @@ struct token *token_new(const struct token_source *src, char *err, size_t n)
 	char *buf = malloc(TOKEN_MAX);
 	struct stat st;
 	pthread_condattr_t ca;
-	int64_t now;
+	int64_t now, exp_ms = 0;
 	int rc = t && buf ? 0 : ERR_NOMEM;
 	if (rc == 0) {
 		t->src = *src;
@@ -462,7 +506,7 @@ struct token *token_new(const struct token_source *src, char *err, size_t n)
 	if (rc == 0 && src->value)
 		snprintf(buf, TOKEN_MAX, "%s", src->value);
 	else if (rc == 0)
-		rc = fetch(t, buf, TOKEN_MAX, &st, err, n);
+		rc = fetch(t, buf, TOKEN_MAX, &st, &exp_ms, err, n);
 	if (rc < 0) {
 		if (rc == ERR_NOMEM)
 			snprintf(err, n, "out of memory");
@@ -477,7 +521,7 @@ struct token *token_new(const struct token_source *src, char *err, size_t n)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&t->changed, &ca);
 	pthread_condattr_destroy(&ca);
-	install(t, buf, src->file ? &st : NULL, now);
+	install(t, buf, src->file ? &st : NULL, exp_ms, now);
 	explicit_bzero(buf, TOKEN_MAX);
 	free(buf);
 	if (t->exp_ms && t->exp_ms <= now) {
@@ -486,7 +530,7 @@ struct token *token_new(const struct token_source *src, char *err, size_t n)
 		token_free(t);
 		return NULL;
 	}
-	if (src->file || src->command) {
+	if (src->file || src->command || src->credential) {
 		if (pthread_create(&t->refresher, NULL, refresher_main, t) != 0) {
 			snprintf(err, n, "cannot start a thread to refresh the token");
 			token_free(t);
@@ -567,17 +611,17 @@ static void settled(struct token *t)
  * says why). */
 static int fetch_unlocked(struct token *t, int64_t *now)
 {
-	char *buf = malloc(TOKEN_MAX), err[512] = "";
+	char *buf = malloc(TOKEN_MAX), err[1024] = "";
 	struct stat st;
-	int64_t began = clock_mono_ms();
+	int64_t began = clock_mono_ms(), exp_ms = 0;
 	t->fetching = true;
 	pthread_mutex_unlock(&t->lock);
-	int rc = buf ? fetch(t, buf, TOKEN_MAX, &st, err, sizeof(err)) : ERR_NOMEM;
+	int rc = buf ? fetch(t, buf, TOKEN_MAX, &st, &exp_ms, err, sizeof(err)) : ERR_NOMEM;
 	pthread_mutex_lock(&t->lock);
 	t->fetching = false;
 	*now += clock_mono_ms() - began;
 	if (rc == 0)
-		rc = install(t, buf, t->src.file ? &st : NULL, *now) ? 1 : 0;
+		rc = install(t, buf, t->src.file ? &st : NULL, exp_ms, *now) ? 1 : 0;
 	else if (err[0] && rc != ERR_STOPPED)
 		fprintf(stderr, "rabulk: refreshing the token: %s\n", err);
 	if (buf)
@@ -731,7 +775,9 @@ void token_describe(struct token *t, char *dst, size_t cap)
 	pthread_mutex_lock(&t->lock);
 	clock_iso8601(when, sizeof(when), t->exp_ms);
 	snprintf(dst, cap, "bearer token from %s%s%s%s", source_name(&t->src),
-		 t->exp_ms ? " (JWT, expires " : " (not a JWT: refreshed only after a 401", when,
-		 ")");
+		 t->exp_ms && t->src.credential ? " (expires "
+		 : t->exp_ms			? " (JWT, expires "
+						: " (not a JWT: refreshed only after a 401",
+		 when, ")");
 	pthread_mutex_unlock(&t->lock);
 }

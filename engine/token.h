@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct credential_config;
+
 #define TOKEN_MAX 16384 /* longest token accepted, terminator included */
 /* How long --token-command may run unless told (the CLI reads
  * RABULK_TOKEN_COMMAND_TIMEOUT); then its process group is killed. */
@@ -35,6 +37,10 @@ struct token_source {
 	token_stop_fn *stop;	 /* NULL: only the time limit ends a command early */
 	const char *value;	 /* a fixed token */
 	const char *what;	 /* where the fixed value came from, for messages */
+	/* Entra ID (credential.h): fetched on the token's thread, refreshed
+	 * before the expiry its answer gives (else the JWT's exp) and after a
+	 * 401. Borrowed until token_free(). */
+	const struct credential_config *credential;
 };
 
 struct token;

@@ -28,7 +28,8 @@ struct engine_shared {
 	int64_t window_sends; /* operation requests in that window */
 	struct quota quota;   /* the service's remaining quota (paced: it has one) */
 	bool paced;
-	atomic_llong pause_until; /* monotonic ms: nobody sends before this */
+	bool quota_heard[QUOTA_BUCKETS]; /* an answer said what was left of it */
+	atomic_llong pause_until;	 /* monotonic ms: nobody sends before this */
 	atomic_llong paused_ms;
 	atomic_ullong throttled;
 };

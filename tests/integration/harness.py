@@ -259,6 +259,9 @@ def rabulk(workdir, *args, stdin=None, report="report.csv", env=None, timeout=RU
     for secret in ("RABULK_ACCESS_TOKEN", "RABULK_CERT_PASSWORD", "RABULK_PROFILE"):
         e.pop(secret, None)
     e["HOME"] = workdir.path  # never the machine's own ~/.config/rabulk profile
+    # the credential chain's IMDS probe goes to a closed loopback port, never
+    # to 169.254.169.254 (a test that wants IMDS sets its own)
+    e.setdefault("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")
     e.update(env or {})
     p = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout,
                        cwd=workdir.path, env=e)
