@@ -71,8 +71,8 @@ static int list_hosts(const struct engine_job *job, const struct args *o, struct
 	for (int i = 0; i < o->ninputs; i++) {
 		struct avd_pool p;
 		const char *why = "is not a host pool";
-		if (avd_parse_pool_address(o->inputs[i], job->target.subscription, job->target.ns, &p,
-					   &why) < 0 ||
+		if (avd_parse_pool_address(o->inputs[i], job->target.subscription, job->target.ns,
+					   &p, &why) < 0 ||
 		    avd_url_session_hosts(buf, sizeof(buf), job->target.endpoint, &p) < 0)
 			fprintf(stderr, "rabulk: '%s' %s\n", o->inputs[i], why);
 		else if (!(url[i] = strdup(buf)))
@@ -142,7 +142,9 @@ static int host_row(struct run *c, const struct args *o, const struct host *h, l
 		return ERR_NOMEM;
 	/* drain: the value before (undrain puts it back); undrain: the value set */
 	snprintf(cell, sizeof(cell), "%s=%s", h->name,
-		 op == SERVICE_DRAIN ? value_name(h->allow) : value ? "true" : "false");
+		 op == SERVICE_DRAIN ? value_name(h->allow)
+		 : value	     ? "true"
+				     : "false");
 	if (!(it->sessions = strdup(cell)))
 		return item_free(it), ERR_NOMEM;
 	it->started_ms = t0, it->finished_ms = clock_wall_ms();
@@ -186,8 +188,8 @@ int avddrain_hosts(struct run *c, const struct args *o, bool drain)
 		value[i] = drain ? false : restored(&rec, o->inputs[h->pool], h->name);
 		if (drain && h->allow == 0)
 			continue; /* closed already: nothing to send, nothing to undo */
-		avd_parse_pool_address(o->inputs[h->pool], job->target.subscription,
-				       job->target.ns, &p, NULL);
+		avd_parse_pool_address(o->inputs[h->pool], job->target.subscription, job->target.ns,
+				       &p, NULL);
 		if (avd_url_session_host(buf, sizeof(buf), job->target.endpoint, &p, h->name) < 0 ||
 		    !(urls[k] = strdup(buf)) || !(bodies[k] = malloc(64)) ||
 		    avd_drain_body(bodies[k], 64, value[i]) < 0) {
@@ -197,11 +199,10 @@ int avddrain_hosts(struct run *c, const struct args *o, bool drain)
 		which[k++] = i;
 	}
 	int64_t t0 = clock_wall_ms();
-	struct fetch_result *res =
-	    rc == 0 && failures >= 0 && k
-		? fetch_send(job, "PATCH", (const char *const *)urls, (const char *const *)bodies,
-			     (int)k)
-		: NULL;
+	struct fetch_result *res = rc == 0 && failures >= 0 && k
+				       ? fetch_send(job, "PATCH", (const char *const *)urls,
+						    (const char *const *)bodies, (int)k)
+				       : NULL;
 	if (k && !res && rc == 0 && failures >= 0)
 		rc = ERR_NOMEM;
 	for (size_t i = 0, j = 0; rc == 0 && failures >= 0 && i < hs.n; i++) {
