@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct armquota;
 struct auth;
 struct avdstate;
 struct emu_config;
@@ -44,6 +45,7 @@ struct route_ctx {
 	struct avdstate *avd; /* AVD's world (avdstate.h), under the same lock */
 	const struct auth *auth;
 	struct rng *rng;
+	struct armquota *quota; /* ARM's buckets (--arm-quota), under the same lock; NULL: off */
 };
 
 /* A service's routes: fills r and returns true for a request on one of its
