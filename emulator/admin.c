@@ -6,6 +6,7 @@
  * pointer into a request that is gone. One lock guards the log and the
  * counters; lock order: the state's, then this one. */
 #include "emulator/admin.h"
+#include "emulator/armquota.h"
 #include "emulator/auth.h"
 #include "emulator/avdstate.h"
 #include "emulator/reply.h"
@@ -155,6 +156,18 @@ static void get_stats(struct admin *a, const struct route_ctx *x, struct reply *
 	cJSON_AddNumberToObject(root, "log_entries", (double)a->nlog);
 	cJSON_AddNumberToObject(root, "log_dropped", (double)a->log_dropped);
 	pthread_mutex_unlock(&a->lock);
+	if (x->quota) { /* "arm_quota": {"reads": {"allowed":..,"throttled":..,"early":..}, ..} */
+		cJSON *q = cJSON_AddObjectToObject(root, "arm_quota"), *o;
+		for (int b = 0; b < ARMQUOTA_BUCKETS; b++) {
+			struct armquota_stats st;
+			armquota_stats(x->quota, (enum armquota_bucket)b, &st);
+			o = cJSON_AddObjectToObject(q,
+						    armquota_bucket_name((enum armquota_bucket)b));
+			cJSON_AddNumberToObject(o, "allowed", (double)st.allowed);
+			cJSON_AddNumberToObject(o, "throttled", (double)st.throttled);
+			cJSON_AddNumberToObject(o, "early", (double)st.early);
+		}
+	}
 	answer(r, root);
 }
 

@@ -6,7 +6,8 @@
  *   GET  /_emulator/log     every API request: method, raw path and query,
  *                           headers, body, arrival time, status, fault
  *   GET  /_emulator/stats   requests and answers by class, sessions,
- *                           connections, log size and drops
+ *                           connections, log size and drops; with --arm-quota,
+ *                           "arm_quota": per bucket allowed, throttled (429s), early
  *   POST /_emulator/reset   zeroes the counts (RemoteApp's and AVD's) and empties the log
  *   GET  /_emulator/token   a fresh bearer token (?opaque=1: one whose expiry
  *                           cannot be read), as an identity provider issues

@@ -6,6 +6,7 @@
  *   the bearer token        401 AuthenticationFailed / InvalidAuthenticationToken /
  *                           ExpiredAuthenticationToken (auth.c decides)
  *   api-version             400 MissingApiVersionParameter / InvalidApiVersionParameter
+ *   ARM's quota buckets     429 SubscriptionRequestsThrottled with Retry-After (--arm-quota)
  *   the subscription        404 SubscriptionNotFound (only with --subscription)
  *   the caller's role       403 AuthorizationFailed (--avd-forbid), naming the action
  *   the resource group      404 ResourceGroupNotFound
@@ -25,6 +26,7 @@
  * ARM sends them. Faults, latency and the throttle are the glue's (faults.c)
  * and reach AVD requests as they reach RemoteApp's. */
 #include "emulator/avd.h"
+#include "emulator/armquota.h"
 #include "emulator/auth.h"
 #include "emulator/avdstate.h"
 #include "emulator/reply.h"
@@ -115,11 +117,8 @@ static void provider_404(struct call_ctx *k, const char *what)
 	arm_error(k->r, 404, "404", msg);
 }
 
-/* The headers every recorded answer carries. ARM quota buckets
- * (emulator/armquota.*, written separately) belong here too: the
- * x-ms-ratelimit-remaining-subscription-{reads,writes,deletes} and
- * -global- pair for the bucket avd_quota_bucket() names, per subscription
- * and principal; a 429 from them is ARM's, before any check below. */
+/* The headers every recorded answer carries. With --arm-quota, over_quota()
+ * adds the x-ms-ratelimit-remaining-subscription-<bucket> pair. */
 static void arm_headers(struct call_ctx *k)
 {
 	const char *client =
@@ -383,6 +382,74 @@ static bool bad_api_version(struct call_ctx *k)
 	return true;
 }
 
+/* The principal ARM's buckets are kept for: a GUID-shaped actor id made from
+ * the bearer token (the emulator's tokens name no identity, so each token
+ * is one principal), or "anonymous" without one. */
+static void principal_of(struct call_ctx *k, char out[37])
+{
+	const char *h = MHD_lookup_connection_value(k->q->conn, MHD_HEADER_KIND, "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
+		snprintf(out, 37, "anonymous");
+		return;
+	}
+	uint64_t x = 1469598103934665603ull; /* FNV-1a, case-sensitive as tokens are */
+	for (const char *p = h + 7; *p; p++)
+		x = (x ^ (unsigned char)*p) * 1099511628211ull;
+	uint64_t a = rng_mix(x), b = rng_mix(x ^ 0x9e3779b97f4a7c15ull);
+	snprintf(out, 37, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
+		 (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
+		 0x8000 | ((unsigned)(b >> 48) & 0x3fff),
+		 (unsigned long long)(b & 0xffffffffffffull));
+}
+
+/* --arm-quota: takes a token from the bucket the method charges, for the
+ * path's subscription (any case: one subscription) and the caller. The
+ * answer, whatever it is, carries the remaining headers; over the limit it
+ * is ARM's 429. A request armquota cannot keep (a name too long, too many
+ * callers, out of memory) goes uncounted. */
+static bool over_quota(struct call_ctx *k)
+{
+	enum armquota_bucket b;
+	char sub[ARMQUOTA_NAME_MAX + 2], actor[37], num[24], msg[512];
+	struct armquota_answer a;
+	const char *s = k->q->seg[1];
+	size_t n = strlen(s);
+	if (!k->x->quota || armquota_bucket_of_method(k->q->method, &b) < 0 || n >= sizeof(sub))
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		sub[i] = (char)tolower((unsigned char)s[i]);
+	principal_of(k, actor);
+	int rc = armquota_take(k->x->quota, sub, actor, b, clock_mono_ms(), &a);
+	if (rc != 0 && rc != ERR_AGAIN)
+		return false;
+	if (a.remaining >= 0) {
+		snprintf(num, sizeof(num), "%lld", (long long)a.remaining);
+		reply_header(k->r, armquota_header_name(b, false), num);
+	}
+	if (a.global_remaining >= 0) {
+		snprintf(num, sizeof(num), "%lld", (long long)a.global_remaining);
+		reply_header(k->r, armquota_header_name(b, true), num);
+	}
+	if (rc == 0)
+		return false;
+	/* ARM's words for its token-bucket throttle, as a live 429 shows them
+	 * (an ARM GET answered 429 SubscriptionRequestsThrottled, quoted in the
+	 * e2e test fixtures of github.com/Azure/ARO-HCP): "Number of 'read'
+	 * requests for subscription '<sub>' actor '<object id>' exceeded. Please
+	 * try again after '10' seconds after additional tokens are available.
+	 * Refer to https://aka.ms/arm-throttling for additional information."
+	 * The bucket is named in the singular ('read', 'write', 'delete'). */
+	const char *name = armquota_bucket_name(b);
+	snprintf(msg, sizeof(msg),
+		 "Number of '%.*s' requests for subscription '%s' actor '%s' exceeded. Please try "
+		 "again after '%ld' seconds after additional tokens are available. Refer to "
+		 "https://aka.ms/arm-throttling for additional information.",
+		 (int)strlen(name) - 1, name, s, actor, a.retry_after_s);
+	arm_error(k->r, 429, "SubscriptionRequestsThrottled", msg);
+	k->r->retry_after_ms = a.retry_after_s * 1000;
+	return true;
+}
+
 /* --avd-forbid: the caller lacks the role for this call. */
 static bool forbidden(struct call_ctx *k)
 {
@@ -579,7 +646,7 @@ static bool serve(const struct route_ctx *x, const struct route_request *q, stru
 	    !ieq(seg[4], "providers") || !ieq(seg[5], AVD_PROVIDER) || !ieq(seg[6], "hostPools"))
 		return false;
 	arm_headers(&k);
-	if (unauthenticated(&k) || bad_api_version(&k))
+	if (unauthenticated(&k) || bad_api_version(&k) || over_quota(&k))
 		return true;
 	if (x->c->subscription && !ieq(seg[1], x->c->subscription)) {
 		char msg[512];

@@ -19,6 +19,7 @@
  * table), auth (TLS, tokens, client certificates). */
 #include "emulator/emu.h"
 #include "emulator/admin.h"
+#include "emulator/armquota.h"
 #include "emulator/auth.h"
 #include "emulator/avd.h"
 #include "emulator/avdseed.h"
@@ -54,7 +55,8 @@ struct emu {
 	struct avdstate *avd; /* guarded by the state's lock */
 	struct admin *admin;
 	struct faults *faults;
-	struct idp *idp; /* NULL unless c.idp */
+	struct idp *idp;	/* NULL unless c.idp */
+	struct armquota *quota; /* --arm-quota; NULL: off; guarded by the state's lock */
 };
 
 /* One request: what the URI-log hook saw, and the body as it arrives. */
@@ -198,7 +200,8 @@ static void route(struct emu *e, const struct route_request *q, int parsed, bool
 			      .avd = e->avd,
 			      .auth = &e->auth,
 			      .rng = &e->rng,
-			      .idp = e->idp};
+			      .idp = e->idp,
+			      .quota = e->quota};
 	bool served = false;
 	if (parsed == ERR_NOMEM)
 		reply_rdfe(r, 500, "InternalError", "out of memory");
@@ -337,6 +340,23 @@ struct emu *emu_new(const struct emu_config *c, char *err, size_t errlen)
 		return NULL;
 	}
 	rng_init(&e->rng, (uint64_t)clock_wall_ms() ^ (uint64_t)(uintptr_t)e);
+	if (e->c.arm_quota) {
+		struct armquota_spec spec;
+		const char *why = NULL;
+		if (armquota_parse(e->c.arm_quota, &spec, &why) < 0) {
+			snprintf(err, errlen,
+				 "bad --arm-quota '%s': %s (want BUCKET=BURST:RATE,... e.g. "
+				 "reads=250:25,writes=200:10,deletes=200:10)",
+				 e->c.arm_quota, why);
+			emu_free(e);
+			return NULL;
+		}
+		if (!(e->quota = armquota_new(&spec))) {
+			snprintf(err, errlen, "out of memory");
+			emu_free(e);
+			return NULL;
+		}
+	}
 	memset(&addr, 0, sizeof(addr));
 	addr.sin_family = AF_INET;
 	addr.sin_port = htons((uint16_t)c->port);
@@ -401,6 +421,7 @@ void emu_free(struct emu *e)
 	admin_free(e->admin);
 	state_free(e->state);
 	avdstate_free(e->avd);
+	armquota_free(e->quota);
 	auth_release(&e->auth);
 	idp_free(e->idp);
 	free(e);

@@ -47,6 +47,8 @@ struct emu_config {
 	/* Azure Virtual Desktop */
 	int avd_page_size;   /* items per list page (a pageSize query overrides); 0: 50 */
 	unsigned avd_forbid; /* EMU_AVD_FORBID_* bits: those calls answer 403 AuthorizationFailed */
+	const char *arm_quota; /* ARM's buckets, armquota_parse's spec
+				* ("writes=200:10,..."); NULL: none */
 };
 
 /* What --avd-forbid denies every caller, as a principal lacking the role. */

@@ -210,6 +210,11 @@ static int parse(int argc, char **argv, struct opts *o)
 	    {"avd-forbid", "WHAT",
 	     "AVD calls on sessions, hosts or sessions,hosts answer 403 AuthorizationFailed",
 	     set_forbid, &c->avd_forbid},
+	    {"arm-quota", "SPEC",
+	     "ARM's buckets per subscription and caller, e.g. reads=250:25,writes=200:10,"
+	     "deletes=200:10 (BURST:RATE/s; global-writes=B:R sizes the subscription's): "
+	     "remaining headers, 429 with Retry-After",
+	     set_text, &c->arm_quota},
 	    {"subscription", "ID", "serve only this subscription [any]", set_text,
 	     &c->subscription},
 	    {"namespace", "NS", "the namespace segment [remoteapp]", set_text, &c->ns},

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct armquota;
 struct auth;
 struct avdstate;
 struct emu_config;
@@ -45,7 +46,8 @@ struct route_ctx {
 	struct avdstate *avd; /* AVD's world (avdstate.h), under the same lock */
 	const struct auth *auth;
 	struct rng *rng;
-	const struct idp *idp; /* the identity provider's registrations; NULL: off */
+	const struct idp *idp;	/* the identity provider's registrations; NULL: off */
+	struct armquota *quota; /* ARM's buckets (--arm-quota), under the same lock; NULL: off */
 };
 
 /* A service's routes: fills r and returns true for a request on one of its
