@@ -286,6 +286,8 @@ static void close_span(struct quota_meter *m, int64_t now)
 	m->blocked_since = -1;
 }
 
+static int64_t span_of(const struct quota_meter *m);
+
 int64_t quota_wait(struct quota *q, enum quota_bucket b, int64_t now_ms)
 {
 	if ((unsigned)b >= QUOTA_BUCKETS)
@@ -305,7 +307,10 @@ int64_t quota_wait(struct quota *q, enum quota_bucket b, int64_t now_ms)
 		/* a probe: nothing in flight, nothing heard for a while, and
 		 * not empty unless every doubt was warranted */
 		if (m->oldest == m->sent && m->level + m->doubt >= 1 + QUOTA_GUARD) {
-			int64_t probe = m->heard_ms + QUOTA_PROBE_MS - now_ms;
+			/* before the refill is known: as soon as a sample can span
+			 * the time since the last answer */
+			int64_t probe =
+			    m->heard_ms - now_ms + (m->refill < 0 ? span_of(m) : QUOTA_PROBE_MS);
 			if (probe < w)
 				w = probe > 0 ? probe : 0;
 		}
@@ -383,6 +388,12 @@ static void sample(struct quota_meter *m, const struct quota_ticket *t, double r
 				double a = (double)(t->sent_ms - m->sample_ms) / QUOTA_SMOOTH_MS;
 				m->refill += (a < 0.5 ? a : 0.5) * (r - m->refill);
 			}
+			m->sample_ms = t->sent_ms;
+		} else if (r > m->refill) {
+			/* it may have been full: the refill is at least this much
+			 * (a bucket that refills faster than a span fills up at
+			 * every look, and would never be measured otherwise) */
+			m->refill = r;
 			m->sample_ms = t->sent_ms;
 		}
 	}

@@ -490,6 +490,22 @@ static void writes_200_at_10(void **state)
 	assert_true(s.waited_ms > s.elapsed_ms * 0.9);
 }
 
+/* A bucket that refills faster than a sample's span (30 at 100/s, answers
+ * in a millisecond, the emulator's loopback): it is full at every look, so
+ * the refill is learnt as a lower bound, probed for at once (not after
+ * QUOTA_PROBE_MS of silence): the run keeps near the refill rate. */
+static void small_bucket_refilled_fast(void **state)
+{
+	struct sim s = arm_writes();
+	s.requests = 2000, s.burst = 30, s.rate = 100, s.concurrency = 8;
+	s.up_ms = s.down_ms = 0, s.up_jitter = s.down_jitter = 2;
+	simulate(&s);
+	double reserve = 0.10 * s.largest, ideal = ideal_s(&s, reserve);
+	report("writes 30:100, 1 ms answers", &s, ideal);
+	assert_int_equal(s.throttled, 0);
+	assert_true(s.elapsed_ms / 1000.0 <= ideal * 1.5);
+}
+
 static void reads_250_at_25(void **state)
 {
 	struct sim s = arm_writes();
@@ -757,6 +773,7 @@ int main(void)
 	    cmocka_unit_test(throttled_holds_and_waits_count),
 	    cmocka_unit_test(writes_200_at_10),
 	    cmocka_unit_test(reads_250_at_25),
+	    cmocka_unit_test(small_bucket_refilled_fast),
 	    cmocka_unit_test(reserve_explicit_and_zero),
 	    cmocka_unit_test(another_client_draining),
 	    cmocka_unit_test(another_client_takes_nearly_all),
