@@ -382,9 +382,16 @@ static void print_summary(const struct run *c, const struct summary *s, int64_t 
 	if (st.throttled)
 		fprintf(stderr, "; throttled %llu times, paused %.1f s",
 			(unsigned long long)st.throttled, (double)st.paused_ms / 1000.0);
-	if (st.quota_seen)
-		fprintf(stderr, "; waited %.1f s for the service's quota",
+	if (st.quota_seen) {
+		fprintf(stderr, "; waited %.1f s for the service's quota (refill",
 			(double)st.quota_wait_ms / 1000.0);
+		for (int b = 0, n = 0; b < QUOTA_BUCKETS; b++)
+			if (st.quota_refill[b] >= 0)
+				fprintf(stderr, "%s %s %.1f/s", n++ ? "," : "",
+					quota_bucket_name((enum quota_bucket)b),
+					st.quota_refill[b]);
+		fputc(')', stderr);
+	}
 	fprintf(stderr, "; %.0f requests/s", secs > 0 ? (double)st.requests / secs : 0.0);
 	if (st.rate_now > 0)
 		fprintf(stderr, " (rate limit now %.0f/s)", st.rate_now);
@@ -425,8 +432,18 @@ static int summary_json(const struct run *c, const struct summary *s, int64_t el
 	cJSON_AddNumberToObject(o, "polls", (double)st.polls);
 	if (c->set.job.service->lookup)
 		cJSON_AddNumberToObject(o, "list_pages", (double)st.lists);
-	if (st.quota_seen)
-		cJSON_AddNumberToObject(o, "quota_wait_ms", (double)st.quota_wait_ms);
+	if (st.quota_seen) {
+		cJSON *q = cJSON_AddObjectToObject(o, "quota");
+		cJSON_AddNumberToObject(q, "wait_ms", (double)st.quota_wait_ms);
+		for (int b = 0; b < QUOTA_BUCKETS; b++) {
+			if (st.quota_refill[b] < 0)
+				continue;
+			cJSON *k =
+			    cJSON_AddObjectToObject(q, quota_bucket_name((enum quota_bucket)b));
+			cJSON_AddNumberToObject(k, "refill_per_s", st.quota_refill[b]);
+			cJSON_AddNumberToObject(k, "throttled", (double)st.quota_throttled[b]);
+		}
+	}
 	cJSON_AddNumberToObject(o, "retries", (double)st.retries);
 	cJSON_AddNumberToObject(o, "throttled", (double)st.throttled);
 	cJSON_AddNumberToObject(o, "paused_ms", (double)st.paused_ms);

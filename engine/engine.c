@@ -206,6 +206,8 @@ enum stop_reason engine_stop_reason(struct engine *e)
 void engine_stats(struct engine *e, struct engine_stats *out)
 {
 	*out = (struct engine_stats){0};
+	for (int b = 0; b < QUOTA_BUCKETS; b++)
+		out->quota_refill[b] = -1;
 	for (int i = 0; i < e->nthreads; i++)
 		worker_stats(e->workers[i], out);
 	out->throttled = atomic_load(&e->sh.throttled);
@@ -216,6 +218,8 @@ void engine_stats(struct engine *e, struct engine_stats *out)
 		quota_stats(&e->sh.quota, (enum quota_bucket)b, clock_mono_ms(), &qs);
 		out->quota_wait_ms += qs.waited_ms;
 		out->quota_seen |= qs.seen;
+		out->quota_refill[b] = qs.seen ? qs.refill : -1;
+		out->quota_throttled[b] = qs.throttled;
 	}
 }
 

@@ -66,15 +66,17 @@ enum stop_reason {
 const char *stop_name(enum stop_reason why);
 
 struct engine_stats {
-	uint64_t requests;     /* operation requests sent, retries included */
-	uint64_t polls;	       /* operationResults requests */
-	uint64_t lists;	       /* session-list pages fetched (a lookup service's) */
-	uint64_t retries;      /* operation and poll retries scheduled */
-	uint64_t throttled;    /* 429/503 answers */
-	int64_t paused_ms;     /* time every worker spent paused by Retry-After */
-	double rate_now;       /* the adaptive send rate at the end (0: unlimited) */
-	int64_t quota_wait_ms; /* time requests were held for the service's quota */
-	bool quota_seen;       /* the service reported its quota */
+	uint64_t requests;		    /* operation requests sent, retries included */
+	uint64_t polls;			    /* operationResults requests */
+	uint64_t lists;			    /* session-list pages fetched (a lookup service's) */
+	uint64_t retries;		    /* operation and poll retries scheduled */
+	uint64_t throttled;		    /* 429/503 answers */
+	int64_t paused_ms;		    /* time every worker spent paused by Retry-After */
+	double rate_now;		    /* the adaptive send rate at the end (0: unlimited) */
+	int64_t quota_wait_ms;		    /* time requests were held for the service's quota */
+	bool quota_seen;		    /* the service reported its quota */
+	double quota_refill[QUOTA_BUCKETS]; /* measured per second; < 0: not measured */
+	int64_t quota_throttled[QUOTA_BUCKETS]; /* 429s of each bucket */
 };
 
 struct engine;

@@ -66,6 +66,8 @@ struct pipeline *pipeline_new(const struct engine_job *job, const struct pipelin
 		return NULL;
 	p->job = job, p->sink = sink, p->o = *o;
 	p->wake[0] = p->wake[1] = -1;
+	for (int b = 0; b < QUOTA_BUCKETS; b++)
+		p->stats.quota_refill[b] = -1; /* not measured */
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	return p;
@@ -258,6 +260,11 @@ static void add_stats(struct engine_stats *sum, const struct engine_stats *st)
 	sum->retries += st->retries, sum->throttled += st->throttled;
 	sum->paused_ms += st->paused_ms, sum->rate_now = st->rate_now;
 	sum->quota_wait_ms += st->quota_wait_ms, sum->quota_seen |= st->quota_seen;
+	for (int b = 0; b < QUOTA_BUCKETS; b++) {
+		if (st->quota_refill[b] >= 0) /* the last pass that measured it */
+			sum->quota_refill[b] = st->quota_refill[b];
+		sum->quota_throttled[b] += st->quota_throttled[b];
+	}
 }
 
 static int open_wake(int wake[2])
