@@ -79,6 +79,10 @@ struct run {
 	/* the source of the pass under way */
 	enum service_op op;
 	struct dedup *dedup; /* NULL with --no-dedup */
+	/* --dry-run of a lookup service: the collections a run would list, and
+	 * the rows that name their session (reader thread, then main) */
+	struct dedup *dry_pools;
+	uint64_t dry_lists, dry_direct;
 	int input_rc;
 	char input_err[512];
 	const char *reading;	/* the input file the reader is in */
@@ -135,6 +139,26 @@ static const struct input_row *addressed(struct run *c, const struct input_row *
 	return copy;
 }
 
+/* --dry-run: counts what a lookup service's row would need. */
+static int dry_count(struct run *c, const struct input_row *row)
+{
+	struct service_address a;
+	const char *why;
+	if (c->set.job.service->address(&c->set.job.target, row->collection, &a, &why) < 0)
+		return 0;
+	if (a.session_host[0]) {
+		c->dry_direct++;
+		return 0;
+	}
+	if (!c->dry_pools && !(c->dry_pools = dedup_new()))
+		return ERR_NOMEM;
+	int seen = dedup_check(c->dry_pools, a.pool, "");
+	if (seen < 0)
+		return seen;
+	c->dry_lists += !seen;
+	return 0;
+}
+
 static int admit(void *arg, const struct input_row *in)
 {
 	struct run *c = arg;
@@ -168,6 +192,8 @@ static int admit(void *arg, const struct input_row *in)
 		pr.status = STATUS_SKIPPED, pr.message = "already done in the resumed report";
 	} else if (c->o->dry_run) {
 		pr.status = STATUS_PLANNED;
+		if (c->set.job.service->lookup && dry_count(c, row) < 0)
+			return ERR_NOMEM;
 	} else {
 		if (was != RESUME_ACCEPTED)
 			pr.op_id = NULL;
@@ -333,8 +359,21 @@ static enum stop_reason pass(struct run *c, enum service_op op, const char *text
 /* ---- the end --------------------------------------------------------- */
 
 /* --dry-run: what a real run would send, and how long --rate makes it. */
-static void print_plan(const struct args *o, uint64_t rows)
+static void print_plan(const struct run *c, const struct args *o, uint64_t rows)
 {
+	if (c->set.job.service->lookup) {
+		fprintf(stderr,
+			"rabulk: dry run: %llu host pool%s would be listed first (every page, once "
+			"each), then one %s request per session of the users of the other %llu "
+			"row%s (how many sessions: known only from those lists, which a dry run "
+			"does not fetch); %llu row%s name%s a session: as many requests. "
+			"Nothing was sent.\n",
+			(unsigned long long)c->dry_lists, c->dry_lists == 1 ? "" : "s", o->command,
+			(unsigned long long)(rows - c->dry_direct),
+			rows - c->dry_direct == 1 ? "" : "s", (unsigned long long)c->dry_direct,
+			c->dry_direct == 1 ? "" : "s", c->dry_direct == 1 ? "s" : "");
+		return;
+	}
 	fprintf(stderr, "rabulk: dry run: %llu %s request%s would be sent",
 		(unsigned long long)rows, o->command, rows == 1 ? "" : "s");
 	if (!o->no_wait)
@@ -404,7 +443,7 @@ static void print_summary(const struct run *c, const struct summary *s, int64_t 
 			(long long)summary_percentile(s, 0.99), (long long)s->max_ms);
 	fputc('\n', stderr);
 	if (c->o->dry_run)
-		print_plan(c->o, s->count[STATUS_PLANNED]);
+		print_plan(c, c->o, s->count[STATUS_PLANNED]);
 	fprintf(stderr, "rabulk: report: %s\n", report_path);
 }
 
@@ -649,6 +688,7 @@ int run_close(struct run *c, bool report)
 	}
 	pipeline_free(c->pipeline);
 	resume_free(c->resume);
+	dedup_free(c->dry_pools);
 	free(atomic_load(&c->extra_header));
 	setup_release(&c->set);
 	curl_global_cleanup();

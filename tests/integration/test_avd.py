@@ -335,3 +335,51 @@ def test_drain_closes_hosts_messages_logs_off_and_undrain_restores():
                       if h["hostPool"] == "Pool-A"), "without a report: all opened")
         finally:
             emu.stop()
+
+
+def test_dry_run_plans_resume_redoes_what_was_not_ok_and_shards_split_the_pairs():
+    with Workdir() as w:
+        path, plan = seed(w, users=600, hosts=6)
+        name = input_csv(w, plan, extra=["rg-east,Pool-A,nobody@contoso.com"])
+        sub = next(iter(plan.values()))
+        with open(os.path.join(w.path, "direct.csv"), "w") as f:
+            f.write("Id,UserPrincipalName\n/subscriptions/%s/resourceGroups/rg-east/providers/"
+                    "Microsoft.DesktopVirtualization/hostPools/Pool-A/sessionHosts/Host-0/"
+                    "userSessions/1,x@contoso.com\n" % SUB)
+        r = rabulk(w, "disconnect", "--service", "avd", "--subscription", SUB, "--dry-run",
+                   name, "direct.csv")
+        check(r.code == 0 and "3 host pools would be listed" in r.stderr and
+              "1 row names a session" in r.stderr, "dry run plan", r.stderr[-600:])
+        check(set(by_status(r.rows())) == {"planned"}, "planned rows", by_status(r.rows()))
+        emu = Emulator(w.path, "--avd-seed", path, "--fault", "503=0.3", "--retry-after", "10ms")
+        try:
+            r = rabulk(w, "disconnect", *common(emu), "--retries", "0", name)
+            first = r.rows()
+        finally:
+            emu.stop()
+        failed = {x["upn"].lower() for x in first if x["status"] == "failed"}
+        check(failed, "some rows failed under 503s", by_status(first))
+        emu = Emulator(w.path, "--avd-seed", path)  # the same sessions, none touched
+        try:
+            r = rabulk(w, "disconnect", *common(emu), "--resume", "report.csv", name,
+                       report="report.csv")
+            final = {x["line"]: x for x in r.rows()}  # the last row of each line
+            check(len(final) == len(plan) + 1, "every row", len(final))
+            check({x["status"] for x in final.values()} <= {"succeeded", "no_session", "skipped"},
+                  "ok after the resume", by_status(final.values()))
+            redone = {x["upn"].lower() for x in final.values() if x["status"] != "skipped"}
+            check(redone == failed, "only the rows not ok were sent again",
+                  len(redone), len(failed))
+            want = sum(1 for u in failed for _, st in plan.get(u, ("", "", []))[2]
+                       if st != "Disconnected")
+            ops = sum(s["operations"]["disconnect"] for s in sessions_of(emu))
+            check(ops == want, "their sessions, re-resolved from a new list", ops, want)
+            shards = [rabulk(w, "disconnect", "--service", "avd", "--subscription", SUB,
+                             "--dry-run", "--shard", "%d/3" % k, name, report="s%d.csv" % k)
+                      for k in (1, 2, 3)]
+            pairs = [{(x["collection"], x["upn"]) for x in s.rows()} for s in shards]
+            check(sum(len(p) for p in pairs) == len(plan) + 1 and
+                  not (pairs[0] & pairs[1]) and not (pairs[1] & pairs[2]), "shards split the pairs",
+                  [len(p) for p in pairs])
+        finally:
+            emu.stop()
