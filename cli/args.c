@@ -34,6 +34,7 @@ static const char usage_head[] =
     "       rabulk result     [options] TRACKING_ID...\n"
     "       rabulk drain      --message TEXT --grace D [--remind D,D...]\n"
     "                         [--then logoff|disconnect] [--exclude FILE] [options] COLLECTION...\n"
+    "       rabulk undrain    --service avd [--input DRAIN_REPORT] [options] HOSTPOOL...\n"
     "       rabulk report merge [--input FILE] REPORT...  > merged.csv\n"
     "       rabulk --help | --version | --completion bash|zsh\n"
     "\n"
