@@ -43,15 +43,9 @@ static int as_is(char *dst, size_t cap, const struct service_target *t, const ch
 	return snprintf(dst, cap, "%s", url) < (int)cap ? 0 : ERR_TOOBIG;
 }
 
-struct found {
-	const char *collection;
-	sessions_fn fn;
-	void *arg;
-};
-
 static int each_found(void *arg, const struct service_found *f)
 {
-	struct found *e = arg;
+	struct each *e = arg;
 	struct service_session s = {f->upn, f->state,	 f->create_time, f->session_host,
 				    f->id,  f->app_type, f->resource_id};
 	return f->upn[0] ? e->fn(e->arg, e->collection, &s) : 0;
@@ -126,7 +120,7 @@ struct pages {
 static int session_page(void *arg, int i, const char *body, size_t len, char *next, size_t cap)
 {
 	struct pages *p = arg;
-	struct found e = {p->colls[i], p->fn, p->arg};
+	struct each e = {p->colls[i], p->fn, p->arg};
 	return p->job_service->parse_page(body, len, each_found, &e, next, cap);
 }
 

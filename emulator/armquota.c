@@ -14,15 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const names[] = {
-#define ARMQUOTA_BUCKET_NAME_(name, text) text,
-    ARMQUOTA_BUCKET_MAP(ARMQUOTA_BUCKET_NAME_)
-#undef ARMQUOTA_BUCKET_NAME_
-};
-
 const char *armquota_bucket_name(enum armquota_bucket b)
 {
-	return (unsigned)b < ARMQUOTA_BUCKETS ? names[b] : "?";
+	return quota_bucket_name((enum quota_bucket)b);
 }
 
 const char *armquota_header_name(enum armquota_bucket b, bool global)
@@ -97,7 +91,8 @@ static int item(const char *s, const char *end, struct armquota_spec *out, const
 		table = out->global, name += 7, n -= 7;
 	int b = -1;
 	for (int i = 0; i < ARMQUOTA_BUCKETS; i++)
-		if (n == strlen(names[i]) && strncasecmp(name, names[i], n) == 0)
+		if (n == strlen(quota_bucket_name((enum quota_bucket)i)) &&
+		    strncasecmp(name, quota_bucket_name((enum quota_bucket)i), n) == 0)
 			b = i;
 	if (b < 0) {
 		*why = "unknown bucket (reads, writes, deletes, or global- before one)";

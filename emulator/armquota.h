@@ -27,20 +27,19 @@
 #ifndef RABULK_ARMQUOTA_H
 #define RABULK_ARMQUOTA_H
 
+#include "engine/quota.h"
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Adding a bucket? Add a line: the names and the parser follow. */
-#define ARMQUOTA_BUCKET_MAP(X)                                                                     \
-	X(READS, "reads")                                                                          \
-	X(WRITES, "writes")                                                                        \
-	X(DELETES, "deletes")
+/* ARM's buckets are the ones rabulk's pacer reads (engine/quota.h): one
+ * list of them, the names and the parser with it. */
+#define ARMQUOTA_BUCKET_MAP QUOTA_BUCKET_MAP
 
 enum armquota_bucket {
-#define ARMQUOTA_BUCKET_ENUM_(name, text) ARMQUOTA_##name,
+#define ARMQUOTA_BUCKET_ENUM_(name, text) ARMQUOTA_##name = QUOTA_##name,
 	ARMQUOTA_BUCKET_MAP(ARMQUOTA_BUCKET_ENUM_)
 #undef ARMQUOTA_BUCKET_ENUM_
-	    ARMQUOTA_BUCKETS
+	    ARMQUOTA_BUCKETS = QUOTA_BUCKETS
 };
 
 /* "reads", "writes", "deletes" (static); "?" out of range. */

@@ -6,6 +6,7 @@
  * no token state: a token is good when its signature is this process's and
  * its expiry is in the future. */
 #include "emulator/auth.h"
+#include "engine/credential.h"
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "engine/token.h"
@@ -72,23 +73,12 @@ void auth_release(struct auth *a)
 	a->pem_cert = a->pem_key = a->pem_ca = NULL;
 }
 
-/* base64url without padding into dst (4/3 len + 4 bytes). */
-static void b64url(const unsigned char *src, size_t len, char *dst)
-{
-	int n = EVP_EncodeBlock((unsigned char *)dst, src, (int)len);
-	for (int i = 0; i < n; i++)
-		dst[i] = dst[i] == '+' ? '-' : dst[i] == '/' ? '_' : dst[i];
-	while (n > 0 && dst[n - 1] == '=')
-		n--;
-	dst[n] = '\0';
-}
-
 static void sign(const struct auth *a, const char *data, size_t len, char *dst)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 	HMAC(EVP_sha256(), a->key, sizeof(a->key), (const unsigned char *)data, len, md, &mdlen);
-	b64url(md, mdlen, dst);
+	credential_b64url(md, mdlen, dst);
 }
 
 char *auth_issue(const struct auth *a, bool opaque, int64_t now_ms)
@@ -107,7 +97,7 @@ char *auth_issue(const struct auth *a, bool opaque, int64_t now_ms)
 				 "\"jti\":\"%08x\"}",
 				 (long long)(now_ms / 1000), (long long)(exp_ms / 1000), jti);
 		char body[240];
-		b64url((const unsigned char *)payload, (size_t)n, body);
+		credential_b64url((const unsigned char *)payload, (size_t)n, body);
 		snprintf(head, sizeof(head), "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.%s", body);
 	}
 	sign(a, head, strlen(head), sig);
