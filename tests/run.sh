@@ -32,7 +32,7 @@ echo "unit: $passed passed, $failed failed"
 mode=${1:-all}
 if [ "$mode" != unit ]; then
 	filter=()
-	[ "$mode" = engine ] && filter=(test_spine test_flow test_credentials.test_jwt test_credentials.test_opaque test_credentials.test_refresh)
+	[ "$mode" = engine ] && filter=(test_spine test_flow test_credentials.test_jwt test_credentials.test_opaque test_credentials.test_refresh test_avd. test_quota.test_paced)
 	RABULK=$(realpath "${RABULK:-build/rabulk}") EMULATOR=$(realpath "${EMULATOR:-build/rabulk-emulator}") \
 		python3 tests/integration/run.py "${filter[@]}" 2>&1 | tee "$log"
 	count
