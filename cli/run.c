@@ -108,24 +108,26 @@ static void name_invalid(struct run *c, const struct input_row *row)
 
 /* --shard K/N: the pair's stable key (pairkey_hash) picks its shard, so every
  * row, valid or not, belongs to exactly one of N runs over the same list. */
-static bool other_shard(const struct args *o, const struct input_row *row)
+static bool other_shard(const struct args *o, const char *collection, const char *upn)
 {
-	return o->shard_n > 1 && pairkey_hash(row->collection, row->upn) % (uint64_t)o->shard_n !=
-				     (uint64_t)(o->shard_k - 1);
+	return o->shard_n > 1 &&
+	       pairkey_hash(collection, upn) % (uint64_t)o->shard_n != (uint64_t)(o->shard_k - 1);
 }
 
-/* One input row, from either source: decides what it needs and hands it to
- * the pipeline. Runs on the pipeline's reader thread. */
 /* --service avd: a ResourceGroupName cell goes before a host pool or
  * session named without one ("rg/hp", "rg/hp/host/id"); the service then
- * says whether the row's address can be acted on. */
+ * says whether the row's address can be acted on, and key gets the
+ * canonical address (the pool's resource id, lower case, and the session
+ * named), so that every spelling of one pool is one pool to --shard and to
+ * the duplicate check. */
 static const struct input_row *addressed(struct run *c, const struct input_row *row,
 					 struct input_row *copy, char *buf, size_t cap,
-					 char *why_buf, size_t why_cap)
+					 char *why_buf, size_t why_cap, char *key, size_t key_cap)
 {
 	const struct service *svc = c->set.job.service;
 	struct service_address a;
 	const char *why = NULL;
+	snprintf(key, key_cap, "%s", row->collection);
 	if (!svc->lookup || row->reason)
 		return row;
 	*copy = *row;
@@ -135,7 +137,12 @@ static const struct input_row *addressed(struct run *c, const struct input_row *
 	if (svc->address(&c->set.job.target, copy->collection, &a, &why) < 0) {
 		snprintf(why_buf, why_cap, "'%.200s' %s", copy->collection, why);
 		copy->reason = why_buf;
+		return copy;
 	}
+	snprintf(key, key_cap, "%s%s%s%s%s", a.pool, a.session_host[0] ? "/" : "", a.session_host,
+		 a.id[0] ? "/" : "", a.id);
+	for (char *k = key; *k; k++)
+		*k = (char)(*k >= 'A' && *k <= 'Z' ? *k + 32 : *k);
 	return copy;
 }
 
@@ -159,15 +166,19 @@ static int dry_count(struct run *c, const struct input_row *row)
 	return 0;
 }
 
+/* One input row, from either source: decides what it needs and hands it to
+ * the pipeline. Runs on the pipeline's reader thread. */
 static int admit(void *arg, const struct input_row *in)
 {
 	struct run *c = arg;
 	struct input_row own;
-	char buf[SERVICE_ADDRESS_MAX], why[320];
-	const struct input_row *row = addressed(c, in, &own, buf, sizeof(buf), why, sizeof(why));
+	char buf[SERVICE_ADDRESS_MAX], why[320],
+	    key[SERVICE_ADDRESS_MAX + 2 * SERVICE_NAME_MAX + 4];
+	const struct input_row *row =
+	    addressed(c, in, &own, buf, sizeof(buf), why, sizeof(why), key, sizeof(key));
 	struct pipeline_row pr = {
 	    row->line, row->collection, row->upn, row->extra, STATUS_COUNT, NULL, NULL, NULL};
-	if (other_shard(c->o, row))
+	if (other_shard(c->o, key, row->upn))
 		return 0;
 	if (row->extra_header && !atomic_load(&c->extra_header)) {
 		char *copy = strdup(row->extra_header);
@@ -175,7 +186,7 @@ static int admit(void *arg, const struct input_row *in)
 			return ERR_NOMEM;
 		atomic_store(&c->extra_header, copy);
 	}
-	int seen = c->dedup && !row->reason ? dedup_check(c->dedup, row->collection, row->upn) : 0;
+	int seen = c->dedup && !row->reason ? dedup_check(c->dedup, key, row->upn) : 0;
 	if (seen < 0)
 		return seen;
 	enum resume_state was =

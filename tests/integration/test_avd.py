@@ -383,3 +383,26 @@ def test_dry_run_plans_resume_redoes_what_was_not_ok_and_shards_split_the_pairs(
                   [len(p) for p in pairs])
         finally:
             emu.stop()
+
+
+def test_one_pool_spelled_two_ways_is_one_pair():
+    """rg/hp, its resource id in other case, and a bare name with
+    --resource-group are one host pool: a user listed under each is sent
+    once, the other rows duplicate."""
+    with Workdir() as w:
+        path, plan = seed(w, users=30, hosts=2)
+        emu = Emulator(w.path, "--avd-seed", path)
+        try:
+            with open(os.path.join(w.path, "in.csv"), "w") as f:
+                f.write("HostPool,UserPrincipalName\nrg-east/Pool-A,user3@contoso.com\n"
+                        "/subscriptions/%s/resourcegroups/RG-EAST/providers/"
+                        "Microsoft.DesktopVirtualization/hostpools/pool-a,USER3@contoso.com\n"
+                        "Pool-A,user3@contoso.com\n" % SUB)
+            r = rabulk(w, "message", *common(emu), "--text", "hi", "--resource-group", "rg-east",
+                       "in.csv")
+            st = [x["status"] for x in sorted(r.rows(), key=lambda x: int(x["line"]))]
+            check(st == ["succeeded", "duplicate", "duplicate"], "one pair", st, r.stderr)
+            check(sum(s["operations"]["sendMessage"] for s in sessions_of(emu)) == 2,
+                  "user3's two sessions messaged once each")
+        finally:
+            emu.stop()
