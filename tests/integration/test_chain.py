@@ -425,3 +425,27 @@ def test_secrets_never_leak():
         seen = "".join(outs)
         for secret in list(tokens) + [SECRET, "p12-Pass-word"]:
             check(secret not in seen, "secret leaked", secret[:12] + "...")
+
+
+def test_avd_asks_for_arms_audience_and_needs_a_credential():
+    """--service avd: the client-credentials form asks for ARM's scope (not
+    RemoteApp's), the AVD requests carry the token the issuer gave, and
+    with no credential at all the run is exit 2, nothing sent."""
+    with Workdir() as w:
+        emu = w.emulator("--generate-avd", "rg/Pool:2:20", "--idp-client", "%s:%s" % (APP, SECRET))
+        f = w.file("a.csv", "HostPool,UserPrincipalName\n" +
+                   "".join("rg/Pool,user%d@contoso.com\n" % i for i in range(1, 21)))
+        common = ["--service", "avd", "--endpoint", emu.url, "--subscription", SUB]
+        r = rabulk(w, "logoff", "--yes", *common, f, env=sp_env(emu, AZURE_CLIENT_SECRET=SECRET))
+        check(r.code == 0 and set(by_status(r.rows())) <= {"succeeded", "no_session"},
+              "logoff with a client secret", r.code, r.stderr[-800:])
+        sent = form(logins(emu)[0])
+        check(sent.get("scope") == "https://management.azure.com/.default", "ARM's scope",
+              sent.get("scope"))
+        avd = [e for e in emu.requests() if "/providers/Microsoft.DesktopVirtualization/" in e["path"]]
+        check(avd and all(e["status"] in (200, 204) for e in avd), "the token was accepted",
+              {e["status"] for e in avd})
+        before = len(emu.requests())
+        r = rabulk(w, "logoff", "--yes", *common, f, env=clean_env())
+        check(r.code == 2, "no credential: exit 2", r.code, r.stderr)
+        check(len(emu.requests()) == before, "nothing sent", len(emu.requests()) - before)
