@@ -57,12 +57,16 @@ def test_rate_is_exact_and_never_bursts():
     # this checks what a stall cannot fake: the long-run rate, that no
     # request ever arrives ahead of the schedule counted from the first one,
     # and that requests arriving back to back stay rare.
-    with Workdir() as w:
-        emu = w.emulator("--generate", "Apps:3000")
-        r = rabulk(w, "disconnect", *target(emu, "--rate", "200/s", "--no-wait"),
-                   w.file("in.csv", users_csv(3000)))
-        check(r.code == 0, "exit code", r.code, r.stderr)
-        t = sorted(e["t_ms"] for e in posts(emu))
+    # A stall long enough to bunch more than one gap in fifty (another job
+    # on the machine) is told from a limiter that bursts by running again:
+    # a burst shows every time, a stall seldom twice.
+    for attempt in (1, 2):
+        with Workdir() as w:
+            emu = w.emulator("--generate", "Apps:3000")
+            r = rabulk(w, "disconnect", *target(emu, "--rate", "200/s", "--no-wait"),
+                       w.file("in.csv", users_csv(3000)))
+            check(r.code == 0, "exit code", r.code, r.stderr)
+            t = sorted(e["t_ms"] for e in posts(emu))
         check(len(t) == 3000, "requests", len(t))
         achieved = (len(t) - 1) / ((t[-1] - t[0]) / 1000.0)
         gaps = [b - a for a, b in zip(t, t[1:])]
@@ -73,7 +77,9 @@ def test_rate_is_exact_and_never_bursts():
         for i, ti in enumerate(t):  # burst 1, plus 5 for a first request late by 25 ms
             check(i + 1 <= 6 + (ti - t[0]) * 200 / 1000, "ahead of schedule at request", i + 1,
                   "after %d ms" % (ti - t[0]))
-        check(close <= len(gaps) // 50, "requests back to back", close)
+        if close <= len(gaps) // 50 or attempt == 2:
+            break
+    check(close <= len(gaps) // 50, "requests back to back, twice", close)
 
 
 def test_halt_error_rate_stops_with_a_complete_report():
