@@ -424,7 +424,7 @@ static bool gate(struct worker *w, struct item *it, int64_t now, struct quota_ti
 {
 	int64_t pause = atomic_load(&w->sh->pause_until), at;
 	if (!it->reserved || now < pause) {
-		it->reserved = flow_reserve(w->sh, it->phase == ITEM_POLL, now, &at);
+		it->reserved = flow_reserve(w->sh, it->phase != ITEM_SEND, now, &at);
 		if (at < pause)
 			at = pause;
 		if (!it->reserved || at > now) {
