@@ -306,9 +306,13 @@ int64_t quota_wait(struct quota *q, enum quota_bucket b, int64_t now_ms)
 		w = (int64_t)((line - m->level) / pace_of(m) * 1000) + 1; /* rounded up */
 		/* a probe: nothing in flight, nothing heard for a while, and
 		 * not empty unless every doubt was warranted */
-		if (m->oldest == m->sent && m->level + m->doubt >= 1 + QUOTA_GUARD) {
+		if (m->oldest == m->sent &&
+		    (m->refill < 0 || m->level + m->doubt >= 1 + QUOTA_GUARD)) {
 			/* before the refill is known: as soon as a sample can span
-			 * the time since the last answer */
+			 * the time since the last answer, even into a bucket that
+			 * looked empty (it grows at QUOTA_MIN_REFILL until then:
+			 * another client that emptied it at the start kept us
+			 * waiting 15 s) */
 			int64_t probe =
 			    m->heard_ms - now_ms + (m->refill < 0 ? span_of(m) : QUOTA_PROBE_MS);
 			if (probe < w)

@@ -506,6 +506,22 @@ static void small_bucket_refilled_fast(void **state)
 	assert_true(s.elapsed_ms / 1000.0 <= ideal * 1.5);
 }
 
+/* Another client (or a second shard) empties the bucket at the start,
+ * before any refill is measured: the pacer must not sit on a level it can
+ * only grow at QUOTA_MIN_REFILL; it looks again after a span. */
+static void emptied_before_the_refill_is_known(void **state)
+{
+	struct sim s = arm_writes();
+	s.requests = 3000, s.burst = 200, s.rate = 100;
+	s.other_rate = 400, s.other_from = 0, s.other_until = 1000;
+	simulate(&s);
+	/* ours and the other's 400 requests, less the burst, at the refill */
+	double ideal = (3000 + 400 - 200) / 100.0;
+	report("emptied by another client at the start", &s, ideal);
+	assert_true(s.elapsed_ms / 1000.0 <= ideal * 1.1);
+	assert_true(s.throttled <= 30);
+}
+
 static void reads_250_at_25(void **state)
 {
 	struct sim s = arm_writes();
@@ -774,6 +790,7 @@ int main(void)
 	    cmocka_unit_test(writes_200_at_10),
 	    cmocka_unit_test(reads_250_at_25),
 	    cmocka_unit_test(small_bucket_refilled_fast),
+	    cmocka_unit_test(emptied_before_the_refill_is_known),
 	    cmocka_unit_test(reserve_explicit_and_zero),
 	    cmocka_unit_test(another_client_draining),
 	    cmocka_unit_test(another_client_takes_nearly_all),
