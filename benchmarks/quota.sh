@@ -46,7 +46,7 @@ now() { date +%s.%N; }
 collect() { # KEY START END LABEL: the emulator's stats and log for this contender
 	curl -s "http://127.0.0.1:$EPORT/_emulator/stats" >"$dir/$1.stats"
 	curl -s "http://127.0.0.1:$EPORT/_emulator/log" |
-		jq -r '.[] | select(.method == "POST") | "\(.t_ms) \(.status)"' >"$dir/$1.posts"
+		jq -r '.[] | select(.method == "POST") | "\(.t_ms) \(.status) \(.path)"' >"$dir/$1.posts"
 	awk -v a="$2" -v b="$3" 'BEGIN { printf "%.2f\n", b - a }' >"$dir/$1.wall"
 	printf '  %-28s %7.2f s, writes %s\n' "$4" "$(cat "$dir/$1.wall")" \
 		"$(jq -c .arm_quota.writes "$dir/$1.stats")"
@@ -115,7 +115,7 @@ labels+=("d|two rabulk shards (1/2 + 2/2, together)|d1.json,d2.json")
 stop_emulator
 
 python3 - "$dir" "$N" "$BURST" "$REFILL" "$QUOTA" "$CONC" "${labels[@]}" >"$dir/section.md" <<'PY'
-import json, os, sys
+import csv, json, os, sys
 from collections import Counter
 d, n, burst, refill, quota, conc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
 ideal = (n - burst) / refill
@@ -139,19 +139,29 @@ for spec in sys.argv[7:]:
             s = json.load(open(os.path.join(d, f)))
             done += s["status"]["succeeded"]
             throttled_seen += s.get("throttled", 0)
-            wait_ms.append(str(s.get("quota_wait_ms", "?")))
+            wait_ms.append(str(s.get("quota_wait_ms", "(absent)")))
         client = "summary: throttled %d, quota_wait_ms %s" % (throttled_seen, " + ".join(wait_ms))
     uses_reserve = "off" not in label and "curl" not in label
     base = ideal_res if uses_reserve else ideal
-    rows.append("| %s | %d | %.2f | %.1f | %.3f | %.3f | %d | %d | %.2f | %d |" % (
-        label, done, wall, base, wall / base, wall / ideal, answers, w["throttled"],
-        1000.0 * w["throttled"] / answers if answers else 0, r["throttled"]))
+    per1k = 1000.0 * w["throttled"] / answers if answers else 0
+    if name == "a":
+        target = "met" if wall / base <= 1.05 and per1k <= 1 and done == n else "**missed**"
+    elif name == "d":
+        target = "met" if wall / base <= 1.10 and per1k < 10 and done == n else "**missed**"
+        if target != "met":
+            target += " (%s)" % ", ".join(x for x, bad in (("time", wall / base > 1.10), ("429s", per1k >= 10),
+                                                          ("rows", done != n)) if bad)
+    else:
+        target = "none stated"
+    rows.append("| %s | %d | %.2f | %.1f | %.3f | %.3f | %d | %d | %.2f | %d | %s |" % (
+        label, done, wall, base, wall / base, wall / ideal, answers, w["throttled"], per1k,
+        r["throttled"], target))
     # time profile from the emulator's log: per second after the first POST
     posts = [l.split() for l in open(os.path.join(d, name + ".posts"))]
     if posts:
         t0 = int(posts[0][0])
         ok, th = Counter(), Counter()
-        for t, st in posts:
+        for t, st, _ in posts:
             sec = (int(t) - t0) // 1000
             (ok if st == "200" else th)[sec] += 1
         last = max(list(ok) + list(th))
@@ -163,6 +173,21 @@ for spec in sys.argv[7:]:
         notes.append("- **%s**: %s. POSTs over %.1f s from the first to the last; 200s in second 0: %d, "
                      "then a median %d a second; 200s per 5-second window: %s; 429s by second after the "
                      "first POST: %s." % (label, client, span, ok[0], med, win, th_secs or "none"))
+        if name == "d":  # which shard sent what: the sessions each shard's report names
+            shard = {}
+            for k in (1, 2):
+                for rr in csv.DictReader(open(os.path.join(d, "d%d.csv" % k))):
+                    shard[rr["sessions"]] = k
+            per = {1: Counter(), 2: Counter()}
+            for t, st, path in posts:
+                seg = path.split("/")
+                k = shard.get(seg[-4] + "/" + seg[-2])
+                if k and st == "200":
+                    per[k][(int(t) - t0) // 1000] += 1
+            for k in (1, 2):
+                ends = max(per[k]) if per[k] else 0
+                notes.append("  - shard %d/2: 200s per 5-second window: %s (last 200 in second %d)" % (k,
+                             " ".join(str(sum(per[k][s] for s in range(w, w + 5))) for w in range(0, last + 1, 5)), ends))
 hdr = ["<!-- quota.sh -->", "## AVD: ARM's write bucket (issue 19)", "",
        "`benchmarks/quota.sh`: %d disconnects (`POST …/userSessions/{id}/disconnect`, no body) of %d Active "
        "sessions, each contender against a fresh `rabulk-emulator --arm-quota %s` (one bucket per "
@@ -178,8 +203,8 @@ hdr = ["<!-- quota.sh -->", "## AVD: ARM's write bucket (issue 19)", "",
        "Targets (issue 19): rabulk within 5%% of ideal + reserve (≤ %.1f s) with at most 1 answer in 1,000 "
        "a 429; two shards together within 10%% (≤ %.1f s), 429s under 1%% (10 in 1,000)."
        % (ideal_res * 1.05, ideal_res * 1.10), "",
-       "| contender | succeeded | wall s | ideal s | ratio | × bare ideal | write answers | 429s | 429s / 1,000 answers | read 429s |",
-       "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+       "| contender | succeeded | wall s | ideal s | ratio | × bare ideal | write answers | 429s | 429s / 1,000 answers | read 429s | target |",
+       "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
 print("\n".join(hdr + rows + ["", "What the emulator saw (its request log):", ""] + notes + ["<!-- /quota.sh -->"]))
 PY
 benchmarks/results_section.sh quota.sh "$dir/section.md"
