@@ -5,6 +5,10 @@
 # (nginx answering 202, and rabulk-emulator), in one run. Prints a table and
 # writes benchmarks/RESULTS.md. Everything binds 127.0.0.1 and stops by itself.
 #   ROWS=100000 CONC=64 XARGS_ROWS=5000 benchmarks/run.sh
+# Then the AVD parts, each runnable alone and appending its own section of
+# RESULTS.md: benchmarks/avd_pool.sh (issue 17: a 100,000-session host pool,
+# ~1.5 min) and benchmarks/quota.sh (issue 19: 5,000 disconnects against ARM's
+# write bucket, ~5 min). SKIP_AVD=1 leaves both out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-100000} CONC=${CONC:-64} XARGS_ROWS=${XARGS_ROWS:-5000}
@@ -236,3 +240,10 @@ PY
 
 echo "== before and after: the input reader and the full pipeline, baseline vs this tree"
 benchmarks/compare.sh
+
+if [ -z "${SKIP_AVD:-}" ]; then
+	echo "== AVD: one big host pool (benchmarks/avd_pool.sh)"
+	benchmarks/avd_pool.sh
+	echo "== AVD: ARM's quota buckets (benchmarks/quota.sh)"
+	benchmarks/quota.sh
+fi

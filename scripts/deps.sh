@@ -4,7 +4,7 @@
 #   scripts/deps.sh        build, test, demo
 #   scripts/deps.sh fuzz   the same, plus clang and libFuzzer for make fuzz,
 #                          and clang-format for make format-check
-#   scripts/deps.sh bench  the same, plus nginx, h2load and curl for make bench
+#   scripts/deps.sh bench  the same, plus nginx, h2load, curl and jq for make bench
 #                          (and the HTTP/2 test); nginx's own service is not
 #                          started (policy-rc.d), rabulk starts its own
 #   scripts/deps.sh deb    the same, plus debhelper and lintian for make deb
@@ -20,7 +20,7 @@ bash-completion zsh"
 for mode in "$@"; do
 	case $mode in
 	fuzz) pkgs="$pkgs clang libclang-rt-14-dev clang-format-14" ;;
-	bench) pkgs="$pkgs nginx-light nghttp2-client curl" ;;
+	bench) pkgs="$pkgs nginx-light nghttp2-client curl jq time" ;;
 	deb) pkgs="$pkgs debhelper lintian" ;;
 	promtool) pkgs="$pkgs prometheus" ;;
 	*) echo "scripts/deps.sh: unknown mode '$mode': want fuzz, bench, deb or promtool" >&2 && exit 2 ;;
