@@ -431,6 +431,7 @@ void quota_answer(struct quota *q, const struct quota_ticket *t, int64_t remaini
 	}
 	if (remaining < 0)
 		return;
+	m->strikes = 0;
 	if (now_ms > m->heard_ms)
 		m->heard_ms = now_ms;
 	double rem = (double)remaining;
@@ -471,8 +472,21 @@ void quota_throttled(struct quota *q, enum quota_bucket b, long retry_after_ms, 
 	m->anchor = m->sent - 1;
 	if (now_ms > m->heard_ms)
 		m->heard_ms = now_ms;
-	if (retry_after_ms > 0 && now_ms + retry_after_ms > m->hold_until)
-		m->hold_until = now_ms + retry_after_ms;
+	/* ARM refuses a request that comes before its Retry-After is over
+	 * with a new wait; two clients of one principal that each wait just
+	 * their own Retry-After keep landing in each other's: each 429 in a
+	 * row holds a Retry-After longer, up to QUOTA_PROBE_MS, so quiet
+	 * spans open up (a single client loses one Retry-After at most) */
+	long hold = retry_after_ms > 0 ? retry_after_ms : 1000;
+	m->strikes++;
+	if (m->strikes > 1) {
+		hold *= m->strikes;
+		if (hold > QUOTA_PROBE_MS && retry_after_ms < QUOTA_PROBE_MS)
+			hold = QUOTA_PROBE_MS;
+	}
+	if (retry_after_ms > 0 || m->strikes > 1)
+		if (now_ms + hold > m->hold_until)
+			m->hold_until = now_ms + hold;
 	if (m->refill > 0)
 		m->refill /= 2;
 	m->ring_len = m->ring_head = 0; /* refused requests took nothing: no sample spans them */

@@ -151,6 +151,7 @@ struct quota_meter {
 	int64_t blocked_since;	 /* a request has been held since; -1: none */
 	int64_t waited_ms;	 /* closed held spans, summed */
 	int64_t throttled;	 /* 429s reported by quota_throttled() */
+	int strikes;		 /* 429s since an answer said what was left */
 };
 
 struct quota {
