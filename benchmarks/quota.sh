@@ -139,8 +139,8 @@ for spec in sys.argv[7:]:
             s = json.load(open(os.path.join(d, f)))
             done += s["status"]["succeeded"]
             throttled_seen += s.get("throttled", 0)
-            wait_ms.append(str(s.get("quota_wait_ms", "(absent)")))
-        client = "summary: throttled %d, quota_wait_ms %s" % (throttled_seen, " + ".join(wait_ms))
+            wait_ms.append(str(s.get("quota", {}).get("wait_ms", "(absent)")))
+        client = "summary: throttled %d, quota wait_ms %s" % (throttled_seen, " + ".join(wait_ms))
     uses_reserve = "off" not in label and "curl" not in label
     base = ideal_res if uses_reserve else ideal
     per1k = 1000.0 * w["throttled"] / answers if answers else 0
