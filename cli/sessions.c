@@ -191,52 +191,47 @@ static bool state_matches(const char *want, const char *state)
 	return !strcasecmp(want, state) || (sessions_connected(want) && sessions_connected(state));
 }
 
+/* The columns, as the bulk commands read them back: RemoteApp's, and AVD's
+ * (what Get-AzWvdUserSession shows; its Id names each session). */
+static const char *const remoteapp_columns[] = {"CollectionName", "UserUpn", "State",
+						"LogonTimeUtc"};
 static const char *const avd_columns[] = {
     "HostPool",	    "SessionHost",     "SessionId",  "UserPrincipalName",
     "SessionState", "ApplicationType", "CreateTime", "Id"};
 
+/* One session as a CSV row, a JSON array element or an NDJSON line. */
+static int print_row(struct out *out, const char *const *names, const char *const *cells, int n)
+{
+	const char *fmt = out->o->out_format;
+	if (strcmp(fmt, "csv") == 0)
+		return report_csv_write(stdout, cells, n, false) < 0 ? ERR_TOOBIG : 0;
+	cJSON *o = cJSON_CreateObject();
+	for (int i = 0; i < n; i++)
+		cJSON_AddStringToObject(o, names[i], cells[i]);
+	char *text = cJSON_PrintUnformatted(o);
+	bool array = strcmp(fmt, "json") == 0;
+	printf("%s%s%s", array && out->rows ? ",\n" : "", text ? text : "", array ? "" : "\n");
+	cJSON_free(text);
+	cJSON_Delete(o);
+	return 0;
+}
+
 static int print_session(void *arg, const char *collection, const struct service_session *s)
 {
 	struct out *out = arg;
-	const char *fmt = out->o->out_format;
+	int rc;
 	if (out->o->state && !state_matches(out->o->state, s->state))
 		return 0;
-	if (s->session_host) { /* AVD: what Get-AzWvdUserSession shows, valid input again */
+	if (s->session_host) {
 		const char *cells[] = {collection, s->session_host, s->id,	   s->upn,
 				       s->state,   s->app_type,	    s->logon_time, s->resource_id};
-		if (strcmp(fmt, "csv") == 0) {
-			if (report_csv_write(stdout, cells, 8, false) < 0)
-				return ERR_TOOBIG;
-		} else {
-			cJSON *o = cJSON_CreateObject();
-			for (int i = 0; i < 8; i++)
-				cJSON_AddStringToObject(o, avd_columns[i], cells[i]);
-			char *text = cJSON_PrintUnformatted(o);
-			bool array = strcmp(fmt, "json") == 0;
-			printf("%s%s%s", array && out->rows ? ",\n" : "", text ? text : "",
-			       array ? "" : "\n");
-			cJSON_free(text);
-			cJSON_Delete(o);
-		}
-	} else if (strcmp(fmt, "csv") == 0) {
-		const char *cells[] = {collection, s->upn, s->state, s->logon_time};
-		if (report_csv_write(stdout, cells, 4, false) < 0)
-			return ERR_TOOBIG;
+		rc = print_row(out, avd_columns, cells, 8);
 	} else {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "CollectionName", collection);
-		cJSON_AddStringToObject(o, "UserUpn", s->upn);
-		cJSON_AddStringToObject(o, "State", s->state);
-		cJSON_AddStringToObject(o, "LogonTimeUtc", s->logon_time);
-		char *text = cJSON_PrintUnformatted(o);
-		bool array = strcmp(fmt, "json") == 0;
-		printf("%s%s%s", array && out->rows ? ",\n" : "", text ? text : "",
-		       array ? "" : "\n");
-		cJSON_free(text);
-		cJSON_Delete(o);
+		const char *cells[] = {collection, s->upn, s->state, s->logon_time};
+		rc = print_row(out, remoteapp_columns, cells, 4);
 	}
-	out->rows++;
-	return 0;
+	out->rows += rc == 0;
+	return rc;
 }
 
 int sessions_run(const struct args *o)
