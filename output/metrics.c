@@ -138,6 +138,10 @@ int metrics_format(char *buf, size_t cap, const struct metrics_run *m)
 	      "Throttling answers received (HTTP 429 or 503).", st->throttled);
 	gauge_s(&o, m, "rabulk_last_run_paused_seconds",
 		"Time every worker was paused by a Retry-After.", seconds(st->paused_ms));
+	gauge_s(&o, m, "rabulk_last_run_quota_wait_seconds",
+		"Time requests waited for the service's quota to refill (avd).",
+		seconds(st->quota_wait_ms));
+	gauge(&o, m, "rabulk_last_run_list_pages", "Session-list pages fetched (avd).", st->lists);
 	gauge_s(&o, m, "rabulk_last_run_duration_seconds", "How long the last run took.", secs);
 	gauge_s(&o, m, "rabulk_last_run_rows_per_second", "Report rows per second of the run.",
 		secs > 0 ? (double)s->rows / secs : 0.0);

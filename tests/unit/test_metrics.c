@@ -16,8 +16,13 @@
 #include <unistd.h>
 
 static struct summary sum;
-static struct engine_stats stats = {
-    .requests = 12, .polls = 9, .retries = 3, .throttled = 2, .paused_ms = 1500};
+static struct engine_stats stats = {.requests = 12,
+				    .polls = 9,
+				    .retries = 3,
+				    .throttled = 2,
+				    .paused_ms = 1500,
+				    .quota_wait_ms = 2250,
+				    .lists = 7};
 
 static struct metrics_run run(int exit_code)
 {
@@ -56,6 +61,10 @@ static void figures_and_labels(void **state)
 	snprintf(want, sizeof(want), "rabulk_last_run_throttled_responses%s} 2\n", l);
 	has(buf, want);
 	snprintf(want, sizeof(want), "rabulk_last_run_paused_seconds%s} 1.500\n", l);
+	has(buf, want);
+	snprintf(want, sizeof(want), "rabulk_last_run_quota_wait_seconds%s} 2.250\n", l);
+	has(buf, want);
+	snprintf(want, sizeof(want), "rabulk_last_run_list_pages%s} 7\n", l);
 	has(buf, want);
 	snprintf(want, sizeof(want), "rabulk_last_run_rows_per_second%s} 2.000\n", l);
 	has(buf, want);
