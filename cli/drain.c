@@ -180,7 +180,9 @@ static bool warn(struct run *c, const struct args *o, const struct dedup *ex, lo
 {
 	char text[ARGS_TEXT_MAX + 64];
 	message_text(text, sizeof(text), o->text, left_ms);
-	return phase(c, o, ex, true, SERVICE_MESSAGE, text, label, "messaging", "connected user");
+	/* AVD lists sessions, one per host a user is on: count what is acted on */
+	return phase(c, o, ex, true, SERVICE_MESSAGE, text, label, "messaging",
+		     o->avd ? "active session" : "connected user");
 }
 
 /* ---- waiting --------------------------------------------------------- */
@@ -273,7 +275,7 @@ static bool act(struct run *c, const struct args *o, const struct dedup *ex)
 {
 	bool logoff = o->then == SERVICE_LOGOFF;
 	return phase(c, o, ex, !logoff, o->then, NULL, "grace period over",
-		     logoff ? "logging off" : "disconnecting", "user");
+		     logoff ? "logging off" : "disconnecting", o->avd ? "session" : "user");
 }
 
 int drain_run(const struct args *o)
