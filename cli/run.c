@@ -131,9 +131,7 @@ static const struct input_row *addressed(struct run *c, const struct input_row *
 	if (!svc->lookup || row->reason)
 		return row;
 	*copy = *row;
-	if (row->group && row->collection[0] != '/' &&
-	    snprintf(buf, cap, "%s/%s", row->group, row->collection) < (int)cap)
-		copy->collection = buf;
+	copy->collection = input_row_collection(row, buf, cap);
 	if (svc->address(&c->set.job.target, copy->collection, &a, &why) < 0) {
 		snprintf(why_buf, why_cap, "'%.200s' %s", copy->collection, why);
 		copy->reason = why_buf;

@@ -257,10 +257,8 @@ static int seed_avd_row(void *arg, const struct input_row *row)
 	struct setup *c = arg;
 	struct service_address a;
 	struct avd_pool p;
-	char coll[SERVICE_ADDRESS_MAX];
-	snprintf(coll, sizeof(coll), "%s%s%s",
-		 row->group && row->collection[0] != '/' ? row->group : "",
-		 row->group && row->collection[0] != '/' ? "/" : "", row->collection);
+	char buf[SERVICE_ADDRESS_MAX];
+	const char *coll = input_row_collection(row, buf, sizeof(buf));
 	if (c->job.service->address(&c->job.target, coll, &a, NULL) < 0 || a.session_host[0] ||
 	    avd_parse_pool_address(a.pool, NULL, NULL, &p, NULL) < 0)
 		return 0;

@@ -32,6 +32,11 @@ struct input_row {
  * that was the last cell. Thread-safe. */
 const char *input_extra_next(const char *list, char *dst, size_t cap);
 
+/* The row's collection with its group (avd's ResourceGroupName) before it,
+ * "group/collection", written into buf; the collection itself when there is
+ * no group, the collection is a resource id ('/'), or buf is too small. */
+const char *input_row_collection(const struct input_row *r, char *buf, size_t cap);
+
 /* Called once per row; a nonzero return stops reading and is returned. */
 typedef int (*input_row_fn)(void *arg, const struct input_row *row);
 

@@ -46,6 +46,14 @@ const char *input_extra_next(const char *list, char *dst, size_t cap)
 	return sep ? sep + 1 : NULL;
 }
 
+const char *input_row_collection(const struct input_row *r, char *buf, size_t cap)
+{
+	if (!r->group || r->collection[0] == '/' ||
+	    snprintf(buf, cap, "%s/%s", r->group, r->collection) >= (int)cap)
+		return r->collection;
+	return buf;
+}
+
 int input_emit_extra(const struct input_opts *o, input_row_fn fn, void *arg, struct input_row *r,
 		     size_t coll_len, size_t upn_len)
 {
